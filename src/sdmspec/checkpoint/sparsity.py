@@ -1,0 +1,127 @@
+"""The project's one sparsity count: verify-sparsity, the SDM trainer and the challenge builder all call it.
+
+What counts: only parameters in the spec's prunable set (regexes over canonical names); an element is pruned when
+it is exactly zero (negative zero included, since -0.0 == 0 in IEEE arithmetic), in any dtype.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sdmspec.schema import SparsitySpec
+
+if TYPE_CHECKING:
+    import torch
+
+# DistributedDataParallel (and torch.compile's OptimizedModule) wrap names in these prefixes.
+_WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+# mamba_ssm names the embedding `backbone.embedding`, Hugging Face `backbone.embeddings`.
+_MAMBA_SSM_EMBEDDING = re.compile(r"^backbone\.embedding\.")
+
+
+def canonical_name(name: str) -> str:
+    """A parameter name in Hugging Face Mamba's layout, with wrapper prefixes removed."""
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in _WRAPPER_PREFIXES:
+            if name.startswith(prefix):
+                name = name[len(prefix) :]
+                stripped = True
+    return _MAMBA_SSM_EMBEDDING.sub("backbone.embeddings.", name)
+
+
+def layer_name(param_name: str) -> str:
+    """The layer a parameter belongs to, as reports name it (``backbone.layers.0.mixer.in_proj``)."""
+    return param_name.removesuffix(".weight")
+
+
+@dataclass(frozen=True)
+class LayerCount:
+    """Zeros in one prunable parameter."""
+
+    name: str
+    shape: tuple[int, ...]
+    numel: int
+    zeros: int
+
+    @property
+    def sparsity(self) -> float:
+        return self.zeros / self.numel if self.numel else 0.0
+
+
+@dataclass(frozen=True)
+class SparsityCount:
+    """Zeros over the prunable set, per layer and in total."""
+
+    layers: tuple[LayerCount, ...]
+
+    @property
+    def numel(self) -> int:
+        return sum(layer.numel for layer in self.layers)
+
+    @property
+    def zeros(self) -> int:
+        return sum(layer.zeros for layer in self.layers)
+
+    @property
+    def sparsity(self) -> float:
+        return self.zeros / self.numel if self.numel else 0.0
+
+    def by_name(self) -> dict[str, LayerCount]:
+        return {layer.name: layer for layer in self.layers}
+
+
+def count_zeros(tensor: torch.Tensor) -> int:
+    """Exact zeros in a tensor of any dtype; -0.0 counts (it compares equal to 0)."""
+    return int((tensor == 0).sum().item())
+
+
+def count_layer(name: str, tensor: torch.Tensor) -> LayerCount:
+    """The count for one prunable tensor, named by its layer."""
+    return LayerCount(name=layer_name(name), shape=tuple(tensor.shape), numel=tensor.numel(), zeros=count_zeros(tensor))
+
+
+def count_sparsity(named_tensors: Iterable[tuple[str, torch.Tensor]], spec: SparsitySpec) -> SparsityCount:
+    """Count zeros over the tensors whose canonical name is in the prunable set; others are ignored.
+
+    ``named_tensors`` may be a generator that loads one tensor at a time: nothing is kept but the counts.
+    """
+    layers = []
+    for name, tensor in named_tensors:
+        canonical = canonical_name(name)
+        if spec.is_prunable(canonical):
+            layers.append(count_layer(canonical, tensor))
+    return SparsityCount(layers=tuple(sorted(layers, key=lambda layer: _natural_key(layer.name))))
+
+
+def effective_parameters(model: torch.nn.Module) -> Iterable[tuple[str, torch.Tensor]]:
+    """The weights a model computes with, by name: through torch.nn.utils.prune (weight_orig * weight_mask) and
+    torch.nn.utils.parametrize (the parametrized value), so a masked model is counted as it runs."""
+    import torch
+
+    for module_name, module in model.named_modules():
+        prefix = f"{module_name}." if module_name else ""
+        names = set(module._parameters)
+        parametrized = getattr(module, "parametrizations", None)
+        if parametrized is not None:
+            names.update(parametrized.keys())
+        for attr in sorted(names):
+            # prune keeps the dense tensor as `<attr>_orig` and the masked one as a plain attribute `<attr>`.
+            attr = attr.removesuffix("_orig")
+            value = getattr(module, attr, None)
+            if isinstance(value, torch.Tensor):
+                yield f"{prefix}{attr}", value.detach()
+
+
+def model_sparsity(model: torch.nn.Module, spec: SparsitySpec) -> SparsityCount:
+    """:func:`count_sparsity` over a live model's effective weights."""
+    return count_sparsity(effective_parameters(model), spec)
+
+
+def _natural_key(name: str) -> list[object]:
+    # layers.2 before layers.10
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]

@@ -1,0 +1,41 @@
+"""The project's exceptions. Each carries the exit code the CLI maps it to, so one handler serves every command.
+
+Exit codes (documented in the README): 0 success, 1 findings (lint errors, an iso-sparsity mismatch, a failed
+check), 2 usage error or input that cannot be read at all (a missing spec, an unreadable or refused checkpoint).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+
+class SdmspecError(Exception):
+    """An error the user can act on; the CLI prints its message on one line and exits with ``exit_code``."""
+
+    exit_code: int = EXIT_USAGE
+
+
+class SpecError(SdmspecError):
+    """The reference spec (spec/) is missing, unreadable or invalid."""
+
+
+class ConfigError(SdmspecError):
+    """The repo's configs cannot be read or resolved into a job's settings."""
+
+
+class CheckpointError(SdmspecError):
+    """A checkpoint cannot be read, or was refused because loading it would run code."""
+
+
+class JobError(SdmspecError):
+    """A training or profiling job cannot start or cannot continue (missing data, bad variant, GPU-only option)."""
+
+    exit_code = EXIT_FINDINGS
+
+
+class GateError(SdmspecError):
+    """`sdmspec run` refused to start: a check failed."""
+
+    exit_code = EXIT_FINDINGS

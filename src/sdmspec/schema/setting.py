@@ -1,0 +1,176 @@
+"""One setting of the configs as the paper describes it: its type, what the paper pins, and where it says so.
+
+A setting is pinned in exactly one of three ways, or left unspecified:
+
+* ``exact``: one value (for floats, optionally within a ``tolerance``);
+* ``one_of``: a set of allowed values;
+* ``unspecified: true``: the paper does not give it; any well-typed value is accepted and lint reports it as
+  information. ``default`` is what a job uses when no config sets it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Scalar = bool | int | float | str
+
+
+class SettingType(str, Enum):
+    """The type a training script must receive for a setting."""
+
+    INT = "int"
+    FLOAT = "float"
+    STR = "str"
+    BOOL = "bool"
+    # A version string such as "2.1": must be a *string* in YAML (an unquoted 2.10 is the float 2.1).
+    VERSION = "version"
+
+
+class Tolerance(BaseModel):
+    """How far a float may be from the pinned value: |actual - expected| <= abs + rel * |expected|."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    abs: float = Field(default=0.0, ge=0.0)
+    rel: float = Field(default=0.0, ge=0.0)
+
+
+_VERSION = re.compile(r"^v?(\d+(?:\.\d+)*)(?:[+.-].*)?$")
+
+
+def version_release(text: str) -> tuple[int, ...] | None:
+    """The numeric release of a version string ("2.1.0+cu121" -> (2, 1, 0)); None when it is not a version."""
+    match = _VERSION.match(text.strip())
+    if match is None:
+        return None
+    return tuple(int(part) for part in match.group(1).split("."))
+
+
+def _coerce(kind: SettingType, value: Any) -> Scalar:
+    """Convert a spec-side value to the setting's type (the spec is ours, so we may be lenient here)."""
+    if kind is SettingType.BOOL:
+        if not isinstance(value, bool):
+            raise ValueError(f"expected a boolean, got {value!r}")
+        return value
+    if kind is SettingType.INT:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected an integer, got {value!r}")
+        return value
+    if kind is SettingType.FLOAT:
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, got {value!r}")
+        # Spec authors may write 2e-4; we parse it as YAML 1.2 would, unlike the training script's PyYAML.
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r} (quote it in spec/)")
+    if kind is SettingType.VERSION and version_release(value) is None:
+        raise ValueError(f"{value!r} is not a version such as '2.1'")
+    return value
+
+
+class Setting(BaseModel):
+    """A leaf of the spec's ``config`` tree. ``key`` is its dotted path, filled in by the loader."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str = ""
+    type: SettingType
+    source: str = Field(
+        min_length=1, description="Where the value comes from: the description's words, or 'assumption'."
+    )
+    description: str = ""
+    exact: Scalar | None = None
+    tolerance: Tolerance | None = None
+    one_of: tuple[Scalar, ...] | None = None
+    unspecified: bool = False
+    default: Scalar | None = None
+    # per_file: each file may hold its own value (model.name differs between the 130m and 370m configs).
+    scope: str = Field(default="global", pattern="^(global|per_file)$")
+    # required: a pinned setting no config sets is worth a warning (the job's default would decide).
+    required: bool = True
+
+    @model_validator(mode="after")
+    def _one_way_of_pinning(self) -> Setting:
+        ways = [self.exact is not None, self.one_of is not None, self.unspecified]
+        if sum(ways) != 1:
+            raise ValueError("a setting needs exactly one of 'exact', 'one_of' or 'unspecified: true'")
+        if self.tolerance is not None and (self.exact is None or self.type is not SettingType.FLOAT):
+            raise ValueError("'tolerance' applies only to an exact float")
+        # Normalise every spec-side value to the declared type once, so comparisons below are plain.
+        object.__setattr__(self, "exact", None if self.exact is None else _coerce(self.type, self.exact))
+        if self.one_of is not None:
+            object.__setattr__(self, "one_of", tuple(_coerce(self.type, v) for v in self.one_of))
+        if self.default is not None:
+            object.__setattr__(self, "default", _coerce(self.type, self.default))
+        return self
+
+    @property
+    def pinned(self) -> bool:
+        """True when the paper gives the value (exactly or as a set)."""
+        return not self.unspecified
+
+    @property
+    def is_assumption(self) -> bool:
+        """True when the value is ours, not the paper's, and should be confirmed with the authors."""
+        return self.source.strip().lower().startswith("assumption")
+
+    def expected_text(self) -> str:
+        """The expectation as a reader would write it: ``128``, ``one of 'a', 'b'``, ``2.0e-4 (±1%)``."""
+        if self.exact is not None:
+            text = format_value(self.exact)
+            if self.tolerance is not None:
+                text += f" (±{self.tolerance.abs:g}" + (f" +{self.tolerance.rel:.0%}" if self.tolerance.rel else "")
+                text += ")"
+            return text
+        if self.one_of is not None:
+            return "one of " + ", ".join(format_value(v) for v in self.one_of)
+        return "unspecified"
+
+    def expected_value(self) -> Scalar | None:
+        """The value a job uses when no config sets this setting: the pinned value, else the default."""
+        if self.exact is not None:
+            return self.exact
+        if self.one_of is not None:
+            return self.default if self.default is not None else self.one_of[0]
+        return self.default
+
+    def accepts(self, value: Scalar) -> bool:
+        """Whether a well-typed value satisfies the pin. Type errors are the caller's business (lint reports them)."""
+        if self.unspecified:
+            return True
+        allowed = (self.exact,) if self.exact is not None else (self.one_of or ())
+        return any(self._equal(value, candidate) for candidate in allowed)
+
+    def _equal(self, actual: Scalar, expected: Scalar) -> bool:
+        if self.type is SettingType.VERSION:
+            got, want = version_release(str(actual)), version_release(str(expected))
+            # "2.1" pins the release series: 2.1, 2.1.0 and 2.1.2+cu121 all satisfy it; 2.10 does not.
+            return got is not None and want is not None and got[: len(want)] == want
+        if self.type is SettingType.FLOAT:
+            if isinstance(actual, bool) or not isinstance(actual, int | float):
+                return False
+            tol = self.tolerance or Tolerance()
+            return math.isclose(float(actual), float(expected), rel_tol=tol.rel, abs_tol=tol.abs) or float(
+                actual
+            ) == float(expected)
+        if self.type is SettingType.INT:
+            return not isinstance(actual, bool) and actual == expected
+        return actual == expected
+
+
+def format_value(value: object) -> str:
+    """A value as it would be written in a config: floats in a form PyYAML reads as floats (``2.0e-04``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        text = repr(value)
+        if "e" in text and "." not in text.split("e")[0]:
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa}.0e{exponent}"
+        return text
+    return str(value)

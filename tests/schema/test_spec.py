@@ -1,0 +1,100 @@
+"""The spec loads, validates, and refuses malformed specs with a one-line SpecError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sdmspec.errors import SpecError
+from sdmspec.schema import Setting, Spec, load_spec
+from sdmspec.schema.loading import find_spec_dir
+
+
+def test_repo_spec_has_the_papers_values(spec: Spec) -> None:
+    assert spec.settings["training.pretrain.batch_size"].exact == 128
+    assert spec.settings["training.pretrain.learning_rate"].exact == pytest.approx(2e-4)
+    assert spec.settings["training.finetune.batch_size"].exact == 32
+    assert spec.settings["epochs.mnli"].exact == 10
+    assert spec.settings["epochs.qnli"].unspecified
+    assert len(spec.variants) == 7
+    assert all(variant.is_assumption for variant in spec.variants)
+    assert spec.sparsity.rule.tolerance == 0
+
+
+def test_every_value_has_a_source(spec: Spec) -> None:
+    assert all(setting.source.strip() for setting in spec.settings.values())
+    assert all(model.source.strip() for model in spec.models.values())
+
+
+def test_prunable_set_matches_hf_and_mamba_ssm_names(spec: Spec) -> None:
+    prunable = spec.sparsity.is_prunable
+    for proj in ("in_proj", "x_proj", "dt_proj", "out_proj"):
+        assert prunable(f"backbone.layers.3.mixer.{proj}.weight")
+    for name in (
+        "backbone.embeddings.weight",
+        "backbone.layers.3.mixer.conv1d.weight",
+        "backbone.layers.3.mixer.A_log",
+        "backbone.layers.3.mixer.D",
+        "backbone.layers.3.mixer.dt_proj.bias",
+        "backbone.layers.3.norm.weight",
+        "lm_head.weight",
+    ):
+        assert not prunable(name)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "ok"),
+    [
+        ("environment.pytorch", "2.1", True),
+        ("environment.pytorch", "2.1.2+cu121", True),
+        ("environment.pytorch", "2.10", False),
+        ("environment.pytorch", "2.2", False),
+        ("training.pretrain.batch_size", 128, True),
+        ("training.pretrain.batch_size", True, False),
+        ("training.pretrain.learning_rate", 2.0e-4, True),
+        ("training.pretrain.learning_rate", 3.0e-4, False),
+        ("model.name", "mamba-370m", True),
+        ("model.name", "mamba-1b", False),
+        ("epochs.qnli", 7, True),
+    ],
+)
+def test_setting_accepts(spec: Spec, key: str, value: object, ok: bool) -> None:
+    assert spec.settings[key].accepts(value) is ok  # type: ignore[arg-type]
+
+
+def test_a_setting_needs_one_way_of_pinning() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        Setting.model_validate({"type": "int", "exact": 1, "unspecified": True, "source": "x"})
+
+
+def test_spec_digest_changes_with_content(tmp_path: Path, repo: Path) -> None:
+    copy = tmp_path / "spec"
+    copy.mkdir()
+    for file in (repo / "spec").iterdir():
+        (copy / file.name).write_text(file.read_text())
+    before = load_spec(copy).digest
+    config = copy / "config.yaml"
+    config.write_text(config.read_text().replace("exact: 128", "exact: 256"))
+    assert load_spec(copy).digest != before
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("config: [1, 2]\n", "no 'config' section"),
+        ("config:\n  a:\n    type: int\n    exact: 1\n    exact: 2\n    source: x\n", "duplicate key"),
+        ("config: {a: {type: int, exact: 1}}\n", "invalid spec"),
+        ("config: {a: {type: int, exact: 1, source: x}\n", "cannot read the spec"),
+    ],
+)
+def test_malformed_specs_give_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError, match=message) as info:
+        load_spec(path)
+    assert "\n" not in str(info.value)
+
+
+def test_find_spec_dir_walks_up(repo: Path) -> None:
+    assert find_spec_dir(repo / "configs") == repo / "spec"
