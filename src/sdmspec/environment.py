@@ -1,0 +1,201 @@
+"""The live environment against the spec's: GPU model and memory, CUDA, PyTorch version and build, kernels, tools.
+
+``sdmspec env`` prints the rows; ``sdmspec run`` gates on the rows marked ``gating`` (the paper's hardware and
+software versions): a mismatch refuses to start unless the user accepts it as a recorded deviation.
+torch is imported only inside :func:`probe`, and only when it is installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import platform
+import re
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+from sdmspec.schema import Spec
+from sdmspec.schema.setting import version_release
+
+
+class Status(str, Enum):
+    OK = "ok"
+    MISMATCH = "mismatch"
+    MISSING = "missing"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class LiveEnvironment:
+    """What this machine has, as found by :func:`probe`. ``None`` means not present."""
+
+    python: str
+    platform: str
+    torch: str | None = None
+    torch_build: str | None = None
+    cuda: str | None = None
+    gpu: str | None = None
+    gpu_memory_gb: float | None = None
+    gpu_count: int = 0
+    mamba_ssm: str | None = None
+    mamba_ssm_usable: bool = False
+    causal_conv1d: str | None = None
+    causal_conv1d_usable: bool = False
+    fvcore: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class EnvRow:
+    """One line of the comparison: what the spec expects, what was found, and whether it gates a run."""
+
+    name: str
+    expected: str
+    found: str
+    status: Status
+    gating: bool
+    source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "status": self.status.value}
+
+
+@dataclass(frozen=True)
+class EnvReport:
+    live: LiveEnvironment
+    rows: tuple[EnvRow, ...]
+
+    @property
+    def deviations(self) -> tuple[EnvRow, ...]:
+        """Gating rows that do not match: the reasons a run refuses (or records, when allowed)."""
+        return tuple(row for row in self.rows if row.gating and row.status is not Status.OK)
+
+    @property
+    def matches(self) -> bool:
+        return not self.deviations
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "matches_spec": self.matches,
+            "rows": [row.to_json() for row in self.rows],
+            "live": self.live.to_json(),
+        }
+
+
+def _distribution_version(name: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _usable(module: str, attribute: str) -> bool:
+    """Whether a CUDA extension really imports (mamba-ssm installs without CUDA but then fails to import)."""
+    try:
+        imported = importlib.import_module(module)
+        return hasattr(imported, attribute) or importlib.util.find_spec(f"{module}.{attribute}") is not None
+    except Exception:  # a broken CUDA extension raises anything from ImportError to OSError
+        return False
+
+
+def probe() -> LiveEnvironment:
+    """Inspect this machine. Imports torch (when installed) to ask CUDA; never initialises more than it must."""
+    base: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
+    base["fvcore"] = _distribution_version("fvcore")
+    base["mamba_ssm"] = _distribution_version("mamba-ssm") or _distribution_version("mamba_ssm")
+    base["causal_conv1d"] = _distribution_version("causal-conv1d") or _distribution_version("causal_conv1d")
+    if importlib.util.find_spec("torch") is None:
+        return LiveEnvironment(**base, notes=("torch is not installed (install the 'train' extra)",))
+    import torch
+
+    version = str(torch.__version__)
+    base["torch"] = version.split("+")[0]
+    base["torch_build"] = version.split("+")[1] if "+" in version else ("cpu" if torch.version.cuda is None else None)
+    base["cuda"] = torch.version.cuda
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        base["gpu"] = props.name
+        base["gpu_memory_gb"] = round(props.total_memory / 2**30, 1)
+        base["gpu_count"] = torch.cuda.device_count()
+        if base["mamba_ssm"]:
+            base["mamba_ssm_usable"] = _usable("mamba_ssm", "ops")
+        if base["causal_conv1d"]:
+            base["causal_conv1d_usable"] = _usable("causal_conv1d", "causal_conv1d_fn")
+    return LiveEnvironment(**base)
+
+
+def _gpu_matches(expected: str, found: str) -> bool:
+    """Every word of the spec's GPU name ("NVIDIA A100 80GB") appears in the device's ("NVIDIA A100-SXM4-80GB")."""
+    found_words = set(re.findall(r"[a-z0-9]+", found.lower()))
+    return all(word in found_words for word in re.findall(r"[a-z0-9]+", expected.lower()))
+
+
+def _version_row(spec: Spec, key: str, name: str, found: str | None) -> EnvRow:
+    setting = spec.settings[key]
+    expected = setting.expected_text()
+    if found is None:
+        return EnvRow(name, expected, "not found", Status.MISSING, True, setting.source)
+    ok = setting.accepts(found) and version_release(found) is not None
+    return EnvRow(name, expected, found, Status.OK if ok else Status.MISMATCH, True, setting.source)
+
+
+def _present(name: str, version: str | None, usable: bool | None, expected: str) -> EnvRow:
+    if version is None:
+        return EnvRow(name, expected, "not installed", Status.MISSING, False)
+    found = version if usable is None else f"{version} ({'usable' if usable else 'installed, not usable here'})"
+    status = Status.OK if usable is not False else Status.MISSING
+    return EnvRow(name, expected, found, status, False)
+
+
+def check_environment(spec: Spec, live: LiveEnvironment | None = None) -> EnvReport:
+    """Compare ``live`` (default: :func:`probe`) with the spec's ``environment.*`` settings."""
+    live = live or probe()
+    gpu_setting = spec.settings["environment.gpu"]
+    memory_setting = spec.settings["environment.gpu_memory_gb"]
+    rows = []
+    if live.gpu is None:
+        rows.append(EnvRow("gpu", gpu_setting.expected_text(), "no CUDA GPU", Status.MISSING, True, gpu_setting.source))
+        rows.append(EnvRow("gpu memory", f"{memory_setting.expected_text()} GB", "-", Status.MISSING, True))
+    else:
+        gpu_ok = _gpu_matches(str(gpu_setting.expected_value()), live.gpu)
+        rows.append(
+            EnvRow("gpu", gpu_setting.expected_text(), live.gpu, Status.OK if gpu_ok else Status.MISMATCH, True)
+        )
+        want = float(memory_setting.expected_value() or 0)
+        # Cards report a little less than their label (an "80GB" A100 shows about 79.2 GiB).
+        memory_ok = live.gpu_memory_gb is not None and abs(live.gpu_memory_gb - want) <= 0.05 * want
+        rows.append(
+            EnvRow(
+                "gpu memory",
+                f"{memory_setting.expected_text()} GB",
+                f"{live.gpu_memory_gb} GiB",
+                Status.OK if memory_ok else Status.MISMATCH,
+                True,
+                memory_setting.source,
+            )
+        )
+    rows.append(_version_row(spec, "environment.cuda", "cuda", live.cuda))
+    rows.append(_version_row(spec, "environment.pytorch", "pytorch", live.torch))
+    build_setting = spec.settings["environment.pytorch_build"]
+    build_ok = live.torch_build is not None and build_setting.accepts(live.torch_build)
+    rows.append(
+        EnvRow(
+            "pytorch build",
+            build_setting.expected_text(),
+            live.torch_build or "unknown",
+            Status.OK if build_ok else Status.MISMATCH,
+            False,
+            build_setting.source,
+        )
+    )
+    rows.append(_present("mamba-ssm", live.mamba_ssm, live.mamba_ssm_usable if live.gpu else False, "usable"))
+    rows.append(
+        _present("causal-conv1d", live.causal_conv1d, live.causal_conv1d_usable if live.gpu else False, "usable")
+    )
+    rows.append(_present("fvcore", live.fvcore, None, f"installed ({spec.profiling.source})"))
+    return EnvReport(live=live, rows=tuple(rows))
