@@ -1,0 +1,56 @@
+"""The live environment is compared with the spec's environment settings; only gating rows refuse a run."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sdmspec.environment import LiveEnvironment, Status, check_environment, probe
+from sdmspec.schema import Spec
+
+PAPER_MACHINE = LiveEnvironment(
+    python="3.11.7",
+    platform="Linux",
+    torch="2.1.2",
+    torch_build="cu121",
+    cuda="12.1",
+    gpu="NVIDIA A100-SXM4-80GB",
+    gpu_memory_gb=79.2,
+    gpu_count=8,
+    mamba_ssm="1.2.0",
+    mamba_ssm_usable=True,
+    causal_conv1d="1.2.0",
+    causal_conv1d_usable=True,
+    fvcore="0.1.5",
+)
+
+
+def test_the_papers_machine_matches(spec: Spec) -> None:
+    report = check_environment(spec, PAPER_MACHINE)
+    assert report.matches, report.deviations
+    assert all(row.status is Status.OK for row in report.rows)
+
+
+def test_a_cpu_machine_deviates_on_every_hardware_row(spec: Spec) -> None:
+    cpu = LiveEnvironment(python="3.11", platform="Linux", torch="2.13.0", torch_build="cpu", fvcore="0.1.5")
+    names = {row.name for row in check_environment(spec, cpu).deviations}
+    assert names == {"gpu", "gpu memory", "cuda", "pytorch"}
+
+
+def test_a_smaller_card_or_other_pytorch_is_a_deviation(spec: Spec) -> None:
+    smaller = replace(PAPER_MACHINE, gpu="NVIDIA A100-SXM4-40GB", gpu_memory_gb=39.4)
+    assert {row.name for row in check_environment(spec, smaller).deviations} == {"gpu", "gpu memory"}
+    newer = replace(PAPER_MACHINE, torch="2.2.0")
+    assert {row.name for row in check_environment(spec, newer).deviations} == {"pytorch"}
+
+
+def test_missing_kernels_are_reported_but_do_not_gate(spec: Spec) -> None:
+    report = check_environment(spec, replace(PAPER_MACHINE, mamba_ssm=None, mamba_ssm_usable=False))
+    row = next(row for row in report.rows if row.name == "mamba-ssm")
+    assert row.status is Status.MISSING and not row.gating
+    assert report.matches
+
+
+def test_probe_describes_this_machine() -> None:
+    live = probe()
+    assert live.python.count(".") == 2
+    assert live.torch is not None  # the dev set-up installs the train extra
