@@ -1,0 +1,85 @@
+"""SDM, the reference strategy: a learnable score per prunable weight, top-(1 - s) of each layer kept.
+
+Forward: ``weight * hard_mask`` where the hard mask keeps, in each layer, the ``numel - zeros_for(numel, s)``
+weights with the highest scores (ties at the threshold: the lower flat index is pruned first, so the count is exact
+and the same on every run). Backward: the straight-through estimator of movement pruning (Sanh et al. 2020,
+arXiv:2005.07683): the mask is treated as identity with respect to the scores, so ``dL/dscore = dL/dw' * w`` and
+``dL/dw = dL/dw' * mask``. Scores start at ``|w|``, so the first mask is the magnitude mask.
+
+This is our formulation; the paper's exact one can be registered under another name (see ``registry``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from sdmspec.errors import SdmspecError
+from sdmspec.models.masking.base import MaskingStrategy, MaskParametrization, prunable_weights
+from sdmspec.models.masking.registry import register_strategy
+from sdmspec.models.masking.schedule import zeros_for
+from sdmspec.schema import SparsitySpec
+
+
+def keep_top(scores: torch.Tensor, zeros: int) -> torch.Tensor:
+    """A boolean mask keeping all but the ``zeros`` lowest scores, exactly; ties pruned lowest flat index first."""
+    flat = scores.reshape(-1)
+    if zeros <= 0:
+        return torch.ones_like(scores, dtype=torch.bool)
+    if zeros >= flat.numel():
+        return torch.zeros_like(scores, dtype=torch.bool)
+    threshold = flat.kthvalue(zeros).values
+    below = flat < threshold
+    tied = flat == threshold
+    # Fewer than `zeros` lie strictly below the zeros-th smallest value; fill up from the ties, in index order.
+    # Kept as tensors so no device sync happens in the forward pass.
+    missing = zeros - below.sum()
+    pruned = below | (tied & (tied.cumsum(0) <= missing))
+    return (~pruned).reshape(scores.shape)
+
+
+class SdmMask(MaskParametrization):
+    """One layer's scores and current sparsity. The sparsity is a buffer, so it is saved and resumed with the model."""
+
+    sparsity: torch.Tensor
+
+    def __init__(self, weight: torch.Tensor) -> None:
+        super().__init__()
+        # float32 scores whatever the weight's dtype: a bf16 ranking would tie far more often.
+        self.scores = nn.Parameter(weight.detach().abs().to(torch.float32).clone())
+        self.register_buffer("sparsity", torch.zeros((), dtype=torch.float64, device=weight.device))
+        # A Python copy for the forward pass: reading the buffer would sync the GPU at every layer.
+        self._sparsity = 0.0
+        self.register_load_state_dict_post_hook(_reload_sparsity)  # type: ignore[no-untyped-call]
+
+    def set_sparsity(self, sparsity: float) -> None:
+        if not 0.0 <= sparsity < 1.0:
+            raise SdmspecError(f"sparsity must lie in [0, 1), got {sparsity}")
+        self._sparsity = float(sparsity)
+        self.sparsity.fill_(sparsity)
+
+    def mask(self) -> torch.Tensor:
+        return keep_top(self.scores.detach(), zeros_for(self.scores.numel(), self._sparsity))
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        hard = self.mask().to(self.scores.dtype)
+        # Equal to `hard` in value (s - s == 0 exactly); its gradient reaches the scores as if the mask were soft.
+        straight_through = hard + (self.scores - self.scores.detach())
+        return weight * straight_through.to(weight.dtype)
+
+
+def _reload_sparsity(module: nn.Module, _incompatible: Any) -> None:
+    assert isinstance(module, SdmMask)
+    module._sparsity = float(module.sparsity)
+
+
+@register_strategy("sdm")
+class SdmStrategy(MaskingStrategy):
+    """Sparse differentiable masking with per-layer top-k scores and a straight-through estimator."""
+
+    def attach(self, model: nn.Module, sparsity: SparsitySpec) -> None:
+        for _name, module, attribute in prunable_weights(model, sparsity):
+            parametrize.register_parametrization(module, attribute, SdmMask(getattr(module, attribute)))
