@@ -1,0 +1,163 @@
+"""A JSON Schema of the configs, generated from Pydantic models built from the spec's settings.
+
+Editors (yaml-language-server) and validators (check-jsonschema) use it to complete keys and reject values the paper
+does not allow, before ``sdmspec lint`` runs. How a setting becomes a field:
+
+* types are strict: an ``int`` setting is a JSON ``integer``, a ``float`` a ``number`` (so ``"2e-4"`` in quotes
+  fails), a ``version`` a *string* (so an unquoted ``2.10`` fails);
+* ``exact`` becomes ``const`` (floats: ``minimum``/``maximum``, widened by the tolerance), ``one_of`` an ``enum``,
+  a version a ``pattern`` that accepts the pinned release series ("2.1" accepts 2.1.2+cu121, not 2.10);
+* every field's ``description`` is the setting's source, so a hover shows why a value is required;
+* inside sections the spec knows, unknown keys are rejected (``additionalProperties: false``); the top level stays
+  open, and nothing is ``required``, because the configs are split across files.
+
+Cross-field rules (the micro-batch divides the batch size) and YAML 1.1 pitfalls are beyond JSON Schema:
+check-jsonschema reads YAML 1.2 with ruamel, where ``2e-4`` is a float although PyYAML (and so the training
+scripts) read it as a string. ``sdmspec lint`` remains the authority.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from sdmspec.schema.setting import Scalar, Setting, SettingType, format_value, version_release
+from sdmspec.schema.spec import Spec
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+_PYTHON_TYPES: dict[SettingType, type] = {
+    SettingType.INT: int,
+    SettingType.FLOAT: float,
+    SettingType.STR: str,
+    SettingType.BOOL: bool,
+    SettingType.VERSION: str,
+}
+
+
+def float_bounds(setting: Setting) -> tuple[float, float]:
+    """The closed interval of floats that :meth:`Setting.accepts` takes for an exact float setting.
+
+    ``accepts`` uses :func:`math.isclose`: ``|a - e| <= max(rel * max(|a|, |e|), abs)``. Solving for ``a`` gives
+    ``e - max(abs, rel*|e|)`` below and ``max(e + abs, e / (1 - rel))`` above (for a positive ``e``; mirrored for a
+    negative one).
+    """
+    assert setting.exact is not None and not isinstance(setting.exact, bool | str)
+    expected = float(setting.exact)
+    if setting.tolerance is None:
+        return expected, expected
+    tol_abs, rel = setting.tolerance.abs, min(setting.tolerance.rel, 0.999999)
+    size = abs(expected)
+    near = size - max(tol_abs, rel * size)
+    far = max(size + tol_abs, size / (1.0 - rel))
+    return (near, far) if expected >= 0 else (-far, -near)
+
+
+def version_pattern(release: str) -> str:
+    """An ECMA-262 regex accepting the versions :meth:`Setting.accepts` takes for the pinned ``release``."""
+    parts = version_release(release)
+    assert parts is not None, release
+    pinned = r"\.".join(str(part) for part in parts)
+    # Further release numbers (2.1.2) or a local/pre-release suffix (+cu121, -rc1) may follow; another digit may not.
+    return rf"^v?{pinned}(\.[0-9]+)*([+.-].*)?$"
+
+
+def _drop_null_default(schema: dict[str, Any]) -> None:
+    # A setting without a default gets default None in the model; "default": null would mislead editors.
+    if schema.get("default", 0) is None:
+        del schema["default"]
+
+
+def _description(setting: Setting) -> str:
+    text = f"Paper value: {setting.expected_text()}. Source: {setting.source}"
+    if setting.unspecified:
+        text = f"Not pinned by the paper; default {format_value(setting.default)}. Source: {setting.source}"
+    return f"{setting.description} {text}".strip() if setting.description else text
+
+
+def setting_field(setting: Setting) -> tuple[Any, Any]:
+    """The (annotation, FieldInfo) pair of one setting, as :func:`pydantic.create_model` takes it."""
+    base = _PYTHON_TYPES[setting.type]
+    default: Scalar | None = setting.expected_value()
+    annotation: Any = base
+    if setting.type is SettingType.VERSION and setting.exact is not None:
+        annotation = Annotated[str, Field(pattern=version_pattern(str(setting.exact)))]
+    elif setting.type is SettingType.FLOAT and setting.exact is not None:
+        low, high = float_bounds(setting)
+        annotation = Annotated[float, Field(ge=low, le=high)]
+    elif setting.exact is not None:
+        annotation = Literal[setting.exact]
+    elif setting.one_of is not None and setting.type is not SettingType.VERSION:
+        annotation = Literal[setting.one_of]
+    elif setting.one_of is not None:
+        either = "|".join(f"({version_pattern(str(v))})" for v in setting.one_of)
+        annotation = Annotated[str, Field(pattern=either)]
+    info = Field(default=default, description=_description(setting), json_schema_extra=_drop_null_default)
+    return annotation, info
+
+
+def _model_name(path: str) -> str:
+    words = re.split(r"[^0-9A-Za-z]+", path)
+    return "".join(word[:1].upper() + word[1:] for word in words if word) + "Section"
+
+
+def _tree(spec: Spec) -> dict[str, Any]:
+    """The settings as a nested dict: section name -> subtree, leaf name -> Setting."""
+    root: dict[str, Any] = {}
+    for key, setting in spec.settings.items():
+        *sections, leaf = key.split(".")
+        node = root
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[leaf] = setting
+    return root
+
+
+def _section_model(path: str, tree: Mapping[str, Any]) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for name, node in tree.items():
+        if isinstance(node, Setting):
+            fields[name] = setting_field(node)
+        else:
+            child = _section_model(f"{path}.{name}", node)
+            fields[name] = (child, Field(default=None, json_schema_extra=_drop_null_default))
+    return create_model(
+        _model_name(path),
+        __config__=ConfigDict(extra="forbid", strict=True, title=path),
+        **fields,
+    )
+
+
+def config_model(spec: Spec) -> type[BaseModel]:
+    """A Pydantic model of one config file: known sections are closed, the top level is open."""
+    fields: dict[str, Any] = {}
+    for name, node in _tree(spec).items():
+        if isinstance(node, Setting):
+            fields[name] = setting_field(node)
+        else:
+            fields[name] = (_section_model(name, node), Field(default=None, json_schema_extra=_drop_null_default))
+    return create_model(
+        "SdmspecConfig",
+        __config__=ConfigDict(extra="allow", strict=True, title="sdmspec config"),
+        **fields,
+    )
+
+
+def config_json_schema(spec: Spec) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a config file under the spec. Deterministic: the same spec, the same text."""
+    schema = config_model(spec).model_json_schema()
+    rules = "; ".join(f"{rule.divisor} divides {rule.dividend}" for rule in spec.rules)
+    description = (
+        f"Configs of '{spec.paper.title}', as the sdmspec reference spec pins them (generated by `sdmspec spec "
+        "schema`). Cross-field rules and YAML 1.1 pitfalls (PyYAML reads 2e-4 as a string) are checked by "
+        "`sdmspec lint` only" + (f"; rules: {rules}." if rules else ".")
+    )
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "$comment": f"spec digest {spec.digest}",
+        **schema,
+        "description": description,
+    }
