@@ -1,0 +1,239 @@
+"""Where a checkpoint's raw tensors come from: one torch.save file, one safetensors file, or a Hugging Face folder.
+
+Every source reads lazily and safely. torch.save files load with ``weights_only=True`` (the unpickler allows
+tensors and plain containers only, so a pickle that asks for anything else is refused before any of its code runs)
+and with ``mmap=True`` when the file is in torch's zip format, so storages are paged in only when a tensor is read.
+safetensors files are read tensor by tensor. Sharded folders open one shard at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import warnings
+import zipfile
+from collections.abc import Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sdmspec.errors import CheckpointError
+
+if TYPE_CHECKING:
+    import torch
+
+# Keys under which training scripts wrap a state dict: Lightning and most loops ("state_dict"), timm and many
+# research repos ("model"), DeepSpeed ("module"), the PyTorch tutorials ("model_state_dict").
+WRAPPER_KEYS = ("state_dict", "model", "module", "model_state_dict")
+# Hugging Face folder layouts, in the order transformers prefers them.
+HF_LAYOUTS = ("model.safetensors.index.json", "model.safetensors", "pytorch_model.bin.index.json", "pytorch_model.bin")
+
+
+class TensorSource(Protocol):
+    """Raw tensors by their stored names; ``get`` reads one tensor."""
+
+    def keys(self) -> list[str]: ...
+
+    def shape(self, key: str) -> tuple[int, ...]: ...
+
+    def get(self, key: str) -> torch.Tensor: ...
+
+    def close(self) -> None: ...
+
+
+def first_line(err: BaseException, limit: int = 200) -> str:
+    """An exception's message on one line, short enough for ``sdmspec: error: ...``."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    text = lines[0] if lines else type(err).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _refusal(path: Path, err: BaseException) -> CheckpointError:
+    found = re.search(r"GLOBAL (\S+)|Unsupported global: (\S+)|(Unsupported operand \d+)", str(err))
+    needs = next((group for group in found.groups() if group), "") if found else ""
+    detail = f"it needs {needs}, " if needs and "." in needs else f"{needs.lower()}, " if needs else ""
+    return CheckpointError(
+        f"{path}: refused: {detail}which weights-only loading does not allow (only tensors and plain containers); "
+        "nothing in it was run. Re-save it as a state dict or as safetensors from a trusted environment"
+    )
+
+
+def unwrap_state_dict(obj: Any, origin: str) -> dict[str, torch.Tensor]:
+    """The state dict inside a loaded object: the object itself, or one wrapped under a WRAPPER_KEYS key."""
+    import torch
+
+    for _ in range(len(WRAPPER_KEYS)):
+        if not isinstance(obj, Mapping):
+            raise CheckpointError(f"{origin}: holds a {type(obj).__name__}, not a state dict")
+        inner = next((obj[key] for key in WRAPPER_KEYS if isinstance(obj.get(key), Mapping)), None)
+        if inner is None:
+            break
+        obj = inner
+    tensors = {key: value for key, value in obj.items() if isinstance(key, str) and isinstance(value, torch.Tensor)}
+    if not tensors:
+        wrappers = "/".join(f"'{key}'" for key in WRAPPER_KEYS)
+        raise CheckpointError(f"{origin}: no tensors in it (expected a state dict, or one under {wrappers})")
+    return tensors
+
+
+class MappingSource:
+    """Tensors already in memory (a state dict), possibly wrapped."""
+
+    def __init__(self, tensors: Mapping[str, Any], origin: str) -> None:
+        self._tensors = unwrap_state_dict(tensors, origin)
+
+    def keys(self) -> list[str]:
+        return list(self._tensors)
+
+    def shape(self, key: str) -> tuple[int, ...]:
+        return tuple(self._tensors[key].shape)
+
+    def get(self, key: str) -> torch.Tensor:
+        return self._tensors[key]
+
+    def close(self) -> None:
+        self._tensors = {}
+
+
+def load_torch_file(path: Path) -> MappingSource:
+    """A torch.save file, loaded weights-only (memory-mapped when it is in the zip format)."""
+    import pickle
+
+    import torch
+
+    use_mmap = zipfile.is_zipfile(path)
+    try:
+        with warnings.catch_warnings():
+            # torch warns about pickle protocols it did not write; the load either succeeds safely or is refused.
+            warnings.simplefilter("ignore")
+            loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=use_mmap)
+    except pickle.UnpicklingError as err:
+        if "weights only" in str(err).lower():
+            raise _refusal(path, err) from None
+        raise CheckpointError(f"{path}: not a readable torch checkpoint ({first_line(err)})") from None
+    except Exception as err:  # torch raises RuntimeError, KeyError, EOFError... on corrupt files
+        raise CheckpointError(f"{path}: not a readable torch checkpoint ({first_line(err)})") from None
+    return MappingSource(loaded, str(path))
+
+
+class SafetensorsSource:
+    """One .safetensors file, read tensor by tensor."""
+
+    def __init__(self, path: Path) -> None:
+        from safetensors import safe_open
+
+        self._path = path
+        self._stack = ExitStack()
+        try:
+            self._handle = self._stack.enter_context(safe_open(str(path), framework="pt", device="cpu"))
+        except Exception as err:  # SafetensorError, OSError
+            raise CheckpointError(f"{path}: not a readable safetensors file ({first_line(err)})") from None
+
+    def keys(self) -> list[str]:
+        return list(self._handle.keys())
+
+    def shape(self, key: str) -> tuple[int, ...]:
+        return tuple(self._handle.get_slice(key).get_shape())
+
+    def get(self, key: str) -> torch.Tensor:
+        try:
+            tensor: torch.Tensor = self._handle.get_tensor(key)
+        except Exception as err:
+            raise CheckpointError(f"{self._path}: cannot read tensor {key!r} ({first_line(err)})") from None
+        return tensor
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+class ShardedSource:
+    """A Hugging Face folder sharded with an index file (``weight_map``: tensor name -> shard file)."""
+
+    def __init__(self, index: Path) -> None:
+        try:
+            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise CheckpointError(f"{index}: not a readable index file ({first_line(err)})") from None
+        if not isinstance(weight_map, dict):
+            raise CheckpointError(f"{index}: weight_map is not a mapping")
+        folder = index.parent.resolve()
+        self._shard_of: dict[str, Path] = {}
+        for key, shard in weight_map.items():
+            shard_path = (folder / str(shard)).resolve()
+            # An index is untrusted input too: it may only name files inside its own folder.
+            if shard_path.parent != folder:
+                raise CheckpointError(f"{index}: shard {shard!r} is outside the checkpoint folder")
+            if not shard_path.is_file():
+                raise CheckpointError(f"{index}: shard {shard!r} (for {key!r}) is missing")
+            self._shard_of[str(key)] = shard_path
+        self._open_path: Path | None = None
+        self._open: TensorSource | None = None
+        self._open_keys: frozenset[str] = frozenset()
+        self._shapes: dict[str, tuple[int, ...]] = {}
+
+    def keys(self) -> list[str]:
+        # Grouped by shard so that reading in this order opens each shard once.
+        return sorted(self._shard_of, key=lambda key: str(self._shard_of[key]))
+
+    def _source(self, key: str) -> TensorSource:
+        shard = self._shard_of[key]
+        if self._open is None or self._open_path != shard:
+            self.close()
+            self._open, self._open_path = open_file(shard), shard
+            self._open_keys = frozenset(self._open.keys())
+            # Remember every shape the shard holds, so asking for shapes in any order opens each shard once.
+            self._shapes.update((name, self._open.shape(name)) for name in self._open_keys)
+        return self._open
+
+    def shape(self, key: str) -> tuple[int, ...]:
+        if key not in self._shapes:
+            self._checked(key)
+        return self._shapes[key]
+
+    def get(self, key: str) -> torch.Tensor:
+        return self._checked(key).get(key)
+
+    def _checked(self, key: str) -> TensorSource:
+        source = self._source(key)
+        if key not in self._open_keys:
+            raise CheckpointError(f"{self._shard_of[key]}: the index places {key!r} in this shard but it is not there")
+        return source
+
+    def close(self) -> None:
+        if self._open is not None:
+            self._open.close()
+        self._open, self._open_path = None, None
+
+
+def is_safetensors(path: Path) -> bool:
+    """Whether a file starts like safetensors: an 8-byte little-endian header size, then a JSON object."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(9)
+        size = path.stat().st_size
+    except OSError:
+        return False
+    return len(head) == 9 and struct.unpack("<Q", head[:8])[0] < size and head[8:9] == b"{"
+
+
+def open_file(path: Path) -> TensorSource:
+    """A source for one checkpoint file: safetensors by content or suffix, otherwise a torch.save file."""
+    if path.suffix == ".safetensors" or is_safetensors(path):
+        return SafetensorsSource(path)
+    return load_torch_file(path)
+
+
+def open_source(path: Path) -> TensorSource:
+    """A source for a checkpoint file or a Hugging Face model folder."""
+    if path.is_dir():
+        for name in HF_LAYOUTS:
+            candidate = path / name
+            if candidate.is_file():
+                return ShardedSource(candidate) if name.endswith(".index.json") else open_file(candidate)
+        raise CheckpointError(f"{path}: a folder without {', '.join(HF_LAYOUTS)}")
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file or folder")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: not a regular file")
+    return open_file(path)
