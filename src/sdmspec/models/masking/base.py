@@ -60,14 +60,22 @@ def masked_weights(model: nn.Module) -> Iterator[MaskedWeight]:
                     yield MaskedWeight(name, module, attribute, parametrization)
 
 
-def prunable_weights(model: nn.Module, sparsity: SparsitySpec) -> list[tuple[str, nn.Module, str]]:
-    """(canonical name, module, attribute) of every prunable weight, decided by ``sparsity.is_prunable``."""
-    found = []
+def named_weights(model: nn.Module) -> Iterator[tuple[str, nn.Module, str]]:
+    """(canonical name, module, attribute) of every parameter, parametrized ones under their plain name."""
     for module_name, module in model.named_modules():
-        for attribute, _ in module.named_parameters(recurse=False):
-            name = canonical_name(f"{module_name}.{attribute}" if module_name else attribute)
-            if sparsity.is_prunable(name):
-                found.append((name, module, attribute))
+        attributes = [attribute for attribute, _ in module.named_parameters(recurse=False)]
+        if parametrize.is_parametrized(module):
+            attributes.extend(module.parametrizations.keys())
+        for attribute in attributes:
+            yield canonical_name(f"{module_name}.{attribute}" if module_name else attribute), module, attribute
+
+
+def prunable_weights(model: nn.Module, sparsity: SparsitySpec) -> list[tuple[str, nn.Module, str]]:
+    """(canonical name, module, attribute) of every prunable weight, decided by ``sparsity.is_prunable``; weights
+    that already carry a parametrization raise SdmspecError."""
+    found = [
+        (name, module, attribute) for name, module, attribute in named_weights(model) if sparsity.is_prunable(name)
+    ]
     if not found:
         raise SdmspecError(f"the model has no prunable weight (patterns: {', '.join(sparsity.prunable)})")
     already = [name for name, module, attribute in found if parametrize.is_parametrized(module, attribute)]

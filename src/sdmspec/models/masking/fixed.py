@@ -12,9 +12,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from sdmspec.checkpoint.sparsity import canonical_name
 from sdmspec.errors import SdmspecError
-from sdmspec.models.masking.base import MaskParametrization
+from sdmspec.models.masking.base import MaskParametrization, named_weights
 
 
 class FixedMask(MaskParametrization):
@@ -40,10 +39,7 @@ def apply_fixed_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> No
     that wraps the language model under a prefix). A mask matching no parameter, or several, or of the wrong shape,
     raises SdmspecError naming it.
     """
-    targets: dict[str, tuple[nn.Module, str]] = {}
-    for module_name, module in model.named_modules():
-        for attribute, _ in module.named_parameters(recurse=False):
-            targets[canonical_name(f"{module_name}.{attribute}" if module_name else attribute)] = (module, attribute)
+    targets = {name: (module, attribute) for name, module, attribute in named_weights(model)}
     plan = []
     for name, keep in masks.items():
         matches = [full for full in targets if full == name or full.endswith(f".{name}")]
