@@ -1,0 +1,202 @@
+"""``run_profile``: FLOPs (four ways) and latency for each variant at each batch size and sequence length.
+
+FLOP counts depend on the architecture and the shape only, so fvcore and FlopCounterMode run once per
+(architecture, batch size, sequence length) and are shared by every variant with that architecture; latency is
+measured for each variant on its own weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from sdmspec.errors import SdmspecError
+from sdmspec.profile.analytic import MambaShape, analytic_flops, effective_flops
+from sdmspec.profile.counters import FvcoreCount, TorchCount, count_fvcore, count_torch, reference_path
+from sdmspec.profile.hardware import Hardware, detect_hardware, resolve_device
+from sdmspec.profile.latency import Latency, measure_latency, write_trace
+from sdmspec.profile.loading import LoadedVariant, load_variant
+from sdmspec.profile.output import write_csv, write_json
+from sdmspec.profile.plots import plot_flops, plot_latency
+from sdmspec.profile.records import FlopFigures, ProfileReport, ProfileResult
+from sdmspec.schema import Spec, Variant
+
+SMOKE_SEQ_LENS = (16, 32)
+# (min_run_time, max_run_time) in seconds for adaptive_autorange.
+SMOKE_TIMING = (0.02, 0.3)
+FULL_TIMING = (0.5, 20.0)
+JSON_FILE, CSV_FILE = "profile.json", "profile.csv"
+LATENCY_PLOT, FLOPS_PLOT = "latency_vs_seq_len.png", "flops_dense_vs_effective.png"
+
+Progress = Callable[[str], None]
+_Counts = tuple[TorchCount, FvcoreCount]
+
+
+def _select_variants(spec: Spec, names: Sequence[str] | None) -> list[Variant]:
+    selected: list[Variant] = []
+    for name in dict.fromkeys(names or [v.name for v in spec.variants]):  # keep order, drop repeats
+        try:
+            selected.append(spec.variant(name))
+        except KeyError as err:
+            raise SdmspecError(str(err.args[0])) from None
+    return selected
+
+
+def _check_shapes(kind: str, values: Sequence[int]) -> tuple[int, ...]:
+    if not values or any(v < 1 for v in values):
+        raise SdmspecError(f"{kind} must be positive integers, got {list(values)}")
+    return tuple(dict.fromkeys(values))
+
+
+def _versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for name in ("torch", "transformers", "fvcore", "mamba-ssm", "causal-conv1d"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+class _CountCache:
+    """fvcore and FlopCounterMode counts per (architecture, batch size, sequence length)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[MambaShape, int, int], _Counts] = {}
+        self._cpu_models: dict[MambaShape, Any] = {}
+
+    def get(self, loaded: LoadedVariant, batch_size: int, seq_len: int) -> _Counts:
+        key = (loaded.shape, batch_size, seq_len)
+        if key not in self._counts:
+            torch_count = count_torch(loaded.config, batch_size, seq_len)
+            fvcore_count = count_fvcore(self._cpu_model(loaded), batch_size, seq_len)
+            self._counts[key] = (torch_count, fvcore_count)
+        return self._counts[key]
+
+    def _cpu_model(self, loaded: LoadedVariant) -> Any:
+        if loaded.model.device.type == "cpu":
+            return loaded.model
+        if loaded.shape not in self._cpu_models:  # fvcore traces on the CPU: a replica of the architecture
+            from transformers import MambaForCausalLM
+
+            replica: Any = MambaForCausalLM(loaded.config)
+            self._cpu_models[loaded.shape] = replica.eval()
+        return self._cpu_models[loaded.shape]
+
+
+def _latency_path(hardware: Hardware) -> str:
+    if hardware.device == "cpu":
+        return "reference PyTorch"
+    if hardware.fast_kernels:
+        return "fast kernels (mamba-ssm, causal-conv1d)"
+    return "reference PyTorch (mamba-ssm/causal-conv1d not usable here)"
+
+
+def _notes(torch_count: TorchCount, fvcore_count: FvcoreCount) -> tuple[str, ...]:
+    ratio = torch_count.flops / fvcore_count.macs if fvcore_count.macs else float("nan")
+    if abs(ratio - 2) > 0.01:
+        return (
+            f"torch/fvcore = {ratio:.4f}, not 2: the tools disagree beyond the unit (fvcore's matmul handle counts "
+            "prod(A.shape) * B.shape[-1], dropping the batch of a 2-D weight times a batched tensor: dt_proj)",
+        )
+    return ()
+
+
+def run_profile(
+    spec: Spec,
+    variants: Sequence[str] | None = None,
+    *,
+    checkpoints: Mapping[str, Path] | None = None,
+    batch_sizes: Sequence[int] | None = None,
+    seq_lens: Sequence[int] | None = None,
+    smoke: bool = False,
+    out_dir: Path,
+    device: str = "auto",
+    trace: bool = True,
+    progress: Progress | None = None,
+) -> ProfileReport:
+    """Profile ``variants`` (default: all of the spec's) at every batch size x sequence length (default: the spec's
+    ``profiling``; ``smoke``: tiny models and sequences of 16 and 32 tokens), write profile.json, profile.csv, the
+    plots and (``trace``) one torch.profiler trace per run under ``out_dir``, and return what was measured."""
+    import torch
+
+    selected = _select_variants(spec, variants)
+    checkpoints = dict(checkpoints or {})
+    unknown = sorted(set(checkpoints) - {v.name for v in selected})
+    if unknown:
+        raise SdmspecError(f"--checkpoint names variants that are not profiled: {', '.join(unknown)}")
+    batches = _check_shapes("batch sizes", batch_sizes or spec.profiling.batch_sizes)
+    lengths = _check_shapes("sequence lengths", seq_lens or (SMOKE_SEQ_LENS if smoke else spec.profiling.seq_lens))
+    hardware = detect_hardware(spec, resolve_device(device))
+    min_run_time, max_run_time = SMOKE_TIMING if smoke else FULL_TIMING
+    cache = _CountCache()
+    results: list[ProfileResult] = []
+    files: list[str] = []
+    for variant in selected:
+        loaded = load_variant(spec, variant, checkpoints.get(variant.name), smoke=smoke, device=hardware.device)
+        for batch_size in batches:
+            for seq_len in lengths:
+                if progress:
+                    progress(f"{variant.name}: batch {batch_size}, {seq_len} tokens")
+                torch_count, fvcore_count = cache.get(loaded, batch_size, seq_len)
+                tokens = batch_size * seq_len
+                input_ids = torch.randint(
+                    0, loaded.shape.vocab_size, (batch_size, seq_len), generator=torch.Generator().manual_seed(0)
+                ).to(hardware.device)
+                # On the CPU there are no kernels to use; on a GPU the fast path is the one the paper would time.
+                path: AbstractContextManager[Any] = reference_path() if hardware.device == "cpu" else nullcontext()
+                stem = f"traces/{variant.name}_b{batch_size}_s{seq_len}"
+                with path:
+                    latency: Latency = measure_latency(
+                        loaded.model, input_ids, min_run_time=min_run_time, max_run_time=max_run_time
+                    )
+                    if trace:
+                        write_trace(loaded.model, input_ids, out_dir / f"{stem}.json", out_dir / f"{stem}.txt")
+                        files += [f"{stem}.json", f"{stem}.txt"]
+                results.append(
+                    ProfileResult(
+                        variant=variant.name,
+                        size=variant.size,
+                        method=variant.method.value,
+                        batch_size=batch_size,
+                        seq_len=seq_len,
+                        flops=FlopFigures(
+                            fvcore=fvcore_count.macs,
+                            torch=torch_count.flops,
+                            analytic=analytic_flops(loaded.shape, tokens).total_flops,
+                            effective=effective_flops(loaded.shape, tokens, loaded.density),
+                        ),
+                        analytic=analytic_flops(loaded.shape, tokens),
+                        torch_by_operator=torch_count.by_operator,
+                        fvcore_by_operator=fvcore_count.by_operator,
+                        fvcore_skipped_ops=fvcore_count.skipped,
+                        latency=latency,
+                        hardware=hardware,
+                        checkpoint=loaded.checkpoint,
+                        sparsity=loaded.sparsity,
+                        sparsity_source=loaded.sparsity_source,
+                        latency_path=_latency_path(hardware),
+                        trace=f"{stem}.json" if trace else None,
+                        top_operators=f"{stem}.txt" if trace else None,
+                        notes=_notes(torch_count, fvcore_count),
+                    )
+                )
+        del loaded  # free the variant's weights before loading the next
+    plot_latency(results, out_dir / LATENCY_PLOT, hardware.label)
+    plot_flops(results, out_dir / FLOPS_PLOT, hardware.label)
+    files = [JSON_FILE, CSV_FILE, LATENCY_PLOT, FLOPS_PLOT, *files]
+    report = ProfileReport(
+        results=tuple(results),
+        hardware=hardware,
+        smoke=smoke,
+        spec_digest=spec.digest,
+        out_dir=out_dir,
+        files=tuple(files),
+        versions=_versions(),
+    )
+    write_csv(out_dir / CSV_FILE, report.results)
+    write_json(out_dir / JSON_FILE, report.to_json())
+    return report
