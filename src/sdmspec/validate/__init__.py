@@ -1,0 +1,10 @@
+"""``sdmspec validate``: is this machine and this repo ready to reproduce the paper's setup?
+
+Each area (models, hyperparameters, data, profiling, iso-sparsity) reports pass/warn/fail/skip with a reason. A
+check that cannot run here (no torch, no cached data, no checkpoints) is skipped with the reason, never passed.
+"""
+
+from sdmspec.validate.report import CheckResult, CheckStatus, ValidateOptions, ValidationReport
+from sdmspec.validate.runner import AREAS, validate_setup
+
+__all__ = ["AREAS", "CheckResult", "CheckStatus", "ValidateOptions", "ValidationReport", "validate_setup"]

@@ -1,0 +1,92 @@
+"""Run the validation checks in order, each isolated: a check that crashes becomes a ``fail`` with the reason."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+from sdmspec.errors import SdmspecError
+from sdmspec.schema import Spec
+from sdmspec.validate.checks.data import check_data
+from sdmspec.validate.checks.hyperparameters import check_hyperparameters
+from sdmspec.validate.checks.models import check_variants
+from sdmspec.validate.checks.profiling import check_profiling
+from sdmspec.validate.checks.sparsity import check_iso_sparsity
+from sdmspec.validate.report import CheckResult, CheckStatus, ValidateOptions, ValidationReport
+
+CheckFunction = Callable[[Spec, ValidateOptions], Iterable[CheckResult]]
+
+# The areas in report order; `sdmspec validate --check NAME` selects some.
+AREAS: dict[str, CheckFunction] = {
+    "variants": check_variants,
+    "hyperparameters": check_hyperparameters,
+    "data": check_data,
+    "profiling": check_profiling,
+    "iso-sparsity": check_iso_sparsity,
+}
+
+# The training stack: without these the model, data and profiling checks are skipped, not failed.
+TRAIN_EXTRA_MODULES = frozenset({"torch", "transformers", "datasets", "tokenizers", "safetensors", "fvcore"})
+_OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+
+
+@contextmanager
+def hub_offline() -> Iterator[None]:
+    """Hugging Face libraries offline for the duration: validate reads caches and local files, never the network.
+
+    huggingface_hub and datasets read the variables once, at import; when they were imported before (in a host
+    process) their module constants are switched too, else a missing data set retries the hub for about 25 s.
+    """
+    saved_env = {name: os.environ.get(name) for name in _OFFLINE_VARIABLES}
+    patched: list[tuple[object, str, object]] = []
+    for name in _OFFLINE_VARIABLES:
+        os.environ[name] = "1"
+    for module_name, attributes in (
+        ("huggingface_hub.constants", ("HF_HUB_OFFLINE",)),
+        ("datasets.config", ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")),
+    ):
+        imported = sys.modules.get(module_name)
+        for attribute in attributes if imported is not None else ():
+            patched.append((imported, attribute, getattr(imported, attribute)))
+            setattr(imported, attribute, True)
+    try:
+        yield
+    finally:
+        for target, attribute, value in reversed(patched):
+            setattr(target, attribute, value)
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _run_area(area: str, check: CheckFunction, spec: Spec, options: ValidateOptions) -> list[CheckResult]:
+    try:
+        return list(check(spec, options))
+    except ModuleNotFoundError as err:
+        top = (err.name or "").split(".")[0]
+        if top in TRAIN_EXTRA_MODULES:  # a core-only install (the pre-commit hook's): the check cannot run here
+            reason = f"needs {top}, which is not installed (install sdmspec's 'train' extra)"
+            return [CheckResult(area, CheckStatus.SKIP, reason)]
+        return [CheckResult(area, CheckStatus.FAIL, f"the check cannot run: {err}")]
+    except SdmspecError as err:
+        return [CheckResult(area, CheckStatus.FAIL, str(err))]
+    except Exception as err:  # a crashing check is a finding about this setup, not a reason to lose the report
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        return [CheckResult(area, CheckStatus.FAIL, f"the check crashed: {type(err).__name__}: {first}")]
+
+
+def validate_setup(spec: Spec, options: ValidateOptions, areas: Sequence[str] | None = None) -> ValidationReport:
+    """Run the checks of ``areas`` (default: all, in :data:`AREAS` order) and gather their results."""
+    selected = list(AREAS) if not areas else [area for area in AREAS if area in areas]
+    unknown = sorted(set(areas or ()) - set(AREAS))
+    if unknown:
+        raise SdmspecError(f"unknown check(s) {', '.join(unknown)}; known: {', '.join(AREAS)}")
+    results: list[CheckResult] = []
+    with hub_offline():
+        for area in selected:
+            results.extend(_run_area(area, AREAS[area], spec, options))
+    return ValidationReport(checks=tuple(results))
