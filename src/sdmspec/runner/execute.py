@@ -1,0 +1,261 @@
+"""Walk the plan: start each stage when its upstreams allow, record every transition, stop cleanly on Ctrl-C.
+
+The manifest is rewritten after every transition, so it is consistent at every moment: a crash leaves ``running``
+only for stages whose process may still be finishing, and the next run (holding the folder's lock, so none is) sees
+them as not finished, or as done when their job wrote its result. Ctrl-C (or SIGTERM) forwards SIGINT to every
+running stage, waits up to ``grace_s`` for them to save and exit, kills what remains, and marks them interrupted.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import FrameType
+
+from sdmspec.errors import SdmspecError
+from sdmspec.runner.launchers.base import Handle, Launcher
+from sdmspec.runner.manifest import StageStatus, now
+from sdmspec.runner.pipeline import PreparedRun
+from sdmspec.runner.plan import Stage, StageKind, Trigger
+from sdmspec.runner.record import open_store
+from sdmspec.runner.state import marker_ok, upstream_runs
+
+ENDED = (StageStatus.DONE, StageStatus.FAILED, StageStatus.SKIPPED, StageStatus.INTERRUPTED)
+BLOCKING = (StageStatus.FAILED, StageStatus.SKIPPED, StageStatus.INTERRUPTED)
+LOCK_NAME = ".sdmspec-run.lock"
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """A stage transition, for the CLI to show: start, done, failed, skipped, interrupted, or reused (already done)."""
+
+    kind: str
+    stage: str
+    message: str = ""
+    log: str | None = None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    statuses: dict[str, StageStatus]
+    interrupted: bool
+    manifest: Path
+
+    @property
+    def failed(self) -> tuple[str, ...]:
+        return tuple(name for name, status in self.statuses.items() if status is not StageStatus.DONE)
+
+    @property
+    def exit_code(self) -> int:
+        return 130 if self.interrupted else (1 if self.failed else 0)
+
+
+@contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """One `sdmspec run` per output folder at a time: two would launch the same jobs and fight over the manifest."""
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / LOCK_NAME).open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise SdmspecError(f"{folder}: another `sdmspec run` is using this folder") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """A batch system's SIGTERM stops the run like Ctrl-C does (only the main thread may install handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _failure_message(stage: Stage, code: int) -> str:
+    if stage.kind is StageKind.VERIFY and Path(stage.marker).is_file():
+        return f"iso-sparsity mismatch (verdict in {stage.marker})" if code else "the verdict is not a match"
+    if code == 0:
+        return f"exited 0 but did not write {stage.marker}"
+    return f"exit status {code}"
+
+
+class _Dispatcher:
+    def __init__(self, prepared: PreparedRun, launcher: Launcher, emit: Callable[[RunEvent], None]) -> None:
+        self.prepared = prepared
+        self.plan = prepared.plan
+        self.launcher = launcher
+        self.emit = emit
+        self.store = open_store(prepared, launcher)
+        self.queue: list[Stage] = [self.plan[name] for name in prepared.to_run]
+        self.to_run = set(prepared.to_run)
+        self.status: dict[str, StageStatus] = {
+            name: StageStatus.DONE for name, state in prepared.states.items() if state.done
+        }
+        self.running: dict[str, Handle] = {}
+        self.started: dict[str, float] = {}
+
+    def _mark(self, stage: Stage, status: StageStatus, message: str, code: int | None = None) -> None:
+        self.status[stage.name] = status
+        changes: dict[str, object] = {"status": status, "message": message, "ended_at": now()}
+        duration = None
+        if stage.name in self.started:
+            duration = round(time.monotonic() - self.started.pop(stage.name), 3)
+            changes.update(duration_s=duration, returncode=code)
+        self.store.update_stage(stage.name, **changes)
+        log = self.store.stage(stage.name).log
+        self.emit(RunEvent(status.value, stage.name, message, log, duration))
+
+    def _start(self, stage: Stage, waiting: list[str]) -> None:
+        handle = self.launcher.start(stage, {name: self.running[name] for name in waiting})
+        self.running[stage.name] = handle
+        self.started[stage.name] = time.monotonic()
+        inputs = self.prepared.inputs[stage.name]
+        record = self.store.stage(stage.name)
+        self.status[stage.name] = StageStatus.RUNNING
+        self.store.update_stage(
+            stage.name,
+            status=StageStatus.RUNNING,
+            started_at=now(),
+            ended_at=None,
+            duration_s=None,
+            returncode=None,
+            attempts=record.attempts + 1,
+            log=handle.log,
+            job_id=handle.job_id,
+            fingerprint=inputs.fingerprint,
+            settings=dict(inputs.settings),
+            setting_origins=list(inputs.setting_origins),
+            upstream_runs=upstream_runs(stage, self.store.manifest.stages),
+            git_commit=self.prepared.git.commit,
+            message=None,
+        )
+        self.emit(RunEvent("start", stage.name, self.prepared.states[stage.name].reason, handle.log))
+
+    def _try_start(self) -> bool:
+        progressed = False
+        for stage in list(self.queue):
+            if len(self.running) >= self.launcher.max_parallel:
+                break
+            blocked = [dep for dep in stage.depends_on if self.status.get(dep) in BLOCKING]
+            if blocked and stage.trigger is Trigger.AFTER_OK:
+                self.queue.remove(stage)
+                self._mark(stage, StageStatus.SKIPPED, f"upstream {blocked[0]} {self.status[blocked[0]].value}")
+                progressed = True
+                continue
+            waiting = [dep for dep in stage.depends_on if dep in self.to_run and self.status.get(dep) not in ENDED]
+            if waiting and not (self.launcher.supports_dependencies and all(d in self.running for d in waiting)):
+                continue
+            self.queue.remove(stage)
+            self._start(stage, waiting)
+            progressed = True
+        return progressed
+
+    def _collect(self) -> bool:
+        progressed = False
+        for name, handle in list(self.running.items()):
+            code = self.launcher.poll(handle)
+            if code is None:
+                continue
+            del self.running[name]
+            stage = self.plan[name]
+            progressed = True
+            if code == 0 and marker_ok(stage):
+                self._mark(stage, StageStatus.DONE, "", code)
+            elif any(self.status.get(dep) in BLOCKING for dep in stage.depends_on):
+                self._mark(stage, StageStatus.SKIPPED, "an upstream did not finish (cancelled by the scheduler)", code)
+            else:
+                self._mark(stage, StageStatus.FAILED, _failure_message(stage, code), code)
+        return progressed
+
+    def run(self, grace_s: float) -> bool:
+        """Run until every queued stage ended; returns whether the run was interrupted."""
+        for name in self.plan.names:
+            if name not in self.to_run and self.prepared.states[name].done and name in self.prepared.selected:
+                self.emit(RunEvent("reused", name, "done (unchanged)"))
+        try:
+            while self.queue or self.running:
+                if not (self._try_start() | self._collect()):
+                    time.sleep(self.launcher.poll_interval_s)
+        except KeyboardInterrupt:
+            self._stop(grace_s)
+            return True
+        return False
+
+    def _stop(self, grace_s: float) -> None:
+        for handle in self.running.values():
+            self.launcher.interrupt(handle)
+        deadline = time.monotonic() + grace_s
+        try:
+            while self.running and time.monotonic() < deadline:
+                self._settle()
+                time.sleep(0.05)
+        except KeyboardInterrupt:
+            pass  # a second Ctrl-C: stop waiting
+        for handle in self.running.values():
+            self.launcher.kill(handle)
+        deadline = time.monotonic() + 10
+        while self.running and time.monotonic() < deadline:
+            self._settle()
+            time.sleep(0.05)
+        for name in list(self.running):
+            self._mark(self.plan[name], StageStatus.INTERRUPTED, "interrupted (did not exit after SIGKILL)")
+            del self.running[name]
+
+    def _settle(self) -> None:
+        for name, handle in list(self.running.items()):
+            code = self.launcher.poll(handle)
+            if code is None:
+                continue
+            del self.running[name]
+            stage = self.plan[name]
+            if code == 0 and marker_ok(stage):
+                self._mark(stage, StageStatus.DONE, "finished while stopping", code)
+            else:
+                self._mark(stage, StageStatus.INTERRUPTED, "interrupted; rerun the same command to resume", code)
+
+
+def execute(
+    prepared: PreparedRun, launcher: Launcher, emit: Callable[[RunEvent], None] = lambda event: None
+) -> RunOutcome:
+    """Run the prepared stages with ``launcher``, recording everything in ``OUT/manifest.json``."""
+    out = prepared.options.out
+    with _folder_lock(out), _sigterm_as_interrupt():
+        dispatcher = _Dispatcher(prepared, launcher, emit)
+        interrupted = True
+        try:
+            interrupted = dispatcher.run(prepared.request.grace_s)
+        finally:
+            invocation = dispatcher.store.manifest.invocations[-1]
+            invocation.ended_at = now()
+            invocation.outcome = "interrupted" if interrupted else ("failed" if _any_failed(dispatcher) else "ok")
+            dispatcher.store.save()
+    statuses = {name: dispatcher.status.get(name, StageStatus.PENDING) for name in prepared.selected}
+    return RunOutcome(statuses=statuses, interrupted=interrupted, manifest=dispatcher.store.path)
+
+
+def _any_failed(dispatcher: _Dispatcher) -> bool:
+    return any(status in BLOCKING for status in dispatcher.status.values())
+
+
+def _utc_from_mtime(path: Path) -> str:
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,112 @@
+"""What a stage's result depends on, as one hash; and the provenance a run records (config hashes, git state).
+
+A stage's fingerprint hashes its command (with the run folder and the interpreter abstracted, so moving a run or
+rebuilding the venv does not invalidate it), the spec's digest, the resolved values of the settings it reads, and
+its upstreams' fingerprints. A change anywhere upstream therefore reruns everything below it and nothing else.
+
+The settings enter by value, not by file hash: editing a comment or reordering a config must not throw away weeks of
+pre-training, while changing a value the stage reads must rerun it. The config files behind those values are
+recorded next to the fingerprint (and every config file's sha256 in the manifest) for the audit trail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sdmspec.runner.plan import Plan, PlanOptions, Stage
+from sdmspec.settings import ExperimentSettings, config_files
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def config_hashes(configs: Path) -> dict[str, str]:
+    """sha256 of every config file under ``configs``, keyed by its path relative to ``configs``."""
+    root = configs if configs.is_dir() else configs.parent
+    return {str(path.relative_to(root)): sha256_file(path) for path in config_files([configs])}
+
+
+@dataclass(frozen=True)
+class StageInputs:
+    """The settings one stage reads (values, and the files they came from) and its fingerprint."""
+
+    fingerprint: str
+    settings: Mapping[str, Any]
+    setting_origins: tuple[str, ...]
+
+
+def _portable(argv: tuple[str, ...], options: PlanOptions) -> list[str]:
+    out = str(options.out)
+    portable = []
+    for index, arg in enumerate(argv):
+        if index == 0 and arg == options.python:
+            portable.append("python")
+        else:
+            portable.append(arg.replace(out, "$OUT"))
+    return portable
+
+
+def fingerprint_plan(
+    plan: Plan, options: PlanOptions, spec_digest: str, settings: ExperimentSettings
+) -> dict[str, StageInputs]:
+    """Every stage's fingerprint, in plan order (upstreams are fingerprinted first)."""
+    found: dict[str, StageInputs] = {}
+    for stage in plan.stages:
+        read = {
+            key: value
+            for key, value in sorted(settings.values.items())
+            if any(key == prefix or key.startswith(prefix) for prefix in stage.reads_settings)
+        }
+        origins = tuple(sorted({settings.origins[key] for key in read}))
+        payload = {
+            "argv": _portable(stage.argv, options),
+            "spec": spec_digest,
+            "settings": read,
+            "upstream": {name: found[name].fingerprint for name in stage.depends_on},
+        }
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+        found[stage.name] = StageInputs(hashlib.sha256(canonical.encode()).hexdigest(), read, origins)
+    return found
+
+
+def stage_fingerprint(stage: Stage, inputs: Mapping[str, StageInputs]) -> str:
+    return inputs[stage.name].fingerprint
+
+
+@dataclass(frozen=True)
+class GitState:
+    commit: str | None
+    dirty: bool | None
+    diff_sha256: str | None
+
+
+def _git(args: list[str], cwd: Path) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def git_state(path: Path) -> GitState:
+    """The commit of the repository holding ``path``, whether tracked files differ from it, and a hash of the diff.
+
+    Untracked files are ignored (run outputs often live inside the repo). Outside a repository every field is None.
+    """
+    folder = path if path.is_dir() else path.parent
+    commit = _git(["rev-parse", "HEAD"], folder)
+    if commit is None:
+        return GitState(None, None, None)
+    diff = _git(["diff", "HEAD", "--no-ext-diff", "--binary"], folder) or ""
+    return GitState(commit.strip(), bool(diff), hashlib.sha256(diff.encode()).hexdigest() if diff else None)

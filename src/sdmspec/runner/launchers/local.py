@@ -1,0 +1,98 @@
+"""Local subprocesses: each stage is a child process in its own process group, its output in ``OUT/logs/<stage>.log``.
+
+Own process groups let Ctrl-C reach the runner only: the runner forwards SIGINT to each running stage's whole group
+(a torchrun agent and its workers included), waits for it to save and exit, and records it as interrupted.
+Up to ``jobs`` independent stages run at once; CPU threads are then shared out between them (OMP_NUM_THREADS), since
+PyTorch would otherwise start one thread per core in every process and they would fight over the cores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from sdmspec.runner.launchers.base import Handle
+from sdmspec.runner.plan import Stage
+
+
+def stage_log_path(logs: Path, stage: str) -> Path:
+    return logs / f"{stage}.log"
+
+
+def child_environment(jobs: int, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment every stage gets: unbuffered output (logs are live), threads shared between parallel stages."""
+    env = dict(os.environ)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    if jobs > 1 and "OMP_NUM_THREADS" not in env:
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
+    env.update(extra or {})
+    return env
+
+
+class LocalLauncher:
+    """Run stages as local child processes, at most ``jobs`` at a time."""
+
+    name = "local"
+    supports_dependencies = False
+    poll_interval_s = 0.05
+
+    def __init__(self, logs: Path, *, jobs: int = 1, env: Mapping[str, str] | None = None, cwd: Path | None = None):
+        self.logs = logs
+        self.max_parallel = max(1, jobs)
+        self.env = child_environment(self.max_parallel, env)
+        self.cwd = cwd
+        self._files: dict[str, IO[bytes]] = {}
+
+    def command(self, stage: Stage) -> list[str]:
+        """The command line that runs ``stage`` (torchrun wraps training stages here)."""
+        return list(stage.argv)
+
+    def start(self, stage: Stage, running_upstream: Mapping[str, Handle]) -> Handle:
+        argv = self.command(stage)
+        log = stage_log_path(self.logs, stage.name)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        handle_file = log.open("ab")
+        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        handle_file.write(f"=== {stamp} sdmspec run: {subprocess.list2cmdline(argv)}\n".encode())
+        handle_file.flush()
+        try:
+            process = subprocess.Popen(
+                argv, stdout=handle_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=self.cwd, env=self.env, start_new_session=True,
+            )  # fmt: skip
+        except OSError as err:
+            handle_file.write(f"cannot start: {err}\n".encode())
+            handle_file.close()
+            raise
+        self._files[stage.name] = handle_file
+        return Handle(stage=stage.name, job_id=str(process.pid), log=str(log), backend=process)
+
+    def poll(self, handle: Handle) -> int | None:
+        process: subprocess.Popen[bytes] = handle.backend
+        code = process.poll()
+        if code is not None:
+            log = self._files.pop(handle.stage, None)
+            if log is not None:
+                log.close()
+        return code
+
+    def _signal(self, handle: Handle, signum: int) -> None:
+        process: subprocess.Popen[bytes] = handle.backend
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):  # it ended between the poll and the signal
+                os.killpg(process.pid, signum)
+
+    def interrupt(self, handle: Handle) -> None:
+        self._signal(handle, signal.SIGINT)
+
+    def kill(self, handle: Handle) -> None:
+        self._signal(handle, signal.SIGKILL)
+
+    def options(self) -> dict[str, Any]:
+        return {"jobs": self.max_parallel}

@@ -1,0 +1,146 @@
+"""``OUT/manifest.json``: the record tying every result of a run to its spec, configs, code and environment.
+
+It is rewritten atomically (:mod:`sdmspec.io`) after every stage transition, so a reader (or a crash) never sees half
+a file, and every stage's status in it is true at every moment: a stage is ``running`` only while its process lives.
+A manifest is read back on the next run to skip finished stages; it is untrusted input there, hence Pydantic.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sdmspec.errors import SdmspecError
+from sdmspec.io import atomic_write_text
+
+MANIFEST_NAME = "manifest.json"
+SCHEMA_VERSION = 1
+
+
+class StageStatus(str, Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # not run because an upstream failed or was interrupted
+    INTERRUPTED = "interrupted"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+
+class StageRecord(_Record):
+    name: str
+    kind: str
+    status: StageStatus = StageStatus.PENDING
+    command: list[str]
+    depends_on: list[str] = Field(default_factory=list)
+    inputs: list[str] = Field(default_factory=list)
+    outputs: list[str] = Field(default_factory=list)
+    marker: str
+    fingerprint: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    setting_origins: list[str] = Field(default_factory=list)
+    # When each upstream had last ended as this stage started: an upstream run since makes this stage stale.
+    upstream_runs: dict[str, str | None] | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    duration_s: float | None = None
+    returncode: int | None = None
+    attempts: int = 0
+    log: str | None = None
+    job_id: str | None = None
+    git_commit: str | None = None
+    message: str | None = None
+
+
+class Deviation(_Record):
+    """A way this run departs from the spec that the user accepted (or that --smoke implies)."""
+
+    kind: str
+    name: str
+    expected: str
+    found: str
+    source: str = ""
+
+
+class Invocation(_Record):
+    """One `sdmspec run` against this folder: the audit trail of a campaign resumed many times."""
+
+    command: list[str]
+    started_at: str
+    ended_at: str | None = None
+    launcher: str
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    outcome: str | None = None
+
+
+class Manifest(_Record):
+    schema_version: int = SCHEMA_VERSION
+    created_at: str = Field(default_factory=now)
+    updated_at: str = Field(default_factory=now)
+    spec_path: str
+    spec_hash: str
+    configs: str
+    config_hashes: dict[str, str]
+    git_commit: str | None
+    git_dirty: bool | None
+    git_diff_sha256: str | None = None
+    environment: dict[str, Any]
+    deviations: list[Deviation] = Field(default_factory=list)
+    smoke: bool
+    launcher: str
+    launcher_options: dict[str, Any] = Field(default_factory=dict)
+    invocations: list[Invocation] = Field(default_factory=list)
+    stages: dict[str, StageRecord] = Field(default_factory=dict)
+
+
+def read_manifest(folder: Path) -> Manifest | None:
+    """The manifest in ``folder``, or None when there is none. An unreadable one is an error, never overwritten."""
+    path = folder / MANIFEST_NAME
+    if not path.exists():
+        return None
+    try:
+        return Manifest.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError, ValueError) as err:
+        first = str(err).splitlines()[0]
+        raise SdmspecError(f"{path}: cannot read the run's manifest ({first}); move it away to start afresh") from err
+
+
+class ManifestStore:
+    """The live manifest of a run: every change goes through :meth:`update_stage`/:meth:`save` and hits disk at once.
+
+    A lock serialises writers (launchers may report from threads); each write is one atomic rename.
+    """
+
+    def __init__(self, folder: Path, manifest: Manifest) -> None:
+        self.path = folder / MANIFEST_NAME
+        self.manifest = manifest
+        self._lock = threading.Lock()
+
+    def save(self) -> None:
+        with self._lock:
+            self.manifest.updated_at = now()
+            atomic_write_text(self.path, self.manifest.model_dump_json(indent=2) + "\n")
+
+    def stage(self, name: str) -> StageRecord:
+        return self.manifest.stages[name]
+
+    def update_stage(self, name: str, **changes: Any) -> StageRecord:
+        with self._lock:
+            record = self.manifest.stages[name]
+            for key, value in changes.items():
+                setattr(record, key, value)
+        self.save()
+        return record

@@ -1,0 +1,102 @@
+"""Which stages are finished, which must run, and why: the plan held against the previous manifest and the disk.
+
+A stage is done when all of these hold:
+- its marker proves it finished (a job's ``result.json``, written last by the job; for verify, a ``match`` verdict);
+- its recorded fingerprint equals the current one (same command, spec, settings read, upstream fingerprints);
+- the upstream runs it consumed are still the latest ones (an upstream rerun since makes its outputs stale);
+- it did not fail last time.
+A stage that must run makes everything downstream of it run too (its outputs will change).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sdmspec.runner.fingerprint import StageInputs
+from sdmspec.runner.manifest import Manifest, StageRecord, StageStatus
+from sdmspec.runner.plan import MarkerCheck, Plan, Stage, StageKind
+
+
+def marker_ok(stage: Stage) -> bool:
+    """Whether the stage's marker proves it finished successfully."""
+    path = Path(stage.marker)
+    if not path.is_file():
+        return False
+    if stage.marker_check is MarkerCheck.VERDICT_MATCH:
+        try:
+            return bool(json.loads(path.read_text(encoding="utf-8")).get("verdict") == "match")
+        except (OSError, ValueError, AttributeError):
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class StageState:
+    done: bool
+    reason: str  # why it must run ("new", "settings changed: ...") or "done"
+
+
+def upstream_runs(stage: Stage, records: Mapping[str, StageRecord]) -> dict[str, str | None]:
+    """When each upstream last ended: recorded when a stage starts, compared on the next run."""
+    return {name: records[name].ended_at if name in records else None for name in stage.depends_on}
+
+
+def _why_changed(record: StageRecord, inputs: StageInputs, manifest: Manifest, spec_hash: str) -> str:
+    if manifest.spec_hash != spec_hash:
+        return "spec changed"
+    if record.settings != dict(inputs.settings):
+        keys = sorted(
+            key
+            for key in set(record.settings) | set(inputs.settings)
+            if record.settings.get(key) != inputs.settings.get(key)
+        )
+        return f"settings changed: {', '.join(keys)}"
+    return "command or upstream changed"
+
+
+def stage_state(
+    stage: Stage, inputs: StageInputs, previous: Manifest | None, spec_hash: str, rerun: set[str]
+) -> StageState:
+    record = previous.stages.get(stage.name) if previous else None
+    if record is None or previous is None:
+        return StageState(False, "new")
+    if record.fingerprint != inputs.fingerprint:
+        return StageState(False, _why_changed(record, inputs, previous, spec_hash))
+    upstream = [name for name in stage.depends_on if name in rerun]
+    if upstream:
+        return StageState(False, f"upstream reruns: {upstream[0]}")
+    if record.upstream_runs is not None and record.upstream_runs != upstream_runs(stage, previous.stages):
+        return StageState(False, "an upstream ran again since")
+    if record.status is StageStatus.FAILED:
+        return StageState(False, "failed last time")
+    if not marker_ok(stage):
+        if stage.kind is StageKind.VERIFY and Path(stage.marker).is_file():
+            return StageState(False, "iso-sparsity mismatch last time")
+        return StageState(False, "result missing" if record.status is StageStatus.DONE else record.status.value)
+    if stage.kind in (StageKind.REPORT, StageKind.VERIFY) and record.status is not StageStatus.DONE:
+        # Their marker is not a job's last write, so the runner's own record decides.
+        return StageState(False, record.status.value)
+    return StageState(True, "done")
+
+
+def plan_state(
+    plan: Plan, inputs: Mapping[str, StageInputs], previous: Manifest | None, spec_hash: str
+) -> dict[str, StageState]:
+    """Every stage's state, in plan order; a stage that must run pulls everything downstream with it."""
+    states: dict[str, StageState] = {}
+    rerun: set[str] = set()
+    for stage in plan.stages:
+        state = stage_state(stage, inputs[stage.name], previous, spec_hash, rerun)
+        states[stage.name] = state
+        if not state.done:
+            rerun.add(stage.name)
+    return states
+
+
+def stages_to_run(plan: Plan, states: Mapping[str, StageState], selected: Sequence[str]) -> tuple[str, ...]:
+    """The selected stages that are not done, in plan order."""
+    chosen = set(selected)
+    return tuple(name for name in plan.names if name in chosen and not states[name].done)

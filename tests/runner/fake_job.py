@@ -1,0 +1,68 @@
+"""A stand-in for an `sdmspec job` command with the same contract, cheap enough for runner tests.
+
+Contract kept: it trains for ``--steps`` steps (``--step-s`` seconds each), saves a checkpoint after every step and
+resumes from it when rerun, stops cleanly on SIGINT (keeping its checkpoint), and writes ``result.json`` last.
+``--fail`` makes it exit 1 without a result; ``--verdict`` writes a verify-style JSON verdict instead.
+Every start appends its time and resume step to ``starts.log`` so tests can count launches and resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+
+def _atomic_json(path: Path, data: object) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--steps", type=int, default=1)
+    parser.add_argument("--step-s", type=float, default=0.0)
+    parser.add_argument("--fail", action="store_true")
+    parser.add_argument("--verdict", choices=("match", "mismatch"))
+    parser.add_argument("--marker", default="result.json")
+    args = parser.parse_args()
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"fake job in {out}", flush=True)
+
+    stop = {"now": False}
+
+    def on_sigint(signum: int, frame: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGINT, on_sigint)
+    checkpoint = out / "checkpoint.json"
+    step = json.loads(checkpoint.read_text())["step"] if checkpoint.exists() else 0
+    with (out / "starts.log").open("a") as log:  # when, and from which step: tests count launches and resumes
+        log.write(f"{time.time()} {step}\n")
+    while step < args.steps:
+        time.sleep(args.step_s)
+        if stop["now"]:
+            (out / "interrupted").write_text(str(step))
+            print(f"interrupted at step {step}", flush=True)
+            return 130
+        step += 1
+        _atomic_json(checkpoint, {"step": step})
+    if args.fail:
+        print("failing on purpose", file=sys.stderr, flush=True)
+        return 1
+    if args.verdict:
+        _atomic_json(out / args.marker, {"verdict": args.verdict, "checkpoints": [], "layers": []})
+        return 0 if args.verdict == "match" else 1
+    _atomic_json(out / args.marker, {"steps": step, "sparsity": {"sparsity": 0.5}, "metrics": {"val_accuracy": 0.5}})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
