@@ -346,3 +346,39 @@ def test_fixed_masks_refuse_a_weight_that_already_carries_masks(spec: Spec, tiny
 
     with pytest.raises(SdmspecError, match="already carries"):
         apply_fixed_masks(tiny, current_masks(tiny))
+
+
+def test_the_mask_is_reused_until_scores_or_sparsity_change() -> None:
+    import torch
+
+    from sdmspec.models.masking import SdmMask
+
+    torch.manual_seed(0)
+    mask = SdmMask(torch.randn(8, 8))
+    mask.set_sparsity(0.5)
+    first = mask.mask()
+
+    assert mask.mask() is first, "no change, no new top-k (gradient accumulation)"
+    with torch.no_grad():
+        mask.scores.neg_()  # an optimizer step reversing the ranking
+    flipped = mask.mask()
+    assert flipped is not first
+    assert torch.equal(flipped, ~first)
+    mask.set_sparsity(0.25)
+    assert int((~mask.mask()).sum()) == 16
+    with torch.no_grad():
+        mask.scores.data.neg_()  # bypasses the version counter
+    mask.forget_mask()
+    assert int((~mask.mask()).sum()) == 16
+    assert torch.equal(mask.mask(), keep_top_reference(mask.scores.detach(), 16))
+
+
+def keep_top_reference(scores: object, zeros: int) -> object:
+    """A plain sort-based reference for keep_top (ties broken by index, as keep_top documents)."""
+    import torch
+
+    assert isinstance(scores, torch.Tensor)
+    order = torch.argsort(scores.reshape(-1), stable=True)
+    keep = torch.ones(scores.numel(), dtype=torch.bool)
+    keep[order[:zeros]] = False
+    return keep.reshape(scores.shape)

@@ -53,6 +53,8 @@ class SdmMask(MaskParametrization):
         self.register_buffer("sparsity", torch.zeros((), dtype=torch.float64, device=weight.device))
         # A Python copy for the forward pass: reading the buffer would sync the GPU at every layer.
         self._sparsity = 0.0
+        self._cached_mask: torch.Tensor | None = None
+        self._cache_key: tuple[int, int, float] | None = None
         self.register_load_state_dict_post_hook(_reload_sparsity)  # type: ignore[no-untyped-call]
 
     def set_sparsity(self, sparsity: float) -> None:
@@ -62,7 +64,21 @@ class SdmMask(MaskParametrization):
         self.sparsity.fill_(sparsity)
 
     def mask(self) -> torch.Tensor:
-        return keep_top(self.scores.detach(), zeros_for(self.scores.numel(), self._sparsity))
+        """The keep-mask; recomputed only when the scores or the sparsity changed.
+
+        Gradient accumulation runs many forward passes per optimizer step; the scores' version counter (bumped by
+        every in-place update: optimizer steps, ``load_state_dict``) says when the top-k must be taken again.
+        Edits made through ``scores.data`` bypass that counter: call :meth:`forget_mask` after them.
+        """
+        key = (self.scores._version, self.scores.data_ptr(), self._sparsity)
+        if self._cached_mask is None or key != self._cache_key:
+            self._cached_mask = keep_top(self.scores.detach(), zeros_for(self.scores.numel(), self._sparsity))
+            self._cache_key = key
+        return self._cached_mask
+
+    def forget_mask(self) -> None:
+        """Drop the cached mask, so the next forward pass ranks the scores again."""
+        self._cached_mask = None
 
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
         hard = self.mask().to(self.scores.dtype)
