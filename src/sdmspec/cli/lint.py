@@ -1,0 +1,116 @@
+"""``sdmspec lint``: parse the options, call :mod:`sdmspec.lint`, render with :mod:`sdmspec.report`, exit.
+
+Exit codes: 0 no errors (warnings and infos do not fail), 1 errors found (or, with ``--diff``, files would change),
+2 usage error or input that cannot be read at all (a missing path, a missing or invalid spec).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from sdmspec.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+
+
+class OutputFormat(str, Enum):
+    TEXT = "text"
+    JSON = "json"
+    GITHUB = "github"
+    SARIF = "sarif"
+
+
+def _explain(selector: str) -> int:
+    from sdmspec.lint.rules import RULES, rule_help, rule_summary
+    from sdmspec.lint.selection import find_rule
+
+    if selector.lower() == "all":
+        for code, rule in RULES.items():
+            typer.echo(f"{code}  {rule.NAME:<28} {rule.SEVERITY.value:<8} {rule_summary(rule)}")
+        return EXIT_OK
+    rule = find_rule(selector)
+    if rule is None:
+        typer.echo(f"sdmspec: error: no rule {selector!r} (try --explain all)", err=True)
+        return EXIT_USAGE
+    typer.echo(f"{rule.CODE} ({rule.NAME}), default severity {rule.SEVERITY.value}\n")
+    typer.echo(rule_help(rule))
+    return EXIT_OK
+
+
+def lint(
+    paths: list[Path] | None = typer.Argument(
+        None, help="YAML files or folders to lint (folders recursively). Default: configs/."
+    ),
+    spec_path: Path | None = typer.Option(
+        None, "--spec", help="The spec folder or file. Default: spec/ in this folder or a parent."
+    ),
+    output_format: OutputFormat = typer.Option(
+        OutputFormat.TEXT, "--format", "--output-format", "-f", help="Report format.", case_sensitive=False
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    select: list[str] | None = typer.Option(
+        None, "--select", help="Rules to run: codes, prefixes (SDM1), names or ALL; comma-separated or repeated."
+    ),
+    ignore: list[str] | None = typer.Option(None, "--ignore", help="Rules to skip (same forms as --select)."),
+    fix: bool = typer.Option(False, "--fix", help="Apply safe fixes in place (atomically)."),
+    unsafe_fixes: bool = typer.Option(
+        False, "--unsafe-fixes", help="Also apply fixes that change values (to the paper's) or types."
+    ),
+    diff: bool = typer.Option(False, "--diff", help="Print the fixes as a unified diff; write nothing."),
+    statistics: bool = typer.Option(False, "--statistics", help="Add a count of findings per rule (text format)."),
+    show_source: bool = typer.Option(False, "--show-source", help="Show the offending line (text format)."),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when errors are found."),
+    explain: str | None = typer.Option(
+        None, "--explain", metavar="CODE", help="Print a rule's documentation (or 'all' for the list) and exit."
+    ),
+) -> None:
+    """Check YAML configs against the paper's spec: values, YAML 1.1 pitfalls, structure, cross-file conflicts."""
+    if explain is not None:
+        raise typer.Exit(_explain(explain))
+
+    from sdmspec.lint.engine import lint_paths
+    from sdmspec.lint.fix import fix_paths
+    from sdmspec.report import ReportOptions, render
+    from sdmspec.schema import load_spec
+    from sdmspec.settings import config_files
+
+    targets = list(paths) if paths else [Path("configs")]
+    if not config_files(targets):
+        typer.echo(f"sdmspec: warning: no YAML files under {', '.join(map(str, targets))}", err=True)
+        raise typer.Exit(EXIT_OK)
+    spec = load_spec(spec_path)
+    if diff:
+        outcome = fix_paths(targets, spec, unsafe=unsafe_fixes, write=False, select=select, ignore=ignore)
+        for change in outcome.changes:
+            typer.echo(change.diff(), nl=False)
+        typer.echo(f"Would fix {outcome.fixed} finding(s) in {len(outcome.changes)} file(s).", err=True)
+        raise typer.Exit(EXIT_FINDINGS if outcome.changes else EXIT_OK)
+    fixed = 0
+    if fix or unsafe_fixes:
+        outcome = fix_paths(targets, spec, unsafe=unsafe_fixes, write=True, select=select, ignore=ignore)
+        result, fixed = outcome.result, outcome.fixed
+    else:
+        result = lint_paths(targets, spec, select=select, ignore=ignore)
+    color = output is None and output_format is OutputFormat.TEXT and sys.stdout.isatty()
+    options = ReportOptions(
+        fixed=fixed,
+        unsafe_fixes=unsafe_fixes,
+        statistics=statistics,
+        show_source=show_source,
+        color=color and "NO_COLOR" not in os.environ,
+    )
+    report = render(output_format.value, result, options)
+    if output is not None:
+        from sdmspec.io import atomic_write_text
+
+        atomic_write_text(output, report)
+    else:
+        typer.echo(report, nl=False)
+    raise typer.Exit(EXIT_FINDINGS if result.errors and not exit_zero else EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("lint")(lint)

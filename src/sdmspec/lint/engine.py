@@ -1,0 +1,152 @@
+"""Run the rules over configs and collect every finding: exceptions mean "cannot run", findings are values.
+
+:func:`lint_paths` reads every ``.yaml``/``.yml`` file under the paths, analyses them together (cross-file rules see
+all of them), stamps each rule's code, name and severity on its findings, applies inline suppressions and returns a
+:class:`LintResult`. A file that is not valid YAML, not UTF-8 or not a mapping is a finding, not an exception; a
+path that does not exist or a file that cannot be read at all is a :class:`~sdmspec.errors.ConfigError` (exit 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sdmspec.errors import ConfigError
+from sdmspec.lint.diagnostics import Diagnostic, Finding, Severity
+from sdmspec.lint.project import Project, analyse_file
+from sdmspec.lint.rules import UNUSED_SUPPRESSION, Rule
+from sdmspec.lint.selection import find_rule, select_rules
+from sdmspec.lint.source import Source, read_source
+from sdmspec.lint.suppress import Suppression, find_suppressions
+from sdmspec.schema import Spec
+from sdmspec.settings import config_files
+
+
+@dataclass(frozen=True)
+class LintResult:
+    """Every diagnostic of one run, sorted by file and position, and how many files were linted."""
+
+    diagnostics: tuple[Diagnostic, ...]
+    files: int
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for diagnostic in self.diagnostics if diagnostic.severity is severity)
+
+    @property
+    def errors(self) -> int:
+        return self.count(Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return self.count(Severity.WARNING)
+
+    @property
+    def infos(self) -> int:
+        return self.count(Severity.INFO)
+
+    def fixable(self, unsafe: bool = False) -> int:
+        """How many diagnostics ``--fix`` (with ``--unsafe-fixes`` when ``unsafe``) would address."""
+        return sum(1 for d in self.diagnostics if d.fix is not None and d.fix.applies(unsafe))
+
+
+def read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from err
+
+
+def lint_paths(
+    paths: Sequence[Path],
+    spec: Spec,
+    *,
+    select: Collection[str] | None = None,
+    ignore: Collection[str] | None = None,
+) -> LintResult:
+    """Lint every YAML file under ``paths`` (files as given, folders recursively) against ``spec``."""
+    rules = select_rules(select, ignore)
+    sources = [read_source(read_file(path), str(path)) for path in config_files(tuple(paths))]
+    return lint_sources(sources, spec, rules)
+
+
+def lint_text(
+    text: str | bytes,
+    spec: Spec,
+    filename: str = "<string>",
+    *,
+    select: Collection[str] | None = None,
+    ignore: Collection[str] | None = None,
+) -> LintResult:
+    """Lint one file's content held in memory (``str`` is encoded as UTF-8)."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return lint_sources([read_source(data, filename)], spec, select_rules(select, ignore))
+
+
+def lint_sources(sources: Sequence[Source], spec: Spec, rules: Sequence[Rule]) -> LintResult:
+    """Run ``rules`` over already-read sources (the fixer re-lints edited text through this)."""
+    project = Project(spec, tuple(analyse_file(source, spec) for source in sources))
+    diagnostics = [_stamp(rule, finding) for rule in rules for finding in rule.check(project)]
+    active = {rule.CODE for rule in rules}
+    diagnostics = _apply_suppressions(diagnostics, sources, active)
+    return LintResult(tuple(sorted(diagnostics, key=lambda d: d.sort_key)), files=len(sources))
+
+
+def _stamp(rule: Rule, finding: Finding) -> Diagnostic:
+    span = finding.span
+    return Diagnostic(
+        file=finding.file,
+        line=span.line if span else None,
+        column=span.column if span else None,
+        end_line=span.end_line if span else None,
+        end_column=span.end_column if span else None,
+        code=rule.CODE,
+        name=rule.NAME,
+        severity=rule.SEVERITY,
+        message=finding.message,
+        key=finding.key,
+        expected=finding.expected,
+        actual=finding.actual,
+        source=finding.source,
+        fix=finding.fix,
+        related=finding.related,
+    )
+
+
+def _covers(suppression: Suppression, diagnostic: Diagnostic) -> bool:
+    if not suppression.codes:
+        return True
+    return any((rule := find_rule(code)) is not None and diagnostic.code == rule.CODE for code in suppression.codes)
+
+
+def _apply_suppressions(
+    diagnostics: Iterable[Diagnostic], sources: Sequence[Source], active: set[str]
+) -> list[Diagnostic]:
+    by_file = {source.path: find_suppressions(source) for source in sources}
+    used: set[Suppression] = set()
+    kept: list[Diagnostic] = []
+    for diagnostic in diagnostics:
+        on_line = [s for s in by_file.get(diagnostic.file or "", ()) if s.line == diagnostic.line]
+        covering = [s for s in on_line if _covers(s, diagnostic)]
+        # A suppression never silences the complaint about itself (SDM901 on the same line).
+        if covering and diagnostic.code != "SDM901":
+            used.update(covering)
+        else:
+            kept.append(diagnostic)
+    if UNUSED_SUPPRESSION.CODE in active:
+        for path, suppressions in by_file.items():
+            for suppression in suppressions:
+                message = _unused(suppression, active) if suppression not in used else None
+                if message:
+                    kept.append(_stamp(UNUSED_SUPPRESSION, Finding(path, suppression.span, message)))
+    return kept
+
+
+def _unused(suppression: Suppression, active: set[str]) -> str | None:
+    unknown = [code for code in suppression.codes if find_rule(code) is None]
+    if unknown:
+        return f"suppression names no rule: {', '.join(unknown)}"
+    rules = [find_rule(code) for code in suppression.codes]
+    if all(rule is not None and rule.CODE in active for rule in rules):
+        return "unused suppression: nothing to silence on this line"
+    return None

@@ -1,0 +1,130 @@
+"""``--fix``: rewrite the offending scalars in place, and nothing else.
+
+Edits replace character ranges of a file's decoded text, so comments, key order, quoting elsewhere, CRLF line
+endings and a UTF-8 byte-order mark stay byte for byte. Fixes whose edits overlap are applied one per round and the
+file is re-linted between rounds (as ruff does), so ``2e-4`` may first become ``2.0e-4`` and then, with
+``--unsafe-fixes``, the paper's value. Files are written atomically; a fixed file gives no fix on the next run.
+"""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import itertools
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sdmspec.io import atomic_write_bytes
+from sdmspec.lint.diagnostics import Edit
+from sdmspec.lint.engine import LintResult, lint_sources, read_file
+from sdmspec.lint.rules import Rule
+from sdmspec.lint.selection import select_rules
+from sdmspec.lint.source import read_source
+from sdmspec.schema import Spec
+from sdmspec.settings import config_files
+
+MAX_ROUNDS = 10
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file's content before and after fixing, and how many findings the edits removed."""
+
+    path: Path
+    before: bytes
+    after: bytes
+    fixed: int
+
+    def diff(self) -> str:
+        """A unified diff of the change (``--diff``)."""
+        old = self.before.decode("utf-8", errors="replace").splitlines(keepends=True)
+        new = self.after.decode("utf-8", errors="replace").splitlines(keepends=True)
+        lines = difflib.unified_diff(old, new, fromfile=f"a/{self.path}", tofile=f"b/{self.path}")
+        return "".join(
+            line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n" for line in lines
+        )
+
+
+@dataclass(frozen=True)
+class FixOutcome:
+    """The files that changed (or would change) and the findings that remain afterwards."""
+
+    changes: tuple[FileChange, ...]
+    result: LintResult
+
+    @property
+    def fixed(self) -> int:
+        return sum(change.fixed for change in self.changes)
+
+
+def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+    """``text`` with non-overlapping ``edits`` applied."""
+    pieces: list[str] = []
+    position = 0
+    for edit in sorted(edits, key=lambda edit: edit.span.start):
+        pieces.append(text[position : edit.span.start])
+        pieces.append(edit.content)
+        position = edit.span.end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def fix_bytes(data: bytes, path: str, spec: Spec, rules: Sequence[Rule], *, unsafe: bool) -> tuple[bytes, int]:
+    """``data`` (a file's bytes) with every applicable fix applied, and how many findings they fixed."""
+    source = read_source(data, path)
+    fixed = 0
+    for _ in range(MAX_ROUNDS):
+        if source.problems and not source.documents:
+            break
+        result = lint_sources([source], spec, rules)
+        chosen: list[Edit] = []
+        taken_until = -1
+        applicable = [d.fix for d in result.diagnostics if d.fix is not None and d.fix.applies(unsafe)]
+        for fix in sorted(applicable, key=lambda fix: min(edit.span.start for edit in fix.edits)):
+            edits = sorted(fix.edits, key=lambda edit: edit.span.start)
+            if edits[0].span.start <= taken_until or _overlap(edits):
+                continue
+            chosen.extend(edits)
+            taken_until = edits[-1].span.end
+            fixed += 1
+        if not chosen:
+            break
+        text = apply_edits(source.text, chosen)
+        if text == source.text:
+            break
+        source = read_source((codecs.BOM_UTF8 if source.bom else b"") + text.encode("utf-8"), path)
+    if fixed == 0:
+        return data, 0
+    return (codecs.BOM_UTF8 if source.bom else b"") + source.text.encode("utf-8"), fixed
+
+
+def _overlap(edits: Sequence[Edit]) -> bool:
+    return any(later.span.start < earlier.span.end for earlier, later in itertools.pairwise(edits))
+
+
+def fix_paths(
+    paths: Sequence[Path],
+    spec: Spec,
+    *,
+    unsafe: bool = False,
+    write: bool = True,
+    select: Collection[str] | None = None,
+    ignore: Collection[str] | None = None,
+) -> FixOutcome:
+    """Fix every file under ``paths``; with ``write=False`` only compute the changes (``--diff``).
+
+    The returned result lints the fixed contents (all files together), so it lists what is left to do by hand.
+    """
+    rules = select_rules(select, ignore)
+    changes: list[FileChange] = []
+    sources = []
+    for path in config_files(tuple(paths)):
+        before = read_file(path)
+        after, fixed = fix_bytes(before, str(path), spec, rules, unsafe=unsafe)
+        if after != before:
+            changes.append(FileChange(path, before, after, fixed))
+            if write:
+                atomic_write_bytes(path, after)
+        sources.append(read_source(after, str(path)))
+    return FixOutcome(tuple(changes), lint_sources(sources, spec, rules))

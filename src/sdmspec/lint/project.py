@@ -1,0 +1,142 @@
+"""The configs as lint sees them together: each file's settings found by key path, and the spec they answer to.
+
+Settings are found by key path (``training.pretrain.batch_size``), whatever the order, block or flow style, or file
+they are written in. Merge keys (``<<: *defaults``) are followed the way ``yaml.safe_load`` follows them: explicit
+keys win over merged ones, and the last of two duplicate keys wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from sdmspec.lint.source import Source
+from sdmspec.lint.values import Reading, read_setting
+from sdmspec.schema import Setting, Spec
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+@dataclass(frozen=True, eq=False)
+class Occurrence:
+    """A setting's value in one file: where it is written and what it means."""
+
+    key: str
+    setting: Setting
+    key_node: ScalarNode
+    value_node: Node
+    reading: Reading
+    merged: bool  # reached through a merge key: the scalar is written elsewhere and may be shared
+
+
+@dataclass(frozen=True, eq=False)
+class StrayKey:
+    """A key the spec does not know: inside a known section (``parent`` set) or at the top level (``parent`` "")."""
+
+    path: str
+    parent: str
+    key_node: ScalarNode
+    value_node: Node
+
+
+@dataclass(frozen=True, eq=False)
+class MisshapenSection:
+    """A section of the spec written as something other than a mapping (``training: 5``)."""
+
+    path: str
+    key_node: ScalarNode
+    value_node: Node
+
+
+@dataclass(frozen=True, eq=False)
+class ConfigFile:
+    source: Source
+    occurrences: tuple[Occurrence, ...]
+    stray_keys: tuple[StrayKey, ...]
+    misshapen: tuple[MisshapenSection, ...]
+
+    @property
+    def path(self) -> str:
+        return self.source.path
+
+    def occurrence_of(self, node: Node) -> Occurrence | None:
+        """The setting occurrence whose value is ``node``, if any (pitfall rules fix by the type the spec expects)."""
+        return self._by_value_node.get(id(node))
+
+    @cached_property
+    def _by_value_node(self) -> dict[int, Occurrence]:
+        return {id(occurrence.value_node): occurrence for occurrence in self.occurrences if not occurrence.merged}
+
+
+@dataclass(frozen=True)
+class Project:
+    """Every file linted in one run, and the spec: what rules check."""
+
+    spec: Spec
+    files: tuple[ConfigFile, ...]
+
+
+def effective_pairs(mapping: MappingNode) -> Iterator[tuple[Node, Node, bool]]:
+    """(key, value, merged) as ``yaml.safe_load`` keeps them: last duplicate wins, explicit keys beat merged ones."""
+    chosen: dict[object, tuple[Node, Node, bool]] = {}
+    merged: list[tuple[Node, Node, bool]] = []
+    for key, value in mapping.value:
+        if key.tag == MERGE_TAG:
+            merged.extend(_merged_pairs(value, seen={id(mapping)}))
+        else:
+            chosen[_identity(key)] = (key, value, False)
+    for key, value, _ in merged:
+        chosen.setdefault(_identity(key), (key, value, True))
+    yield from chosen.values()
+
+
+def _merged_pairs(node: Node, seen: set[int]) -> Iterator[tuple[Node, Node, bool]]:
+    # In `<<: [*a, *b]` the first mapping wins, so yield in that order and let setdefault keep the first.
+    sources = node.value if isinstance(node, SequenceNode) else [node]
+    for source in sources:
+        if isinstance(source, MappingNode) and id(source) not in seen:
+            seen.add(id(source))
+            for key, value in source.value:
+                if key.tag == MERGE_TAG:
+                    yield from _merged_pairs(value, seen)
+                else:
+                    yield key, value, True
+
+
+def _identity(key: Node) -> object:
+    return (key.tag, key.value) if isinstance(key, ScalarNode) else id(key)
+
+
+def analyse_file(source: Source, spec: Spec) -> ConfigFile:
+    """Find every setting, stray key and misshapen section in ``source``'s documents by key path."""
+    occurrences: list[Occurrence] = []
+    strays: list[StrayKey] = []
+    misshapen: list[MisshapenSection] = []
+    sections = spec.sections
+    for document in source.documents:
+        if not isinstance(document, MappingNode):
+            continue
+        pending: list[tuple[MappingNode, str]] = [(document, "")]
+        while pending:
+            mapping, parent = pending.pop()
+            for key, value, merged in effective_pairs(mapping):
+                if not isinstance(key, ScalarNode):
+                    continue
+                path = f"{parent}.{key.value}" if parent else key.value
+                setting = spec.settings.get(path)
+                if setting is not None:
+                    reading = read_setting(value, setting.type)
+                    occurrences.append(Occurrence(path, setting, key, value, reading, merged))
+                elif path in sections:
+                    if isinstance(value, MappingNode):
+                        pending.append((value, path))
+                    else:
+                        misshapen.append(MisshapenSection(path, key, value))
+                else:
+                    strays.append(StrayKey(path, parent, key, value))
+    occurrences.sort(key=lambda occurrence: occurrence.value_node.start_mark.index)
+    strays.sort(key=lambda stray: stray.key_node.start_mark.index)
+    return ConfigFile(source, tuple(occurrences), tuple(strays), tuple(misshapen))

@@ -1,0 +1,58 @@
+"""Small builders the rule modules share: findings at a node, and fixes that replace one scalar."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from yaml.nodes import Node, ScalarNode
+
+from sdmspec.lint.diagnostics import Applicability, Edit, Finding, Fix, Location
+from sdmspec.lint.project import ConfigFile, Occurrence, Project
+from sdmspec.lint.source import Problem, ProblemKind
+
+
+def at(
+    file: ConfigFile,
+    node: Node,
+    message: str,
+    *,
+    key: str | None = None,
+    expected: str | None = None,
+    actual: str | None = None,
+    source: str | None = None,
+    fix: Fix | None = None,
+    related: tuple[Location, ...] = (),
+) -> Finding:
+    """A finding at ``node``'s position in ``file``."""
+    span = file.source.span(node)
+    return Finding(file.path, span, message, key, expected, actual, source, fix, related)
+
+
+def replace(file: ConfigFile, node: ScalarNode, content: str, message: str, applicability: Applicability) -> Fix:
+    """A fix that rewrites one scalar (keeping any anchor or tag written before it)."""
+    return Fix(message, (Edit(file.source.value_span(node), content),), applicability)
+
+
+def location(occurrence: Occurrence, file: ConfigFile) -> Location:
+    span = file.source.span(occurrence.value_node)
+    return Location(file.path, span.line, span.column)
+
+
+def problems(project: Project, kind: ProblemKind) -> Iterator[tuple[ConfigFile, Problem]]:
+    """The load problems of one kind in every file (the SDM0xx rules report them)."""
+    for file in project.files:
+        for problem in file.source.problems:
+            if problem.kind is kind:
+                yield file, problem
+
+
+def occurrences(project: Project) -> Iterator[tuple[ConfigFile, Occurrence]]:
+    for file in project.files:
+        for occurrence in file.occurrences:
+            yield file, occurrence
+
+
+def quote(text: str) -> str:
+    """``text`` as a double-quoted YAML scalar (JSON's string syntax is valid YAML)."""
+    return json.dumps(text, ensure_ascii=False)

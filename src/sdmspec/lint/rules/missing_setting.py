@@ -1,0 +1,36 @@
+"""SDM203 missing-setting: the paper pins a setting that no config sets, so a job's default decides it.
+
+What: a setting the spec pins and marks required (the default) appears in none of the linted files. The finding has
+no file or line: it is about the configs as a whole. Settings marked `required: false` in the spec (the GPU model,
+for instance, which no job reads from configs) are exempt.
+
+Why: the job then runs with its own default, which may or may not be the paper's value; the config should say so
+explicitly so that a reader (and lint) can see it. When linting a few files only (pre-commit passes changed files),
+settings held by the other files are reported too: lint the whole folder for the full picture.
+
+Example: no config sets `training.finetune.warmup_steps_ratio` (the paper says 10% of the steps).
+
+Fix: none; add the setting to the config of its phase.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sdmspec.lint.diagnostics import Finding, Severity
+from sdmspec.lint.project import Project
+from sdmspec.lint.values import expected_text
+
+CODE = "SDM203"
+NAME = "missing-setting"
+SEVERITY = Severity.WARNING
+
+
+def check(project: Project) -> Iterator[Finding]:
+    present = {occurrence.key for file in project.files for occurrence in file.occurrences}
+    for key, setting in project.spec.settings.items():
+        if key in present or not setting.pinned or not setting.required:
+            continue
+        expected = expected_text(setting)
+        message = f"{key} is set by no config: the paper says {expected}; the job's default decides"
+        yield Finding(None, None, message, key=key, expected=expected, source=setting.source)

@@ -1,0 +1,45 @@
+"""SDM105 quoted-number: a number written in quotes where the spec expects a number.
+
+What: a setting typed int or float whose value is a quoted number: `batch_size: "128"`, `learning_rate: '2e-4'`.
+
+Why: the script receives the string "128"; arithmetic on it fails or, worse, `"128" * 2` is "128128". The value
+checks (SDM2xx) use the number inside the quotes.
+
+Example::
+
+    batch_size: "128"   # the string "128"
+    batch_size: 128
+
+Fix (safe): remove the quotes, writing floats in a form PyYAML reads as floats (`'2e-4'` -> `2.0e-4`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from yaml.nodes import ScalarNode
+
+from sdmspec.lint.diagnostics import Applicability, Finding, Severity
+from sdmspec.lint.project import Project
+from sdmspec.lint.rules._helpers import at, occurrences, replace
+from sdmspec.lint.values import STR_TAG, is_plain, plain_number_text
+from sdmspec.schema import SettingType
+
+CODE = "SDM105"
+NAME = "quoted-number"
+SEVERITY = Severity.WARNING
+
+
+def check(project: Project) -> Iterator[Finding]:
+    for file, occurrence in occurrences(project):
+        node = occurrence.value_node
+        if occurrence.setting.type not in (SettingType.INT, SettingType.FLOAT) or not isinstance(node, ScalarNode):
+            continue
+        if is_plain(node) or node.tag != STR_TAG or occurrence.reading.value is None:
+            continue
+        written = plain_number_text(node.value.strip())
+        fix = None
+        if written is not None and not occurrence.merged:
+            fix = replace(file, node, written, f"write {written}", Applicability.SAFE)
+        message = f"the number {node.value} is quoted: yaml.safe_load gives the string {node.value!r}"
+        yield at(file, node, message, key=occurrence.key, expected=written, actual=node.value, fix=fix)

@@ -1,0 +1,246 @@
+"""A config file as lint sees it: its decoded text and YAML node graph, with positions, or the problems that stop it.
+
+Lint works on PyYAML's node graph (``yaml.compose_all``), never on constructed Python objects: nodes keep positions,
+duplicate keys and how each scalar was written, and composing never runs a constructor, so a ``!!python/object``
+tag is only ever a tag. libyaml's composer (``CSafeLoader``) is used when PyYAML was built with it: it is several
+times faster on large files and refuses nesting deeper than 1,000 levels instead of overflowing the stack.
+
+Marks are 0-based; :func:`span` is the one place they become the 1-based positions diagnostics carry.
+"""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from sdmspec.lint.diagnostics import Span
+
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Deeper nesting than this is refused: PyYAML's pure-Python loader (what `yaml.safe_load` uses without libyaml)
+# raises RecursionError a little above 300 levels, and no config needs more than a handful.
+MAX_DEPTH = 200
+# An alias re-uses a node; a document whose aliases expand it past this many nodes (and ten times its real size)
+# is an alias bomb ("billion laughs"): anything that copies the data (json.dumps, OmegaConf) runs out of memory.
+MAX_EXPANDED_NODES = 100_000
+_BINARY_SNIFF = 8192
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+SAFE_TAGS = frozenset(tag for tag in SafeConstructor.yaml_constructors if tag is not None) | {_MERGE_TAG}
+_FOREIGN_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+class ProblemKind(str, Enum):
+    """Why (part of) a file could not be linted as a config; each kind is reported by one SDM0xx rule."""
+
+    SYNTAX = "syntax"
+    ENCODING = "encoding"
+    BINARY = "binary"
+    TOO_DEEP = "too-deep"
+    ALIAS_BOMB = "alias-bomb"
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: ProblemKind
+    message: str
+    span: Span | None
+
+
+@dataclass(frozen=True, eq=False)
+class Source:
+    """One file: ``text`` is decoded (UTF-8, byte-order mark removed and remembered in ``bom``)."""
+
+    path: str
+    text: str = ""
+    bom: bool = False
+    documents: tuple[Node, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    # Every distinct node of every document, found by one iterative walk (aliases visited once).
+    scalars: tuple[tuple[ScalarNode, bool], ...] = ()  # (node, is a mapping key)
+    mappings: tuple[MappingNode, ...] = ()
+    foreign_tags: tuple[Node, ...] = ()  # nodes whose tag yaml.safe_load has no constructor for
+    _line_starts: list[int] = field(default_factory=list, repr=False)
+
+    def raw(self, node: Node) -> str:
+        """The node's text as written, including any anchor or tag in front of it."""
+        return self.text[node.start_mark.index : node.end_mark.index]
+
+    def span(self, node: Node) -> Span:
+        return span(node.start_mark, node.end_mark)
+
+    def value_span(self, node: ScalarNode) -> Span:
+        """The span of a scalar without its properties (``&anchor``, ``!tag``): what a fix may replace."""
+        start, end = node.start_mark.index, node.end_mark.index
+        raw = self.text[start:end]
+        offset = 0
+        while offset < len(raw) and raw[offset] in "&!":
+            while offset < len(raw) and not raw[offset].isspace():
+                offset += 1
+            while offset < len(raw) and raw[offset].isspace():
+                offset += 1
+        if offset == 0:
+            return self.span(node)
+        line, column = self.position(start + offset)
+        return Span(start + offset, end, line, column, node.end_mark.line + 1, node.end_mark.column + 1)
+
+    def position(self, index: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset."""
+        if not self._line_starts:
+            self._line_starts.append(0)
+            self._line_starts.extend(match.end() for match in _LINE_BREAK.finditer(self.text))
+        line = bisect.bisect_right(self._line_starts, index)
+        return line, index - self._line_starts[line - 1] + 1
+
+
+def span(start: yaml.Mark, end: yaml.Mark) -> Span:
+    """The one conversion from PyYAML's 0-based marks to 1-based positions."""
+    return Span(start.index, end.index, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+def _point(source: Source, index: int) -> Span:
+    index = max(0, min(index, len(source.text)))
+    line, column = source.position(index)
+    return Span(index, index, line, column, line, column)
+
+
+def _decode(data: bytes, path: str) -> Source | tuple[str, bool]:
+    """The text and whether it had a UTF-8 byte-order mark, or a Source holding the problem that stops linting."""
+    for mark, name in _FOREIGN_BOMS:
+        if data.startswith(mark):
+            problem = Problem(ProblemKind.ENCODING, f"the file is {name}-encoded; configs must be UTF-8", None)
+            return Source(path, problems=(problem,))
+    if b"\x00" in data[:_BINARY_SNIFF]:
+        problem = Problem(ProblemKind.BINARY, "binary file (NUL bytes): not a YAML config", None)
+        return Source(path, problems=(problem,))
+    bom = data.startswith(codecs.BOM_UTF8)
+    body = data[len(codecs.BOM_UTF8) :] if bom else data
+    try:
+        return body.decode("utf-8"), bom
+    except UnicodeDecodeError as err:
+        line = body.count(b"\n", 0, err.start) + 1
+        line_start = body.rfind(b"\n", 0, err.start) + 1
+        column = len(body[line_start : err.start].decode("utf-8", errors="replace")) + 1
+        bad = body[err.start]
+        message = f"not valid UTF-8 (byte 0x{bad:02x}; Latin-1 or cp1252 text?): PyYAML fails on it; re-save as UTF-8"
+        at = Span(err.start, err.start, line, column, line, column)
+        return Source(path, problems=(Problem(ProblemKind.ENCODING, message, at),))
+
+
+def _compose(source: Source) -> tuple[list[Node], list[Problem]]:
+    documents: list[Node] = []
+    try:
+        for document in yaml.compose_all(source.text, Loader=_LOADER):
+            if document is not None:
+                documents.append(document)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        problem = " ".join(part for part in (err.context, err.problem) if part) or "invalid YAML"
+        kind = ProblemKind.TOO_DEEP if "nesting depth" in problem else ProblemKind.SYNTAX
+        at = span(mark, mark) if mark is not None else None
+        return documents, [Problem(kind, problem.replace("\n", " "), at)]
+    except yaml.reader.ReaderError as err:
+        message = f"unacceptable character #x{err.character:04x}: {err.reason}" if err.character else err.reason
+        return documents, [Problem(ProblemKind.SYNTAX, message, _point(source, err.position))]
+    except yaml.YAMLError as err:
+        return documents, [Problem(ProblemKind.SYNTAX, str(err).splitlines()[0], None)]
+    except RecursionError:
+        message = "nesting too deep for the YAML parser (RecursionError)"
+        return documents, [Problem(ProblemKind.TOO_DEEP, message, None)]
+    return documents, []
+
+
+def read_source(data: bytes, path: str) -> Source:
+    """Decode and compose ``data`` (the bytes of ``path``); never raises for bad input, it records problems."""
+    decoded = _decode(data, path)
+    if isinstance(decoded, Source):
+        return decoded
+    text, bom = decoded
+    source = Source(path, text=text, bom=bom)
+    documents, problems = _compose(source)
+    walk = _GraphWalk(source)
+    for document in documents:
+        walk.visit(document)
+    return Source(
+        path,
+        text=text,
+        bom=bom,
+        documents=tuple(documents),
+        problems=(*problems, *walk.problems),
+        scalars=tuple(walk.scalars),
+        mappings=tuple(walk.mappings),
+        foreign_tags=tuple(walk.foreign_tags),
+        _line_starts=source._line_starts,
+    )
+
+
+def _children(node: Node) -> list[tuple[Node, bool]]:
+    if isinstance(node, MappingNode):
+        return [child for key, value in node.value for child in ((key, True), (value, False))]
+    if isinstance(node, SequenceNode):
+        return [(item, False) for item in node.value]
+    return []
+
+
+class _GraphWalk:
+    """One iterative post-order walk of a document graph: no recursion, each node once, alias expansion measured."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.scalars: list[tuple[ScalarNode, bool]] = []
+        self.mappings: list[MappingNode] = []
+        self.foreign_tags: list[Node] = []
+        self.problems: list[Problem] = []
+        self._done: dict[int, int] = {}  # id(node) -> expanded size (nodes, counting every alias as a copy)
+        self._active: set[int] = set()
+
+    def visit(self, root: Node) -> None:
+        too_deep = bomb = cycle = False
+        distinct_before = len(self._done)
+        stack: list[tuple[Node, int, bool, bool]] = [(root, 0, False, True)]
+        while stack:
+            node, depth, is_key, entering = stack.pop()
+            ident = id(node)
+            if not entering:
+                self._active.discard(ident)
+                size = 1 + sum(self._done.get(id(child), 1) for child, _ in _children(node))
+                self._done[ident] = size
+                distinct = len(self._done) - distinct_before
+                if not bomb and size > MAX_EXPANDED_NODES and size > 10 * distinct:
+                    bomb = True
+                    message = f"aliases expand this node to {size:,} nodes (alias bomb); refusing to expand it"
+                    self.problems.append(Problem(ProblemKind.ALIAS_BOMB, message, self.source.span(node)))
+                continue
+            if ident in self._done:
+                continue
+            if ident in self._active:
+                if not cycle:
+                    cycle = True
+                    message = "an alias refers to a node that contains it (recursive alias)"
+                    self.problems.append(Problem(ProblemKind.ALIAS_BOMB, message, self.source.span(node)))
+                continue
+            if depth > MAX_DEPTH and not too_deep:
+                too_deep = True
+                message = f"nested more than {MAX_DEPTH} levels deep: yaml.safe_load may fail with RecursionError"
+                self.problems.append(Problem(ProblemKind.TOO_DEEP, message, self.source.span(node)))
+            self._active.add(ident)
+            if node.tag not in SAFE_TAGS:
+                self.foreign_tags.append(node)
+            if isinstance(node, ScalarNode):
+                self.scalars.append((node, is_key))
+            elif isinstance(node, MappingNode):
+                self.mappings.append(node)
+            stack.append((node, depth, is_key, False))
+            stack.extend((child, depth + 1, child_is_key, True) for child, child_is_key in reversed(_children(node)))

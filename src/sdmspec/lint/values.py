@@ -1,0 +1,190 @@
+"""What a scalar means: what ``yaml.safe_load`` (PyYAML, YAML 1.1) hands the training script, and what its author meant.
+
+The two differ exactly where YAML 1.1 has pitfalls: ``2e-4`` is the *string* "2e-4" (PyYAML's float needs a dot and
+a signed exponent), an unquoted ``2.10`` is the float 2.1, ``yes``/``off`` are booleans, ``010`` is 8. Lint reports
+that gap with the SDM1xx rules, and checks the *meant* value against the paper with the SDM2xx rules, so ``3e-4``
+where the paper says ``1e-4`` is one pitfall warning and one value error, and ``2e-4`` where it says ``2e-4`` is only
+the pitfall warning.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from sdmspec.schema import Setting, SettingType
+from sdmspec.schema.setting import Scalar
+
+_CONSTRUCTOR = SafeConstructor()
+_TAG = "tag:yaml.org,2002:"
+STR_TAG, INT_TAG, FLOAT_TAG, BOOL_TAG, NULL_TAG = (f"{_TAG}{kind}" for kind in ("str", "int", "float", "bool", "null"))
+_PLAIN_TYPED = (INT_TAG, FLOAT_TAG, BOOL_TAG, NULL_TAG)
+
+# YAML 1.2 core schema numbers: how the author (and every YAML 1.2 tool) reads them.
+YAML12_INT = re.compile(r"[-+]?[0-9]+")
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9]")
+YAML12_FLOAT = re.compile(r"([-+]?)([0-9]*)(?:\.([0-9]*))?(?:([eE])([-+]?)([0-9]+))?")
+# PyYAML's YAML 1.1 booleans that YAML 1.2 reads as strings (true/false mean the same in both).
+YAML11_ONLY_BOOLEANS = {
+    **dict.fromkeys(("yes", "Yes", "YES", "on", "On", "ON"), True),
+    **dict.fromkeys(("no", "No", "NO", "off", "Off", "OFF"), False),
+}
+
+
+def is_plain(node: ScalarNode) -> bool:
+    """Unquoted and not a block scalar (the C and pure-Python composers spell "plain" as '' and None)."""
+    return not node.style
+
+
+def received(node: ScalarNode) -> object:
+    """The value ``yaml.safe_load`` gives for a scalar with a standard tag; the text for any other tag.
+
+    Only the safe constructors of plain scalar types run here: nothing a tag names is ever constructed.
+    """
+    if node.tag == STR_TAG:
+        return node.value
+    if node.tag in _PLAIN_TYPED:
+        try:
+            return _CONSTRUCTOR.yaml_constructors[node.tag](_CONSTRUCTOR, node)
+        except (ValueError, TypeError, yaml.YAMLError):
+            return node.value
+    return node.value
+
+
+def describe(value: object) -> str:
+    """A value as a reader should see it: ``the string '2e-4'``, ``the float 2.1``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {'true' if value else 'false'}"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the float {value!r}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return f"a {type(value).__name__}"
+
+
+def yaml12_number(text: str) -> int | float | None:
+    """The number a YAML 1.2 reader sees in ``text`` (decimal only), or None."""
+    if YAML12_INT.fullmatch(text):
+        return int(text)
+    match = YAML12_FLOAT.fullmatch(text)
+    if match and (match.group(2) or match.group(3)):
+        return float(text)
+    return None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A setting's value as its author meant it, in the setting's type; ``value`` is None when no reading fits."""
+
+    value: Scalar | None
+    received: object
+    text: str
+    problem: str | None = None
+
+
+def read_setting(node: Node, kind: SettingType) -> Reading:
+    """Read a setting's value node the way its author meant it (see the module docstring)."""
+    if isinstance(node, MappingNode):
+        return Reading(None, None, "", problem="a mapping")
+    if isinstance(node, SequenceNode):
+        return Reading(None, None, "", problem="a list")
+    assert isinstance(node, ScalarNode)
+    got = received(node)
+    text, plain = node.value, is_plain(node)
+    meant: Scalar | None = None
+    if kind in (SettingType.INT, SettingType.FLOAT):
+        number = yaml12_number(text.strip()) if node.tag in (STR_TAG, INT_TAG, FLOAT_TAG) else None
+        if number is None and isinstance(got, int | float) and not isinstance(got, bool):
+            number = got  # YAML 1.1-only spellings the author also means as numbers: 0x10, 1_000
+        if kind is SettingType.INT and isinstance(number, int):
+            meant = number
+        elif kind is SettingType.FLOAT and number is not None:
+            meant = float(number)
+    elif kind is SettingType.BOOL:
+        meant = got if isinstance(got, bool) else None
+    elif plain and node.tag == BOOL_TAG and text not in YAML11_ONLY_BOOLEANS:
+        meant = None  # `name: true`: a boolean, whichever YAML
+    elif plain and node.tag == NULL_TAG:
+        meant = None
+    else:
+        meant = text
+    problem = None if meant is not None else describe(got)
+    return Reading(meant, got, text, problem)
+
+
+def pyyaml_float_text(text: str) -> str | None:
+    """``text`` rewritten so PyYAML reads it as the same float: ``2e-4`` -> ``2.0e-4``, ``1e5`` -> ``1.0e+5``."""
+    match = YAML12_FLOAT.fullmatch(text.strip())
+    if not match or not (match.group(2) or match.group(3)):
+        return None
+    sign, whole, fraction, e, exponent_sign, exponent = match.groups()
+    result = f"{sign}{whole or '0'}.{fraction or '0'}"
+    if e:
+        result += f"{e}{exponent_sign or '+'}{exponent}"
+    return result
+
+
+def render_float(value: float, scientific: bool) -> str:
+    """A float written so PyYAML reads it back as a float: ``1.0e-4`` (scientific) or ``0.1``."""
+    if scientific or "e" in repr(value):
+        mantissa, exponent = f"{value:.15e}".split("e")
+        mantissa = mantissa.rstrip("0")
+        mantissa += "0" if mantissa.endswith(".") else ""
+        # PyYAML's float needs the exponent's sign: 1.0e5 would be a string, 1.0e+5 is a float.
+        return f"{mantissa}e{int(exponent):+d}"
+    text = repr(value)
+    return text if "." in text else f"{text}.0"
+
+
+def render(value: Scalar, kind: SettingType, like: ScalarNode) -> str:
+    """``value`` as a YAML scalar that PyYAML reads as the setting's type, quoted the way ``like`` was."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if kind is SettingType.FLOAT and isinstance(value, int | float):
+        return render_float(float(value), scientific="e" in like.value.lower())
+    if kind is SettingType.INT:
+        return str(value)
+    text = str(value)
+    if like.style == "'":
+        return "'" + text.replace("'", "''") + "'"
+    if kind is SettingType.VERSION or like.style == '"' or _resolves_away_from_str(text):
+        return json.dumps(text)
+    return text
+
+
+def _resolves_away_from_str(text: str) -> bool:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader) if text.strip() else None
+    except yaml.YAMLError:
+        return True
+    return not (isinstance(node, ScalarNode) and node.tag == STR_TAG and node.value == text)
+
+
+def plain_number_text(text: str) -> str | None:
+    """``text`` (a number) as an unquoted scalar PyYAML reads as a number: itself, or ``2e-4`` -> ``2.0e-4``."""
+    if yaml12_number(text) is None:
+        return None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    if isinstance(node, ScalarNode) and node.tag in (INT_TAG, FLOAT_TAG) and not _LEADING_ZERO.match(text):
+        return text
+    return pyyaml_float_text(text) if "e" in text.lower() or "." in text else text.lstrip("0") or "0"
+
+
+def expected_text(setting: Setting) -> str:
+    """What the spec expects, with small floats written as the paper writes them (``1.0e-4``, not ``0.0001``)."""
+    exact = setting.exact
+    if setting.type is SettingType.FLOAT and isinstance(exact, float) and setting.tolerance is None and exact:
+        return render_float(exact, scientific=abs(exact) < 1e-3)
+    return setting.expected_text()

@@ -1,0 +1,41 @@
+"""GitHub Actions workflow commands: ``::error file=F,line=L,col=C,title=CODE name::message`` annotations.
+
+Infos become ``::notice``; findings about the configs as a whole are annotations without a file. Values are escaped
+as the Actions runner expects (``%``, CR, LF everywhere; ``:`` and ``,`` in properties too).
+"""
+
+from __future__ import annotations
+
+from sdmspec.lint.diagnostics import Diagnostic, Severity
+from sdmspec.lint.engine import LintResult
+from sdmspec.report import ReportOptions
+
+_COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(diagnostic: Diagnostic) -> str:
+    properties = []
+    if diagnostic.file is not None:
+        properties.append(f"file={_property(diagnostic.file)}")
+    if diagnostic.line is not None:
+        properties += [f"line={diagnostic.line}", f"col={diagnostic.column}", f"endLine={diagnostic.end_line}"]
+        # GitHub accepts endColumn only on single-line annotations.
+        if diagnostic.end_line == diagnostic.line:
+            properties.append(f"endColumn={diagnostic.end_column}")
+    properties.append(f"title={_property(f'{diagnostic.code} {diagnostic.name}')}")
+    message = diagnostic.message
+    if diagnostic.source:
+        message += f" (source: {diagnostic.source})"
+    return f"::{_COMMAND[diagnostic.severity]} {','.join(properties)}::{_data(message)}"
+
+
+def render(result: LintResult, options: ReportOptions) -> str:
+    return "".join(annotation(diagnostic) + "\n" for diagnostic in result.diagnostics)

@@ -1,0 +1,65 @@
+"""JSON output: a stable contract for scripts and CI.
+
+``{"diagnostics": [{"code", "name", "severity", "file", "line", "column", "key", "expected", "actual", "message",
+"source", "fixable", ...}], "summary": {"files", "errors", "warnings", ...}}``. Fields may be added, never removed
+or renamed; ``file``/``line``/``column`` are null for findings about the configs as a whole.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sdmspec.lint.diagnostics import Diagnostic
+from sdmspec.lint.engine import LintResult
+from sdmspec.report import ReportOptions
+
+
+def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
+    fix = diagnostic.fix
+    return {
+        "code": diagnostic.code,
+        "name": diagnostic.name,
+        "severity": diagnostic.severity.value,
+        "file": diagnostic.file,
+        "line": diagnostic.line,
+        "column": diagnostic.column,
+        "end_line": diagnostic.end_line,
+        "end_column": diagnostic.end_column,
+        "key": diagnostic.key,
+        "expected": diagnostic.expected,
+        "actual": diagnostic.actual,
+        "message": diagnostic.message,
+        "source": diagnostic.source,
+        "fixable": diagnostic.fixable,
+        "fix": None
+        if fix is None
+        else {
+            "message": fix.message,
+            "applicability": fix.applicability.value,
+            "edits": [
+                {
+                    "content": edit.content,
+                    "location": {"line": edit.span.line, "column": edit.span.column},
+                    "end_location": {"line": edit.span.end_line, "column": edit.span.end_column},
+                }
+                for edit in fix.edits
+            ],
+        },
+        "related": [{"file": r.file, "line": r.line, "column": r.column} for r in diagnostic.related],
+    }
+
+
+def render(result: LintResult, options: ReportOptions) -> str:
+    document = {
+        "diagnostics": [diagnostic_json(diagnostic) for diagnostic in result.diagnostics],
+        "summary": {
+            "files": result.files,
+            "errors": result.errors,
+            "warnings": result.warnings,
+            "infos": result.infos,
+            "fixable": result.fixable(unsafe=options.unsafe_fixes),
+            "fixed": options.fixed,
+        },
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,132 @@
+"""SARIF 2.1.0 output, for code-scanning uploads (GitHub, GitLab, Azure DevOps) and SARIF viewers.
+
+One run whose driver lists every rule (id, name, short description, and the rule's documentation as help), and one
+result per diagnostic with its region in Unicode code points (``columnKind``), related locations for cross-file
+findings, and fixes as artifact changes. Findings about the configs as a whole have no location.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sdmspec import __version__
+from sdmspec.lint.diagnostics import Diagnostic, Severity, Span
+from sdmspec.lint.engine import LintResult
+from sdmspec.lint.rules import RULES, rule_help, rule_summary
+from sdmspec.report import ReportOptions
+
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def _uri(path: str) -> str:
+    candidate = Path(path)
+    if candidate.is_absolute():
+        try:
+            candidate = candidate.relative_to(Path.cwd())
+        except ValueError:
+            return candidate.as_uri()
+    return candidate.as_posix()
+
+
+def _region(line: int, column: int, end_line: int | None = None, end_column: int | None = None) -> dict[str, int]:
+    region = {"startLine": line, "startColumn": column}
+    if end_line is not None and end_column is not None:
+        region |= {"endLine": end_line, "endColumn": end_column}
+    return region
+
+
+def _rules() -> list[dict[str, Any]]:
+    return [
+        {
+            "id": code,
+            "name": rule.NAME,
+            "shortDescription": {"text": rule_summary(rule)},
+            "fullDescription": {"text": rule_help(rule).split("\n\n")[1] if "\n\n" in rule_help(rule) else ""},
+            "help": {"text": rule_help(rule), "markdown": rule_help(rule)},
+            "defaultConfiguration": {"level": _LEVEL[rule.SEVERITY]},
+            "properties": {"tags": [code[:4] + "xx"]},
+        }
+        for code, rule in RULES.items()
+    ]
+
+
+def _replacement(span: Span, content: str) -> dict[str, Any]:
+    return {
+        "deletedRegion": _region(span.line, span.column, span.end_line, span.end_column),
+        "insertedContent": {"text": content},
+    }
+
+
+def _result(diagnostic: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": diagnostic.code,
+        "ruleIndex": index[diagnostic.code],
+        "level": _LEVEL[diagnostic.severity],
+        "message": {"text": diagnostic.message},
+        "properties": {
+            "name": diagnostic.name,
+            "key": diagnostic.key,
+            "expected": diagnostic.expected,
+            "actual": diagnostic.actual,
+            "source": diagnostic.source,
+        },
+    }
+    if diagnostic.file is not None:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(diagnostic.file)}}
+        if diagnostic.line is not None and diagnostic.column is not None:
+            physical["region"] = _region(diagnostic.line, diagnostic.column, diagnostic.end_line, diagnostic.end_column)
+        result["locations"] = [{"physicalLocation": physical}]
+    if diagnostic.related:
+        result["relatedLocations"] = [
+            {
+                "id": number,
+                "physicalLocation": {
+                    "artifactLocation": {"uri": _uri(related.file)},
+                    "region": _region(related.line, related.column),
+                },
+                "message": {"text": "the other value"},
+            }
+            for number, related in enumerate(diagnostic.related)
+        ]
+    if diagnostic.fix is not None and diagnostic.file is not None:
+        result["fixes"] = [
+            {
+                "description": {"text": f"{diagnostic.fix.message} ({diagnostic.fix.applicability.value} fix)"},
+                "artifactChanges": [
+                    {
+                        "artifactLocation": {"uri": _uri(diagnostic.file)},
+                        "replacements": [_replacement(edit.span, edit.content) for edit in diagnostic.fix.edits],
+                    }
+                ],
+            }
+        ]
+    return result
+
+
+def sarif_log(result: LintResult) -> dict[str, Any]:
+    """The SARIF log as a JSON-ready dict."""
+    index = {code: number for number, code in enumerate(RULES)}
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "sdmspec",
+                        "version": __version__,
+                        "rules": _rules(),
+                    }
+                },
+                "columnKind": "unicodeCodePoints",
+                "results": [_result(diagnostic, index) for diagnostic in result.diagnostics],
+            }
+        ],
+    }
+
+
+def render(result: LintResult, options: ReportOptions) -> str:
+    return json.dumps(sarif_log(result), indent=2, ensure_ascii=False) + "\n"
