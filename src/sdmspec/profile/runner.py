@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from sdmspec.errors import SdmspecError
+from sdmspec.errors import CheckpointError, SdmspecError
 from sdmspec.profile.analytic import MambaShape, analytic_flops, effective_flops
 from sdmspec.profile.counters import FvcoreCount, TorchCount, count_fvcore, count_torch, reference_path
 from sdmspec.profile.hardware import Hardware, detect_hardware, resolve_device
@@ -96,13 +96,13 @@ def _latency_path(hardware: Hardware) -> str:
 
 
 def _notes(torch_count: TorchCount, fvcore_count: FvcoreCount) -> tuple[str, ...]:
+    if torch_count.flops == 2 * fvcore_count.macs:
+        return ()
     ratio = torch_count.flops / fvcore_count.macs if fvcore_count.macs else float("nan")
-    if abs(ratio - 2) > 0.01:
-        return (
-            f"torch/fvcore = {ratio:.4f}, not 2: the tools disagree beyond the unit (fvcore's matmul handle counts "
-            "prod(A.shape) * B.shape[-1], dropping the batch of a 2-D weight times a batched tensor: dt_proj)",
-        )
-    return ()
+    return (
+        f"torch/fvcore = {ratio:.4f}, not exactly 2: beyond the unit, fvcore's matmul handle counts "
+        "prod(A.shape) * B.shape[-1] and so drops the batch of dt_proj's 2-D weight @ batched input",
+    )
 
 
 def run_profile(
@@ -128,6 +128,9 @@ def run_profile(
     unknown = sorted(set(checkpoints) - {v.name for v in selected})
     if unknown:
         raise SdmspecError(f"--checkpoint names variants that are not profiled: {', '.join(unknown)}")
+    for name, location in checkpoints.items():  # before any work: a typo must not cost a long run
+        if not Path(location).exists():
+            raise CheckpointError(f"checkpoint for {name} not found: {location}")
     batches = _check_shapes("batch sizes", batch_sizes or spec.profiling.batch_sizes)
     lengths = _check_shapes("sequence lengths", seq_lens or (SMOKE_SEQ_LENS if smoke else spec.profiling.seq_lens))
     hardware = detect_hardware(spec, resolve_device(device))
