@@ -8,6 +8,7 @@ running stage, waits up to ``grace_s`` for them to save and exit, kills what rem
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -74,24 +75,34 @@ def _folder_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """A batch system's SIGTERM stops the run like Ctrl-C does (only the main thread may install handlers)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+class _StopRequests:
+    """Ctrl-C and SIGTERM become requests the walk polls, never an exception in the middle of a launch or a write.
 
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+    The first asks running stages to stop cleanly; a second stops waiting for them.
+    """
 
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    def __init__(self) -> None:
+        self.count = 0
+
+    def request(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # only the main thread may install handlers; a KeyboardInterrupt is caught instead
+            return
+        previous = {signum: signal.signal(signum, self.request) for signum in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 def _failure_message(stage: Stage, code: int) -> str:
+    if code < 0:
+        return f"killed by {signal.Signals(-code).name}" if -code in signal.valid_signals() else f"signal {-code}"
     if stage.kind is StageKind.VERIFY and Path(stage.marker).is_file():
         return f"iso-sparsity mismatch (verdict in {stage.marker})" if code else "the verdict is not a match"
     if code == 0:
@@ -113,6 +124,7 @@ class _Dispatcher:
         }
         self.running: dict[str, Handle] = {}
         self.started: dict[str, float] = {}
+        self.stops = _StopRequests()
 
     def _mark(self, stage: Stage, status: StageStatus, message: str, code: int | None = None) -> None:
         self.status[stage.name] = status
@@ -192,25 +204,29 @@ class _Dispatcher:
         for name in self.plan.names:
             if name not in self.to_run and self.prepared.states[name].done and name in self.prepared.selected:
                 self.emit(RunEvent("reused", name, "done (unchanged)"))
-        try:
-            while self.queue or self.running:
-                if not (self._try_start() | self._collect()):
-                    time.sleep(self.launcher.poll_interval_s)
-        except KeyboardInterrupt:
-            self._stop(grace_s)
-            return True
+        with self.stops.installed():
+            try:
+                while (self.queue or self.running) and not self.stops.count:
+                    if not (self._try_start() | self._collect()):
+                        time.sleep(self.launcher.poll_interval_s)
+            except KeyboardInterrupt:
+                self.stops.count += 1
+            if self.stops.count:
+                self._stop(grace_s)
+                return True
         return False
 
     def _stop(self, grace_s: float) -> None:
         for handle in self.running.values():
             self.launcher.interrupt(handle)
         deadline = time.monotonic() + grace_s
+        asked = self.stops.count
         try:
-            while self.running and time.monotonic() < deadline:
+            while self.running and time.monotonic() < deadline and self.stops.count == asked:
                 self._settle()
                 time.sleep(0.05)
         except KeyboardInterrupt:
-            pass  # a second Ctrl-C: stop waiting
+            pass  # a second Ctrl-C outside the main thread: stop waiting
         for handle in self.running.values():
             self.launcher.kill(handle)
         deadline = time.monotonic() + 10
@@ -234,12 +250,45 @@ class _Dispatcher:
                 self._mark(stage, StageStatus.INTERRUPTED, "interrupted; rerun the same command to resume", code)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    try:  # a zombie (exited, not yet reaped by an init that never reaps) is not running
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _orphans(prepared: PreparedRun) -> list[str]:
+    """Stages an earlier runner started locally whose process still lives (that runner died without stopping them)."""
+    previous = prepared.previous
+    if previous is None or previous.launcher not in ("local", "torchrun"):
+        return []
+    alive = []
+    for record in previous.stages.values():
+        if record.status is not StageStatus.RUNNING or not (record.job_id or "").isdigit():
+            continue
+        if _alive(int(str(record.job_id))):
+            alive.append(f"{record.name} (process group {record.job_id})")
+    return alive
+
+
 def execute(
     prepared: PreparedRun, launcher: Launcher, emit: Callable[[RunEvent], None] = lambda event: None
 ) -> RunOutcome:
     """Run the prepared stages with ``launcher``, recording everything in ``OUT/manifest.json``."""
     out = prepared.options.out
-    with _folder_lock(out), _sigterm_as_interrupt():
+    with _folder_lock(out):
+        orphans = _orphans(prepared)
+        if orphans:
+            raise SdmspecError(
+                f"stages started by an earlier `sdmspec run` are still running: {', '.join(orphans)}; wait for them "
+                "or stop them (kill -INT -<group>), then rerun"
+            )
         dispatcher = _Dispatcher(prepared, launcher, emit)
         interrupted = True
         try:

@@ -141,7 +141,8 @@ def _results_section(manifest: Mapping[str, Any], out: Path) -> list[str]:
     rows = []
     for variant in variants:
         row = [variant, _variant_sparsity(manifest, variant)]
-        row += [_task_metrics(_result(finetune[f"finetune/{variant}/{task}"])) for task in tasks]
+        records = [finetune.get(f"finetune/{variant}/{task}") for task in tasks]
+        row += [_task_metrics(_result(record)) if record else DASH for record in records]
         profile = headline.get(variant)
         flops = profile.get("flops", {}) if profile else {}
         latency = profile.get("latency_ms", {}) if profile else {}

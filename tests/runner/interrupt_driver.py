@@ -1,0 +1,18 @@
+"""Run the fake pipeline in its own process (so a test can signal or kill the runner): OUT CONFIGS EXTRA_JSON JOBS."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from runner_fakes import REPO, run_fake  # noqa: E402
+
+from sdmspec.schema import load_spec  # noqa: E402
+
+if __name__ == "__main__":
+    out, configs, extra, jobs = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4])
+    outcome, _, _ = run_fake(load_spec(REPO / "spec"), out, configs, extra, jobs=jobs, grace_s=20.0)
+    sys.exit(outcome.exit_code)

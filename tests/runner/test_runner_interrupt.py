@@ -1,0 +1,105 @@
+"""Ctrl-C, a killed stage and a killed runner: the manifest stays consistent and the next run resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from runner_fakes import copy_configs, ran, run_fake, starts
+
+from sdmspec.errors import SdmspecError
+from sdmspec.runner.manifest import StageStatus
+from sdmspec.schema import Spec
+
+DRIVER = str(Path(__file__).with_name("interrupt_driver.py"))
+SLOW = {"pretrain/dense": ["--steps", "40", "--step-s", "0.05"]}
+
+
+def _start_runner(out: Path, configs: Path, jobs: int = 1) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, DRIVER, str(out), str(configs), json.dumps(SLOW), str(jobs)])
+
+
+def _wait_for_step(out: Path, stage: str, step: int, timeout: float = 30.0) -> None:
+    checkpoint = out / stage / "checkpoint.json"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if json.loads(checkpoint.read_text())["step"] >= step:
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"{stage} never reached step {step}")
+
+
+def _manifest(out: Path) -> dict[str, object]:
+    data: dict[str, object] = json.loads((out / "manifest.json").read_text())
+    return data
+
+
+def test_ctrl_c_stops_the_stage_cleanly_and_the_next_run_resumes_it(spec: Spec, tmp_path: Path) -> None:
+    out, configs = tmp_path / "run", copy_configs(tmp_path)
+    runner = _start_runner(out, configs)
+    _wait_for_step(out, "pretrain/dense", 3)
+    runner.send_signal(signal.SIGINT)
+    assert runner.wait(timeout=30) == 130
+
+    stages = _manifest(out)["stages"]
+    assert isinstance(stages, dict)
+    assert stages["pretrain/dense"]["status"] == "interrupted"
+    assert stages["pretrain/dense"]["ended_at"] is not None
+    assert (out / "pretrain/dense/interrupted").is_file()  # the job saw SIGINT and stopped itself
+    assert stages["challenge/base"]["status"] == "pending"
+    assert not any(record["status"] == "running" for record in stages.values())
+    stopped_at = int((out / "pretrain/dense/interrupted").read_text())
+
+    outcome, manifest, events = run_fake(spec, out, configs, SLOW)
+    assert outcome.exit_code == 0
+    assert "pretrain/dense" in ran(events)
+    (_, first), (_, resumed) = starts(out, "pretrain/dense")
+    assert first == 0 and resumed == stopped_at >= 3
+    assert json.loads((out / "pretrain/dense/result.json").read_text())["steps"] == 40
+    assert manifest.stages["pretrain/dense"].attempts == 2
+    assert [invocation.outcome for invocation in manifest.invocations] == ["interrupted", "ok"]
+
+
+def test_a_killed_stage_fails_and_the_next_run_resumes_from_its_checkpoint(spec: Spec, tmp_path: Path) -> None:
+    out, configs = tmp_path / "run", copy_configs(tmp_path)
+    runner = _start_runner(out, configs)
+    _wait_for_step(out, "pretrain/dense", 3)
+    pid = int(_manifest(out)["stages"]["pretrain/dense"]["job_id"])  # type: ignore[index]
+    os.kill(pid, signal.SIGKILL)  # the OOM killer, say
+    assert runner.wait(timeout=60) == 1
+    record = _manifest(out)["stages"]["pretrain/dense"]  # type: ignore[index]
+    assert record["status"] == "failed" and record["returncode"] == -signal.SIGKILL
+    assert "SIGKILL" in record["message"]
+
+    outcome, _, _ = run_fake(spec, out, configs, SLOW)
+    assert outcome.exit_code == 0
+    assert starts(out, "pretrain/dense")[1][1] >= 3
+
+
+def test_a_killed_runner_leaves_its_stage_running_and_a_rerun_waits_for_it(spec: Spec, tmp_path: Path) -> None:
+    out, configs = tmp_path / "run", copy_configs(tmp_path)
+    runner = _start_runner(out, configs)
+    _wait_for_step(out, "pretrain/dense", 1)
+    runner.kill()
+    runner.wait(timeout=30)
+    assert _manifest(out)["stages"]["pretrain/dense"]["status"] == "running"  # type: ignore[index]
+    with pytest.raises(SdmspecError, match="still running: pretrain/dense"):
+        run_fake(spec, out, configs, SLOW)
+    deadline = time.monotonic() + 30  # the orphaned job finishes on its own
+    while not (out / "pretrain/dense/result.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # let it exit after writing its result
+    outcome, manifest, events = run_fake(spec, out, configs, SLOW)
+    assert outcome.exit_code == 0
+    assert "pretrain/dense" not in ran(events)  # its result was adopted, not recomputed
+    assert manifest.stages["pretrain/dense"].status is StageStatus.DONE
+    assert len(starts(out, "pretrain/dense")) == 1
