@@ -31,12 +31,12 @@ def _explain(selector: str) -> int:
         for code, rule in RULES.items():
             typer.echo(f"{code}  {rule.NAME:<28} {rule.SEVERITY.value:<8} {rule_summary(rule)}")
         return EXIT_OK
-    rule = find_rule(selector)
-    if rule is None:
+    found = find_rule(selector)
+    if found is None:
         typer.echo(f"sdmspec: error: no rule {selector!r} (try --explain all)", err=True)
         return EXIT_USAGE
-    typer.echo(f"{rule.CODE} ({rule.NAME}), default severity {rule.SEVERITY.value}\n")
-    typer.echo(rule_help(rule))
+    typer.echo(f"{found.CODE} ({found.NAME}), default severity {found.SEVERITY.value}\n")
+    typer.echo(rule_help(found))
     return EXIT_OK
 
 

@@ -136,16 +136,18 @@ def _apply_suppressions(
     if UNUSED_SUPPRESSION.CODE in active:
         for path, suppressions in by_file.items():
             for suppression in suppressions:
-                message = _unused(suppression, active) if suppression not in used else None
+                message = _unused(suppression, active, used=suppression in used)
                 if message:
                     kept.append(_stamp(UNUSED_SUPPRESSION, Finding(path, suppression.span, message)))
     return kept
 
 
-def _unused(suppression: Suppression, active: set[str]) -> str | None:
+def _unused(suppression: Suppression, active: set[str], used: bool) -> str | None:
     unknown = [code for code in suppression.codes if find_rule(code) is None]
     if unknown:
         return f"suppression names no rule: {', '.join(unknown)}"
+    if used:
+        return None
     rules = [find_rule(code) for code in suppression.codes]
     if all(rule is not None and rule.CODE in active for rule in rules):
         return "unused suppression: nothing to silence on this line"

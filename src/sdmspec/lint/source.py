@@ -150,6 +150,10 @@ def _compose(source: Source) -> tuple[list[Node], list[Problem]]:
         problem = " ".join(part for part in (err.context, err.problem) if part) or "invalid YAML"
         kind = ProblemKind.TOO_DEEP if "nesting depth" in problem else ProblemKind.SYNTAX
         at = span(mark, mark) if mark is not None else None
+        if at is not None and source.text[at.start : at.start + 1] == "\t":
+            problem += " (a tab: YAML indents with spaces only)"
+        if kind is ProblemKind.TOO_DEEP:
+            problem += " (the parser's limit is 1,000 levels)"
         return documents, [Problem(kind, problem.replace("\n", " "), at)]
     except yaml.reader.ReaderError as err:
         message = f"unacceptable character #x{err.character:04x}: {err.reason}" if err.character else err.reason

@@ -40,7 +40,10 @@ def check(project: Project) -> Iterator[Finding]:
             if match is None:
                 continue
             decimal = match.group(1) + match.group(2)
-            got = describe(received(node))
+            value = received(node)
+            if value == int(decimal):
+                continue  # 05 is 5 either way
+            got = describe(value)
             message = f"{node.value} is {got} under yaml.safe_load (YAML 1.1 octal); YAML 1.2 reads {decimal}"
             fix = replace(file, node, decimal, f"write {decimal}", Applicability.UNSAFE)
             occurrence = file.occurrence_of(node)
