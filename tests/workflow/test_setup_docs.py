@@ -1,0 +1,89 @@
+"""`sdmspec docs`: EXPERIMENTAL_SETUP.md from spec/, deterministic, with sources; `--check` catches drift."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from workflow_helpers import CLI, REPO
+
+from sdmspec.docs import check_setup_doc, render_setup, write_setup_doc
+from sdmspec.schema import Spec, load_spec
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the repo's spec and setup document: commands run here as in a user's checkout."""
+    shutil.copytree(REPO / "spec", tmp_path / "spec")
+    shutil.copy(REPO / "EXPERIMENTAL_SETUP.md", tmp_path / "EXPERIMENTAL_SETUP.md")
+    return tmp_path
+
+
+def test_committed_document_is_current(sdmspec: CLI) -> None:
+    result = sdmspec("docs", "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rendering_is_deterministic_and_complete(spec: Spec) -> None:
+    text = render_setup(spec)
+    assert text == render_setup(load_spec(REPO / "spec"))
+    for key, setting in spec.settings.items():
+        assert f"`{key}`" in text
+        assert setting.source.split(":")[-1].strip() in text
+    for variant in spec.variants:
+        assert f"`{variant.name}`" in text
+    for title in ("Hardware and environment", "Data", "Models and variants", "Phase A", "Phase B", "Sparsity"):
+        assert title in text
+    assert "Profiling" in text and spec.profiling.flops_tool in text
+    assert "129,135,360" in text and "371,516,416" in text
+    # Assumptions are flagged where they appear and listed for confirmation.
+    assert "**assumption**: target sparsity 0.5" in text
+    assert "## Assumptions to confirm with the authors" in text
+    assert text.endswith("\n") and not text.endswith("\n\n")
+
+
+def test_write_is_idempotent(spec: Spec, tmp_path: Path) -> None:
+    path = tmp_path / "EXPERIMENTAL_SETUP.md"
+    assert write_setup_doc(path, spec) is True
+    assert write_setup_doc(path, spec) is False
+    assert check_setup_doc(path, spec).up_to_date
+    assert [p.name for p in tmp_path.iterdir()] == ["EXPERIMENTAL_SETUP.md"]  # no temp file left behind
+
+
+def test_check_fails_on_an_edited_document(sdmspec: CLI, project: Path) -> None:
+    doc = project / "EXPERIMENTAL_SETUP.md"
+    doc.write_text(doc.read_text().replace("| `128` |", "| `24` |"))
+    result = sdmspec("docs", "--check", cwd=project)
+    assert result.returncode == 1
+    assert "-| `training.pretrain.batch_size` | `24` |" in result.stdout
+    assert "+| `training.pretrain.batch_size` | `128` |" in result.stdout
+    assert "sdmspec docs" in result.stderr
+    assert sdmspec("docs", cwd=project).returncode == 0
+    assert sdmspec("docs", "--check", cwd=project).returncode == 0
+
+
+def test_check_fails_when_the_spec_changes(sdmspec: CLI, project: Path) -> None:
+    config = project / "spec" / "config.yaml"
+    config.write_text(config.read_text().replace("exact: 20\n", "exact: 30\n", 1))
+    result = sdmspec("docs", "--check", cwd=project / "spec")  # found from a subfolder too
+    assert result.returncode == 1
+    assert "+| `training.pretrain.max_epochs` | `30` |" in result.stdout
+
+
+def test_check_fails_when_the_document_is_missing(sdmspec: CLI, project: Path) -> None:
+    (project / "EXPERIMENTAL_SETUP.md").unlink()
+    result = sdmspec("docs", "--check", cwd=project)
+    assert result.returncode == 1
+    assert "missing" in result.stderr
+    assert not (project / "EXPERIMENTAL_SETUP.md").exists()
+
+
+def test_output_option_and_unreadable_spec(sdmspec: CLI, project: Path) -> None:
+    out = project / "docs" / "setup.md"
+    assert sdmspec("docs", "--output", str(out), cwd=project).returncode == 0
+    assert out.read_text() == (project / "EXPERIMENTAL_SETUP.md").read_text()
+    (project / "spec" / "paper.yaml").write_text("paper: [unclosed\n")
+    result = sdmspec("docs", "--check", cwd=project)
+    assert result.returncode == 2
+    assert result.stderr.startswith("sdmspec: error:") and "Traceback" not in result.stderr
