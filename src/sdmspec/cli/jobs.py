@@ -1,0 +1,171 @@
+"""``sdmspec job pretrain|challenge|finetune``: the training jobs the runner launches (in one process or under
+``torchrun``). Each prints a one-line summary and writes ``result.json`` last.
+
+Exit codes: 0 done, 1 the job refused or failed (unknown variant, configs failing lint, missing data, a GPU-only
+option on CPU, an iso-sparsity mismatch), 2 unreadable input (spec, checkpoint).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from sdmspec.jobs.common import JobOptions
+from sdmspec.jobs.metrics import NoProgress, Progress
+
+job_app = typer.Typer(
+    name="job",
+    help="The paper's training jobs: Phase A pre-training, iso-sparsity baselines, Phase B GLUE fine-tuning.",
+    no_args_is_help=True,
+)
+
+_VARIANT = typer.Option(..., "--variant", help="A variant name from the spec (see `sdmspec variants`).")
+_OUT = typer.Option(..., "--out", help="The job's output folder (model/, metrics.jsonl, checkpoints/, result.json).")
+_CONFIGS = typer.Option(Path("configs"), "--configs", help="Config file or folder; must lint clean against the spec.")
+_SPEC = typer.Option(None, "--spec", help="The spec file or folder (default: the nearest spec/).")
+_SMOKE = typer.Option(False, "--smoke", help="Toy scale on generated data (recorded as such in result.json).")
+_DATA_DIR = typer.Option(
+    None,
+    "--data-dir",
+    help="Local data: DIR/wikitext-103/<split>.jsonl|parquet, DIR/glue/<task>/<split>.jsonl|parquet, optional "
+    "DIR/tokenizer/ (default: the Hugging Face cache).",
+)
+_TOKENIZER = typer.Option(None, "--tokenizer", help="A local tokenizer folder (default: the spec's, from the cache).")
+_SEED = typer.Option(0, "--seed", help="Seed of model initialisation and data order.")
+_DEVICE = typer.Option("auto", "--device", help="auto, cpu or cuda.")
+_BF16 = typer.Option(False, "--bf16", help="bfloat16 autocast (CUDA GPUs with bf16 support only).")
+_MAX_STEPS = typer.Option(None, "--max-steps", min=1, help="Stop after this many optimizer steps (schedule shrinks).")
+_LOG_EVERY = typer.Option(None, "--log-every", min=1, help="Log training metrics every N optimizer steps.")
+_CKPT_EVERY = typer.Option(None, "--checkpoint-every", min=0, help="Also checkpoint every N optimizer steps (0: off).")
+_QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+
+
+@job_app.command("pretrain")
+def pretrain(
+    variant: str = _VARIANT,
+    out: Path = _OUT,
+    configs: Path = _CONFIGS,
+    spec_path: Path | None = _SPEC,
+    smoke: bool = _SMOKE,
+    data_dir: Path | None = _DATA_DIR,
+    tokenizer: Path | None = _TOKENIZER,
+    seed: int = _SEED,
+    device: str = _DEVICE,
+    bf16: bool = _BF16,
+    max_steps: int | None = _MAX_STEPS,
+    log_every: int | None = _LOG_EVERY,
+    checkpoint_every: int | None = _CKPT_EVERY,
+    quiet: bool = _QUIET,
+) -> None:
+    """Phase A: causal LM pre-training on WikiText-103 (dense and SDM variants)."""
+    from sdmspec.jobs.pretrain import run_pretrain
+
+    options = JobOptions(
+        variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, data_dir=data_dir,
+        tokenizer=tokenizer, seed=seed, device=device, bf16=bf16, max_steps=max_steps, log_every=log_every,
+        checkpoint_every=checkpoint_every,
+    )  # fmt: skip
+    record = run_pretrain(options, _progress(quiet))
+    metrics = record["metrics"]
+    _summary(record, f"val_ppl {metrics.get('val_ppl', float('nan')):.3f}")
+
+
+@job_app.command("challenge")
+def challenge(
+    variant: str = _VARIANT,
+    dense: Path = typer.Option(..., "--dense", help="The dense pretrain job's output folder (or its model/)."),
+    sdm: Path = typer.Option(..., "--sdm", help="The SDM pretrain job's output folder (or its model/)."),
+    out: Path = _OUT,
+    configs: Path = _CONFIGS,
+    spec_path: Path | None = _SPEC,
+    smoke: bool = _SMOKE,
+    seed: int = _SEED,
+    quiet: bool = _QUIET,
+) -> None:
+    """Build an iso-sparsity baseline (challenge: magnitude; random) from the dense model at M_SDM's sparsity."""
+    from sdmspec.jobs.challenge import run_challenge
+
+    options = JobOptions(variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, seed=seed)
+    record = run_challenge(options, dense=dense, sdm=sdm)
+    _summary(record, f"iso-sparsity {record['verdict']}")
+
+
+@job_app.command("finetune")
+def finetune(
+    variant: str = _VARIANT,
+    task: str = typer.Option(..., "--task", help="A GLUE task from the spec: sst2, mnli, qnli or mrpc."),
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="A pretrain or challenge job's output folder."),
+    out: Path = _OUT,
+    configs: Path = _CONFIGS,
+    spec_path: Path | None = _SPEC,
+    smoke: bool = _SMOKE,
+    data_dir: Path | None = _DATA_DIR,
+    tokenizer: Path | None = _TOKENIZER,
+    seed: int = _SEED,
+    device: str = _DEVICE,
+    bf16: bool = _BF16,
+    max_steps: int | None = _MAX_STEPS,
+    log_every: int | None = _LOG_EVERY,
+    checkpoint_every: int | None = _CKPT_EVERY,
+    quiet: bool = _QUIET,
+) -> None:
+    """Phase B: fine-tune on one GLUE task with the checkpoint's masks fixed; early stopping on val accuracy."""
+    from sdmspec.jobs.finetune import run_finetune
+
+    options = JobOptions(
+        variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, data_dir=data_dir,
+        tokenizer=tokenizer, seed=seed, device=device, bf16=bf16, max_steps=max_steps, log_every=log_every,
+        checkpoint_every=checkpoint_every,
+    )  # fmt: skip
+    record = run_finetune(options, task=task, checkpoint=checkpoint, progress=_progress(quiet))
+    best = record["metrics"]
+    _summary(record, ", ".join(f"{k} {v:.4f}" for k, v in best.items() if isinstance(v, float) and k.startswith("val")))
+
+
+def _summary(record: dict[str, Any], detail: str) -> None:
+    if int(os.environ.get("RANK", "0")) == 0:
+        smoke = " (smoke)" if record.get("smoke") else ""
+        typer.echo(f"{record['job']} {record['variant']}{smoke}: {detail}; steps {record.get('steps', 0)}")
+
+
+def _progress(quiet: bool) -> Progress:
+    if quiet or int(os.environ.get("RANK", "0")) != 0 or not sys.stderr.isatty():
+        return NoProgress()
+    return _RichProgress()
+
+
+class _RichProgress:
+    """A rich progress bar on stderr (rank 0, interactive terminals only)."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+        from rich.progress import Progress as RichProgress
+
+        self._bar = RichProgress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeRemainingColumn(),
+            transient=True,
+        )
+        self._task: Any = None
+
+    def start(self, total: int, done: int, description: str) -> None:
+        self._task = self._bar.add_task(description, total=total, completed=done, status="")
+        self._bar.start()
+
+    def advance(self, done: int, fields: dict[str, Any]) -> None:
+        status = " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in fields.items())
+        self._bar.update(self._task, completed=done, status=status)
+
+    def stop(self) -> None:
+        self._bar.stop()
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(job_app, name="job")

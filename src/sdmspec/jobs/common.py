@@ -1,0 +1,177 @@
+"""What every job does before and after training: options, the lint gate, settings (with the smoke overlay),
+variant lookup and the result record.
+
+``--smoke`` is an overlay on the resolved settings with origin "smoke": tiny models, small batches that still go
+through gradient accumulation (and divide among 2 processes), short sequences, two epochs, generated data. Every
+code path of a real run is kept, and result.json says ``"smoke": true``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sdmspec.checkpoint.sparsity import SparsityCount
+from sdmspec.errors import JobError
+from sdmspec.io import atomic_write_json
+from sdmspec.schema import Spec, Variant, load_spec
+from sdmspec.schema.setting import Scalar
+from sdmspec.schema.spec import Method
+from sdmspec.settings import ExperimentSettings, resolve_settings
+
+RESULT_FILE = "result.json"
+MASKS_FILE = "masks.safetensors"
+SMOKE_OVERLAY: dict[str, Scalar] = {
+    "training.pretrain.batch_size": 8,
+    "training.pretrain.micro_batch_size": 4,
+    "training.pretrain.max_epochs": 2,
+    # CPU time of transformers' reference scan grows with the sequence length (a Python loop over positions).
+    "training.pretrain.seq_len": 32,
+    # A toy model learns in a few dozen steps only with a larger step size than the paper's 2e-4.
+    "training.pretrain.learning_rate": 3.0e-3,
+    "training.finetune.batch_size": 8,
+    "training.finetune.micro_batch_size": 4,
+    "training.finetune.max_seq_len": 64,
+    "training.finetune.learning_rate": 1.0e-3,
+    "training.finetune.early_stopping.patience": 1,
+    "epochs.sst2": 2,
+    "epochs.mnli": 2,
+    "epochs.qnli": 2,
+    "epochs.mrpc": 2,
+}
+# The first diagnostics a lint refusal lists.
+_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """Options every job shares (the CLI fills them)."""
+
+    variant: str
+    out: Path
+    configs: Path = Path("configs")
+    spec_path: Path | None = None
+    smoke: bool = False
+    seed: int = 0
+    device: str = "auto"
+    bf16: bool = False
+    max_steps: int | None = None
+    log_every: int | None = None
+    checkpoint_every: int | None = None
+    data_dir: Path | None = None
+    tokenizer: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def load_checked_settings(options: JobOptions) -> tuple[Spec, ExperimentSettings]:
+    """The spec and the settings a job runs with; refuses configs that fail lint (smoke applies its overlay)."""
+    spec = load_spec(options.spec_path)
+    lint_gate(options.configs, spec)
+    settings = resolve_settings([options.configs], spec)
+    if options.smoke:
+        settings = settings.overlay(SMOKE_OVERLAY, "smoke")
+    return spec, settings
+
+
+def lint_gate(configs: Path, spec: Spec) -> None:
+    """Refuse to train from configs that disagree with the spec, listing the first diagnostics on one line."""
+    if not configs.exists():
+        raise JobError(f"--configs {configs}: no such file or folder")
+    try:
+        from sdmspec.lint.engine import lint_paths
+    except ImportError as err:
+        raise JobError(f"cannot check {configs} against the spec: the lint engine is not available ({err})") from err
+
+    result = lint_paths([configs], spec)
+    if result.errors:
+        shown = "; ".join(_describe(d) for d in list(result.diagnostics)[:_SHOWN])
+        raise JobError(f"{configs} fails lint with {result.errors} error(s), refusing to train: {shown}")
+
+
+def _describe(diagnostic: Any) -> str:
+    where = f"{getattr(diagnostic, 'file', '')}:{getattr(diagnostic, 'line', '')}"
+    return f"{where} {getattr(diagnostic, 'code', '')} {getattr(diagnostic, 'message', '')}".strip()
+
+
+def find_variant(spec: Spec, name: str, methods: tuple[Method, ...], job: str) -> Variant:
+    """The variant called ``name``, refused unless its method is one this job trains."""
+    known = {v.name: v for v in spec.variants}
+    if name not in known:
+        raise JobError(f"unknown variant {name!r}; known variants: {', '.join(known)}")
+    variant = known[name]
+    if variant.method not in methods:
+        allowed = ", ".join(v.name for v in spec.variants if v.method in methods)
+        raise JobError(
+            f"`sdmspec job {job}` does not build {variant.method.value} variants ({name}); it builds {allowed}"
+        )
+    return variant
+
+
+def settings_record(settings: ExperimentSettings, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Each setting a job used, with its value and where it came from (a config file, the spec, or "smoke")."""
+    return {key: {"value": settings.get(key), "origin": settings.origins.get(key, "")} for key in keys}
+
+
+def write_result(out: Path, record: dict[str, Any]) -> Path:
+    """Write ``result.json`` atomically; the runner takes its existence as "this stage is done", so it is last."""
+    path = out / RESULT_FILE
+    atomic_write_json(path, record)
+    return path
+
+
+def clear_result(out: Path) -> None:
+    """Forget a previous run's result before training again, so a crash cannot leave a stale "done" marker."""
+    (out / RESULT_FILE).unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_folder(path: Path) -> Iterator[Path]:
+    """Yield a temporary sibling folder to fill; on success it replaces ``path`` (a half-written model folder never
+    sits under the final name)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        yield staging
+        if path.exists():
+            shutil.rmtree(path)
+        staging.rename(path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def sparsity_record(count: SparsityCount, target: float | None) -> dict[str, Any]:
+    """Sparsity over the prunable set, total and per layer, as the project's one count gives it."""
+    return {
+        "sparsity": count.sparsity,
+        "zeros": count.zeros,
+        "numel": count.numel,
+        "target": target,
+        "layers": {layer.name: {"zeros": layer.zeros, "numel": layer.numel} for layer in count.layers},
+    }
+
+
+def model_folder(path: Path, role: str) -> Path:
+    """A job's ``model/`` folder, given either the job's output folder or the model folder itself."""
+    candidate = path / "model" if (path / "model").is_dir() else path
+    if not (candidate / "config.json").is_file():
+        raise JobError(f"--{role} {path}: no Hugging Face model folder there (expected {path}/model/config.json)")
+    return candidate
+
+
+def check_origin(path: Path, expected: str, role: str) -> None:
+    """When the folder is a job's output, its result.json must name the variant the spec says it should be."""
+    result = path / RESULT_FILE
+    if not result.is_file():
+        return
+    try:
+        variant = json.loads(result.read_text(encoding="utf-8")).get("variant")
+    except (OSError, ValueError, AttributeError):
+        return
+    if variant is not None and variant != expected:
+        raise JobError(f"--{role} {path} holds {variant}, but the spec builds this baseline from {expected}")

@@ -1,0 +1,262 @@
+"""The training loop both phases share: the spec's batch through micro-batches x accumulation x world size,
+AdamW with linear warmup and decay, deterministic seeded data order, checkpoints, resume and early stopping.
+
+Determinism is what makes resume exact: epoch ``e``'s order is ``DistributedSampler(seed, epoch=e)``, optimizer
+step ``k`` of the epoch consumes the ``k``-th global batch of it, and a resumed run skips the micro-batches that
+finished steps consumed, so it takes the same optimizer steps as an uninterrupted run. The global batch is the same
+set of examples whatever the world size (rank ``r`` takes every ``W``-th index), so one process and ``W`` processes
+with the same batch size compute the same mean gradient.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sdmspec.errors import JobError
+from sdmspec.jobs.checkpoints import load_latest, save_checkpoint
+from sdmspec.jobs.metrics import MetricsLog, NoProgress, Progress
+from sdmspec.jobs.runtime import Runtime
+
+if TYPE_CHECKING:
+    import torch
+    from datasets import Dataset
+
+# Test hook: a process exits abruptly (no checkpoint, no cleanup, like SIGKILL) after this many optimizer steps.
+CRASH_AFTER_ENV = "SDMSPEC_TEST_CRASH_AFTER_STEPS"
+CRASH_EXIT_CODE = 75
+
+
+@dataclass(frozen=True)
+class Batching:
+    """How a batch of ``batch_size`` examples is reached: micro-batches x accumulation steps x ranks."""
+
+    batch_size: int
+    micro_batch_size: int
+    world_size: int
+
+    @property
+    def accumulation(self) -> int:
+        return self.batch_size // (self.micro_batch_size * self.world_size)
+
+    @property
+    def per_rank(self) -> int:
+        return self.batch_size // self.world_size
+
+
+def make_batching(batch_size: int, micro_batch_size: int, world_size: int, phase: str) -> Batching:
+    """Refuse a batch size the micro-batches and ranks cannot reach exactly."""
+    if micro_batch_size <= 0 or batch_size <= 0 or batch_size % (micro_batch_size * world_size):
+        raise JobError(
+            f"{phase}: batch size {batch_size} is not a multiple of micro-batch {micro_batch_size} x "
+            f"{world_size} processes; change training.{phase}.micro_batch_size or the number of processes"
+        )
+    return Batching(batch_size, micro_batch_size, world_size)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Optimizer-step counts: per epoch (the incomplete last batch is dropped), in total, and of warmup."""
+
+    steps_per_epoch: int
+    epochs: int
+    total_steps: int
+    warmup_steps: int
+
+
+def plan_schedule(
+    examples: int, batching: Batching, epochs: int, warmup_ratio: float, max_steps: int | None
+) -> Schedule:
+    steps_per_epoch = examples // batching.batch_size
+    if steps_per_epoch == 0:
+        raise JobError(f"{examples} training examples do not fill one batch of {batching.batch_size}")
+    total = steps_per_epoch * epochs
+    if max_steps is not None:
+        total = min(total, max_steps)
+    return Schedule(steps_per_epoch, epochs, total, int(warmup_ratio * total))
+
+
+def build_optimizer(model: torch.nn.Module, name: str, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """AdamW; weight decay on matrices only (not on norms, biases, A_log, D, nor on mask scores, which rank weights
+    rather than being weights)."""
+    import torch
+
+    from sdmspec.models.masking import score_parameters, weight_parameters
+
+    if name.lower() != "adamw":
+        raise JobError(f"optimizer {name!r} is not supported; the paper uses AdamW")
+    no_decay_names = {id(p) for n, p in model.named_parameters() if n.endswith(("A_log", ".D"))}
+    weights = weight_parameters(model)
+    decay = [p for p in weights if p.ndim >= 2 and id(p) not in no_decay_names]
+    chosen = {id(p) for p in decay}
+    rest = [p for p in weights if id(p) not in chosen] + score_parameters(model)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, schedule: Schedule) -> torch.optim.lr_scheduler.LambdaLR:
+    from transformers import get_linear_schedule_with_warmup
+
+    scheduler: torch.optim.lr_scheduler.LambdaLR = get_linear_schedule_with_warmup(  # type: ignore[no-untyped-call]
+        optimizer, schedule.warmup_steps, schedule.total_steps
+    )
+    return scheduler
+
+
+@dataclass
+class Hooks:
+    """What differs between phases: the loss of a micro-batch, per-step work, evaluation and extra log fields."""
+
+    loss: Callable[[torch.nn.Module, dict[str, torch.Tensor]], torch.Tensor]
+    collate: Callable[[dict[str, list[Any]]], dict[str, torch.Tensor]]
+    evaluate: Callable[[], dict[str, float]]
+    before_step: Callable[[int], None] = lambda step: None
+    log_fields: Callable[[], dict[str, Any]] = dict
+    on_best: Callable[[], None] = lambda: None
+
+
+@dataclass(frozen=True)
+class LoopOptions:
+    seed: int
+    log_every: int
+    checkpoint_every: int
+    early_stopping_metric: str | None = None
+    patience: int | None = None
+
+
+@dataclass
+class Outcome:
+    """How training ended: optimizer steps taken, the best epoch's metrics, the last training loss."""
+
+    steps: int = 0
+    epochs_done: int = 0
+    best: dict[str, float] = field(default_factory=dict)
+    best_epoch: int | None = None
+    stale_epochs: int = 0
+    stopped_early: bool = False
+    last_loss: float | None = None
+    first_loss: float | None = None
+    resumed_from: int | None = None
+
+
+def train(
+    runtime: Runtime,
+    model: torch.nn.Module,
+    data: Dataset,
+    batching: Batching,
+    schedule: Schedule,
+    hooks: Hooks,
+    options: LoopOptions,
+    *,
+    out: Path,
+    log: MetricsLog,
+    progress: Progress | None = None,
+    optimizer: torch.optim.Optimizer,
+) -> Outcome:
+    """Train ``model`` (unwrapped; wrapped in DDP here when distributed) to the end of ``schedule``, resuming from
+    ``out/checkpoints`` when a checkpoint is there."""
+    import torch
+    from torch.utils.data import DistributedSampler
+
+    progress = progress or NoProgress()
+    scheduler = build_scheduler(optimizer, schedule)
+    state = Outcome()
+    epoch, step_in_epoch = 0, 0
+    saved = load_latest(out / "checkpoints", model, optimizer, scheduler)
+    if saved is not None:
+        epoch, step_in_epoch = int(saved["epoch"]), int(saved["step_in_epoch"])
+        state = Outcome(**saved["outcome"])
+        state.resumed_from = state.steps
+    log.rewind(int(saved["events"]) if saved else 0)
+    wrapped = _wrap(model, runtime)
+    crash_after = int(os.environ.get(CRASH_AFTER_ENV, "0") or 0)
+    taken_here = 0
+
+    def checkpoint() -> None:
+        if runtime.is_main:
+            snapshot: dict[str, Any] = {"epoch": epoch, "step_in_epoch": step_in_epoch, "events": len(log.events)}
+            snapshot["outcome"] = {k: v for k, v in state.__dict__.items() if k != "resumed_from"}
+            save_checkpoint(out / "checkpoints", state.steps, model, optimizer, scheduler, snapshot)
+        runtime.barrier()
+
+    progress.start(schedule.total_steps, state.steps, "training")
+    sampler: DistributedSampler[int] = DistributedSampler(
+        data, num_replicas=runtime.world_size, rank=runtime.rank, seed=options.seed
+    )
+    while epoch < schedule.epochs and not state.stopped_early and state.steps < schedule.total_steps:
+        sampler.set_epoch(epoch)
+        order = list(sampler)[: schedule.steps_per_epoch * batching.per_rank]
+        model.train()
+        while step_in_epoch < schedule.steps_per_epoch and state.steps < schedule.total_steps:
+            hooks.before_step(state.steps)
+            start = step_in_epoch * batching.per_rank
+            loss_sum = torch.zeros((), device=runtime.device)
+            for micro in range(batching.accumulation):
+                first = start + micro * batching.micro_batch_size
+                batch = hooks.collate(data[order[first : first + batching.micro_batch_size]])
+                batch = {key: value.to(runtime.device) for key, value in batch.items()}
+                last = micro == batching.accumulation - 1
+                sync = nullcontext() if last or not runtime.distributed else wrapped.no_sync()  # type: ignore[operator]
+                with sync, torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.bf16):
+                    loss = hooks.loss(wrapped, batch) / batching.accumulation
+                    loss.backward()  # type: ignore[no-untyped-call]
+                loss_sum += loss.detach().float()
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            state.steps += 1
+            step_in_epoch += 1
+            taken_here += 1
+            mean_loss = float(runtime.all_reduce_sum(loss_sum).item()) / runtime.world_size
+            state.last_loss = mean_loss
+            state.first_loss = mean_loss if state.first_loss is None else state.first_loss
+            if state.steps % options.log_every == 0 or state.steps == schedule.total_steps:
+                lr = scheduler.get_last_lr()[0]
+                log.log("train", step=state.steps, epoch=epoch, loss=mean_loss, lr=lr, **hooks.log_fields())
+                progress.advance(state.steps, {"loss": mean_loss, "epoch": epoch})
+            if options.checkpoint_every and state.steps % options.checkpoint_every == 0:
+                checkpoint()
+            if crash_after and taken_here >= crash_after:
+                os._exit(CRASH_EXIT_CODE)
+        model.eval()
+        with torch.no_grad():
+            metrics = hooks.evaluate()
+        log.log("eval", step=state.steps, epoch=epoch, **metrics, **hooks.log_fields())
+        _early_stopping(state, metrics, epoch, options, hooks)
+        epoch += 1
+        step_in_epoch = 0
+        state.epochs_done = epoch
+        checkpoint()
+    progress.stop()
+    return state
+
+
+def _early_stopping(state: Outcome, metrics: dict[str, float], epoch: int, options: LoopOptions, hooks: Hooks) -> None:
+    """Track the best epoch (by the early-stopping metric; without one, the latest epoch) and stop on patience."""
+    metric = options.early_stopping_metric
+    if metric is None:
+        state.best, state.best_epoch = dict(metrics), epoch
+        hooks.on_best()
+        return
+    if metric not in metrics:
+        raise JobError(f"early stopping metric {metric!r} is not computed (metrics: {', '.join(metrics)})")
+    if state.best_epoch is None or metrics[metric] > state.best[metric]:
+        state.best, state.best_epoch, state.stale_epochs = dict(metrics), epoch, 0
+        hooks.on_best()
+        return
+    state.stale_epochs += 1
+    if options.patience is not None and state.stale_epochs >= options.patience:
+        state.stopped_early = True
+
+
+def _wrap(model: torch.nn.Module, runtime: Runtime) -> torch.nn.Module:
+    if not runtime.distributed:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    device_ids = [runtime.device.index] if runtime.device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=device_ids)

@@ -1,0 +1,75 @@
+"""Metrics as JSON lines (one object per event, rank 0 only) and the progress reporting hook.
+
+Every event carries ``event`` ("train", "eval", "sparsity", ...) and ``step`` (optimizer steps done). On resume
+the log is cut back to the events the checkpoint had seen, so the steps an interruption redid are not logged twice.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Protocol
+
+from sdmspec.io import atomic_write_text
+
+
+class Progress(Protocol):
+    """What a job tells its progress display; the CLI passes a rich bar, tests pass nothing."""
+
+    def start(self, total: int, done: int, description: str) -> None: ...
+
+    def advance(self, done: int, fields: dict[str, Any]) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class NoProgress:
+    """The silent default (other ranks, --quiet, no TTY)."""
+
+    def start(self, total: int, done: int, description: str) -> None:
+        pass
+
+    def advance(self, done: int, fields: dict[str, Any]) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+def _plain(value: Any) -> Any:
+    # JSON has no NaN or infinity; an exploding loss is logged as null rather than breaking the file.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class MetricsLog:
+    """Append-only JSON-lines log; a no-op on ranks other than 0."""
+
+    def __init__(self, path: Path, *, enabled: bool) -> None:
+        self.path = path
+        self.enabled = enabled
+        self.events: list[dict[str, Any]] = []
+
+    def rewind(self, count: int) -> None:
+        """Keep the first ``count`` events (those a checkpoint had seen); drop what an interrupted run logged after."""
+        if not self.enabled:
+            return
+        kept: list[dict[str, Any]] = []
+        if count > 0 and self.path.is_file():
+            for line in self.path.read_text(encoding="utf-8").splitlines()[:count]:
+                try:
+                    kept.append(json.loads(line))
+                except ValueError:
+                    break  # a line cut by the interruption
+        self.events = kept
+        atomic_write_text(self.path, "".join(json.dumps(event) + "\n" for event in kept))
+
+    def log(self, event: str, **fields: Any) -> None:
+        if not self.enabled:
+            return
+        record = {"event": event, **{key: _plain(value) for key, value in fields.items()}}
+        self.events.append(record)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
