@@ -12,6 +12,8 @@ _SHOWN = 5  # findings quoted in the detail; all of them are in the JSON data
 
 
 def _where(diagnostic: Any) -> str:
+    if diagnostic.file is None:  # a finding about the configs as a whole (a setting no file sets)
+        return f"(configs): {diagnostic.code} {diagnostic.message}"
     line = getattr(diagnostic, "line", None)
     place = f"{diagnostic.file}:{line}" if line else str(diagnostic.file)
     return f"{place}: {diagnostic.code} {diagnostic.message}"
