@@ -8,9 +8,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from runner_fakes import REPO, run_fake  # noqa: E402
+from runner_fakes import REPO, run_fake
 
-from sdmspec.schema import load_spec  # noqa: E402
+from sdmspec.schema import load_spec
 
 if __name__ == "__main__":
     out, configs, extra, jobs = Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4])

@@ -45,7 +45,10 @@ def test_a_second_run_reuses_every_finished_stage(spec: Spec, tmp_path: Path) ->
 
 def test_parallel_jobs_overlap_independent_stages(spec: Spec, tmp_path: Path) -> None:
     out, configs = tmp_path / "run", copy_configs(tmp_path)
-    slow = {"pretrain/dense": ["--steps", "4", "--step-s", "0.15"], "pretrain/sdm": ["--steps", "4", "--step-s", "0.15"]}
+    slow = {
+        "pretrain/dense": ["--steps", "4", "--step-s", "0.15"],
+        "pretrain/sdm": ["--steps", "4", "--step-s", "0.15"],
+    }
     outcome, _, _ = run_fake(spec, out, configs, slow, jobs=2)
     assert outcome.exit_code == 0
     (dense_start, _), (sdm_start, _) = starts(out, "pretrain/dense")[0], starts(out, "pretrain/sdm")[0]

@@ -36,24 +36,23 @@ def _short(text: str, prepared: PreparedRun) -> str:
 
 
 def print_plan(prepared: PreparedRun, console: Console) -> None:
-    """The plan as a table: each stage's state, upstreams, command, inputs and outputs."""
+    """The plan as a table: each stage's state, upstreams, and its command with the inputs it reads and outputs."""
     table = Table(title=f"sdmspec run plan ($OUT = {prepared.options.out})", title_justify="left", show_lines=True)
-    for column in ("stage", "state", "after", "command", "inputs", "outputs"):
-        table.add_column(column, overflow="fold")
+    table.add_column("stage", no_wrap=True)
+    table.add_column("state")
+    table.add_column("after", overflow="fold")
+    table.add_column("command / inputs / outputs", overflow="fold", ratio=1)
     chosen = set(prepared.to_run)
     for stage in prepared.plan.stages:
         if stage.name not in prepared.selected:
             continue
         state = prepared.states[stage.name]
         label = f"[yellow]run[/] ({escape(state.reason)})" if stage.name in chosen else "[green]done[/]"
-        table.add_row(
-            stage.name,
-            label,
-            "\n".join(stage.depends_on) if len(stage.depends_on) <= 4 else f"{len(stage.depends_on)} stages",
-            escape(_short(shlex.join(stage.argv), prepared)),
-            escape("\n".join(_short(path, prepared) for path in stage.inputs)),
-            escape("\n".join(_short(path, prepared) for path in stage.outputs)),
-        )
+        after = "\n".join(stage.depends_on) if len(stage.depends_on) <= 3 else f"{len(stage.depends_on)} stages"
+        cell = [_short(shlex.join(stage.argv), prepared)]
+        cell += [f"in:  {_short(path, prepared)}" for path in stage.inputs]
+        cell += [f"out: {_short(path, prepared)}" for path in stage.outputs]
+        table.add_row(stage.name, label, after, escape("\n".join(cell)))
     console.print(table)
     console.print(f"{len(prepared.to_run)} of {len(prepared.selected)} selected stage(s) to run; nothing was launched.")
 

@@ -88,14 +88,15 @@ class Submission:
 
 def submission_parameters(stage: Stage, options: SlurmOptions, dependency: str | None) -> dict[str, Any]:
     """The executor parameters for ``stage`` (AutoExecutor names; ``slurm_*`` ones are ignored by other clusters)."""
-    gpus = options.nproc if stage.distributed else 1 if stage.needs_gpu else 0
+    gpus = (options.nproc if stage.distributed else 1 if stage.needs_gpu else 0) if options.use_gpus else 0
     parameters: dict[str, Any] = {
         "name": f"sdmspec:{stage.name}",
         "timeout_min": options.timeout_min,
         "nodes": options.nodes if stage.distributed else 1,
         "tasks_per_node": 1,  # one torchrun agent (or one process) per node
-        "gpus_per_node": gpus if options.use_gpus else 0,
     }
+    if gpus:  # no GPU line at all rather than --gpus-per-node=0, which some sites' gres setups reject
+        parameters["gpus_per_node"] = gpus
     if dependency is not None:
         parameters["slurm_dependency"] = dependency
         parameters["slurm_additional_parameters"] = {"kill-on-invalid-dep": "yes"}
