@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sdmspec.cli.app import main
+from sdmspec.schema import Spec
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 VARIANTS = ("mamba-130m-dense", "mamba-130m-sdm")
@@ -91,3 +92,18 @@ def test_bad_input_exits_2_with_one_line(extra: list[str], tmp_path: Path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("sdmspec: error: ")
     assert not (tmp_path / "profile.json").exists()
+
+
+@pytest.mark.gpu
+def test_cuda_run_times_on_the_gpu_and_counts_on_the_reference_path(spec: Spec, tmp_path: Path) -> None:
+    """On a GPU the latency runs there (fast kernels when mamba-ssm and causal-conv1d are usable), while the FLOP
+    counts stay those of the reference path: the same numbers as on the CPU."""
+    from sdmspec.profile import run_profile
+
+    gpu = run_profile(spec, ["mamba-130m-dense"], seq_lens=[16], smoke=True, out_dir=tmp_path / "gpu", device="cuda")
+    cpu = run_profile(spec, ["mamba-130m-dense"], seq_lens=[16], smoke=True, out_dir=tmp_path / "cpu", device="cpu")
+    (on_gpu,), (on_cpu,) = gpu.results, cpu.results
+    assert on_gpu.hardware.device == "cuda" and on_gpu.hardware.gpu
+    assert on_gpu.latency.median > 0
+    assert on_gpu.flops == on_cpu.flops
+    assert on_gpu.latency_path.startswith("fast kernels") == on_gpu.hardware.fast_kernels

@@ -145,7 +145,7 @@ def run_profile(
                 if progress:
                     progress(f"{variant.name}: batch {batch_size}, {seq_len} tokens")
                 torch_count, fvcore_count = cache.get(loaded, batch_size, seq_len)
-                tokens = batch_size * seq_len
+                analytic = analytic_flops(loaded.shape, batch_size * seq_len)
                 input_ids = torch.randint(
                     0, loaded.shape.vocab_size, (batch_size, seq_len), generator=torch.Generator().manual_seed(0)
                 ).to(hardware.device)
@@ -169,10 +169,10 @@ def run_profile(
                         flops=FlopFigures(
                             fvcore=fvcore_count.macs,
                             torch=torch_count.flops,
-                            analytic=analytic_flops(loaded.shape, tokens).total_flops,
-                            effective=effective_flops(loaded.shape, tokens, loaded.density),
+                            analytic=analytic.total_flops,
+                            effective=effective_flops(loaded.shape, analytic.tokens, loaded.density),
                         ),
-                        analytic=analytic_flops(loaded.shape, tokens),
+                        analytic=analytic,
                         torch_by_operator=torch_count.by_operator,
                         fvcore_by_operator=fvcore_count.by_operator,
                         fvcore_skipped_ops=fvcore_count.skipped,
