@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from sdmspec.checkpoint.sources import HF_LAYOUTS
 from sdmspec.errors import CheckpointError
 from sdmspec.schema import Spec
 from sdmspec.schema.spec import Method
 from sdmspec.validate.report import CheckResult, CheckStatus, ValidateOptions
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
-_MODEL_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "model.pt")
 
 
 def _as_checkpoint(path: Path) -> Path | None:
@@ -25,7 +25,7 @@ def _as_checkpoint(path: Path) -> Path | None:
         return path if path.suffix in CHECKPOINT_SUFFIXES else None
     if (path / "model").exists():
         return path / "model"
-    if any((path / name).is_file() for name in _MODEL_FILES):
+    if any((path / name).is_file() for name in HF_LAYOUTS):
         return path
     return None
 
