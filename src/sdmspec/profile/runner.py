@@ -105,6 +105,30 @@ def _notes(torch_count: TorchCount, fvcore_count: FvcoreCount) -> tuple[str, ...
     )
 
 
+def _time_forward(
+    loaded: LoadedVariant,
+    batch_size: int,
+    seq_len: int,
+    hardware: Hardware,
+    timing: tuple[float, float],
+    out_dir: Path,
+    trace_stem: str | None,
+) -> Latency:
+    """The headline latency of one shape, and (``trace_stem``) its torch.profiler trace and top-operators table."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    input_ids = torch.randint(0, loaded.shape.vocab_size, (batch_size, seq_len), generator=generator)
+    input_ids = input_ids.to(hardware.device)
+    # On the CPU there are no kernels to use; on a GPU the fast path is the one the paper would time.
+    path: AbstractContextManager[Any] = reference_path() if hardware.device == "cpu" else nullcontext()
+    with path:
+        latency = measure_latency(loaded.model, input_ids, min_run_time=timing[0], max_run_time=timing[1])
+        if trace_stem:
+            write_trace(loaded.model, input_ids, out_dir / f"{trace_stem}.json", out_dir / f"{trace_stem}.txt")
+    return latency
+
+
 def run_profile(
     spec: Spec,
     variants: Sequence[str] | None = None,
@@ -121,8 +145,6 @@ def run_profile(
     """Profile ``variants`` (default: all of the spec's) at every batch size x sequence length (default: the spec's
     ``profiling``; ``smoke``: tiny models and sequences of 16 and 32 tokens), write profile.json, profile.csv, the
     plots and (``trace``) one torch.profiler trace per run under ``out_dir``, and return what was measured."""
-    import torch
-
     selected = _select_variants(spec, variants)
     checkpoints = dict(checkpoints or {})
     unknown = sorted(set(checkpoints) - {v.name for v in selected})
@@ -131,10 +153,12 @@ def run_profile(
     for name, location in checkpoints.items():  # before any work: a typo must not cost a long run
         if not Path(location).exists():
             raise CheckpointError(f"checkpoint for {name} not found: {location}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SdmspecError(f"--out {out_dir} exists and is not a folder")
     batches = _check_shapes("batch sizes", batch_sizes or spec.profiling.batch_sizes)
     lengths = _check_shapes("sequence lengths", seq_lens or (SMOKE_SEQ_LENS if smoke else spec.profiling.seq_lens))
     hardware = detect_hardware(spec, resolve_device(device))
-    min_run_time, max_run_time = SMOKE_TIMING if smoke else FULL_TIMING
+    timing = SMOKE_TIMING if smoke else FULL_TIMING
     cache = _CountCache()
     results: list[ProfileResult] = []
     files: list[str] = []
@@ -146,19 +170,10 @@ def run_profile(
                     progress(f"{variant.name}: batch {batch_size}, {seq_len} tokens")
                 torch_count, fvcore_count = cache.get(loaded, batch_size, seq_len)
                 analytic = analytic_flops(loaded.shape, batch_size * seq_len)
-                input_ids = torch.randint(
-                    0, loaded.shape.vocab_size, (batch_size, seq_len), generator=torch.Generator().manual_seed(0)
-                ).to(hardware.device)
-                # On the CPU there are no kernels to use; on a GPU the fast path is the one the paper would time.
-                path: AbstractContextManager[Any] = reference_path() if hardware.device == "cpu" else nullcontext()
-                stem = f"traces/{variant.name}_b{batch_size}_s{seq_len}"
-                with path:
-                    latency: Latency = measure_latency(
-                        loaded.model, input_ids, min_run_time=min_run_time, max_run_time=max_run_time
-                    )
-                    if trace:
-                        write_trace(loaded.model, input_ids, out_dir / f"{stem}.json", out_dir / f"{stem}.txt")
-                        files += [f"{stem}.json", f"{stem}.txt"]
+                stem = f"traces/{variant.name}_b{batch_size}_s{seq_len}" if trace else None
+                latency = _time_forward(loaded, batch_size, seq_len, hardware, timing, out_dir, stem)
+                if stem:
+                    files += [f"{stem}.json", f"{stem}.txt"]
                 results.append(
                     ProfileResult(
                         variant=variant.name,
@@ -182,8 +197,8 @@ def run_profile(
                         sparsity=loaded.sparsity,
                         sparsity_source=loaded.sparsity_source,
                         latency_path=_latency_path(hardware),
-                        trace=f"{stem}.json" if trace else None,
-                        top_operators=f"{stem}.txt" if trace else None,
+                        trace=f"{stem}.json" if stem else None,
+                        top_operators=f"{stem}.txt" if stem else None,
                         notes=_notes(torch_count, fvcore_count),
                     )
                 )
