@@ -90,7 +90,8 @@ def lint_gate(configs: Path, spec: Spec) -> None:
 
     result = lint_paths([configs], spec)
     if result.errors:
-        shown = "; ".join(_describe(d) for d in list(result.diagnostics)[:_SHOWN])
+        errors = [d for d in result.diagnostics if str(getattr(d.severity, "value", d.severity)) == "error"]
+        shown = "; ".join(_describe(d) for d in errors[:_SHOWN])
         raise JobError(f"{configs} fails lint with {result.errors} error(s), refusing to train: {shown}")
 
 
@@ -174,4 +175,4 @@ def check_origin(path: Path, expected: str, role: str) -> None:
     except (OSError, ValueError, AttributeError):
         return
     if variant is not None and variant != expected:
-        raise JobError(f"--{role} {path} holds {variant}, but the spec builds this baseline from {expected}")
+        raise JobError(f"--{role} {path} holds the {variant} model; this job needs {expected}")

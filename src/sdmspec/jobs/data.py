@@ -147,11 +147,14 @@ def load_split(source: DataSource, folder: str, hub: tuple[str, str | None], spl
     try:
         loaded = datasets.load_dataset(path, name, split=split)
     except (ConnectionError, OSError, ValueError, FileNotFoundError) as err:
-        command = f"hf download {_HUB_REPOS.get(path, path)} --repo-type dataset"
+        # The hub repositories keep one folder per configuration: wikitext-103-raw-v1/, sst2/, mnli/, ...
+        parent = folder.split("/")[0]
+        repo = _HUB_REPOS.get(path, path)
+        command = f"hf download {repo} --repo-type dataset --include '{name}/*' --local-dir DIR/{parent}"
         raise JobError(
             f"{what} ({path}/{name}) is not in the local Hugging Face cache and the hub is unreachable "
-            f"({_first_line(err)}): on a machine with network run `{command} --local-dir DIR/{folder}` "
-            f"(add --include '{name}/*'), copy DIR here and pass --data-dir DIR, or run with --smoke"
+            f"({_first_line(err)}): on a machine with network run `{command}`, copy DIR here and pass --data-dir DIR, "
+            "or run with --smoke"
         ) from err
     assert isinstance(loaded, datasets.Dataset)
     return loaded

@@ -1,0 +1,36 @@
+"""Shared smoke runs for the job tests: generated data, and dense and SDM pre-trainings run once per session.
+
+The jobs run in-process here (imports are paid once); the CLI, torchrun and interruption tests run them as
+subprocesses, the way the runner does.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from job_helpers import options
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def smoke_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from sdmspec.jobs.smoke_data import ensure_smoke_data
+
+    return ensure_smoke_data(tmp_path_factory.mktemp("data") / "smoke")
+
+
+@pytest.fixture(scope="session")
+def pretrained(tmp_path_factory: pytest.TempPathFactory, smoke_data: Path) -> dict[str, Path]:
+    """Output folders of the smoke pre-training of mamba-130m-dense and mamba-130m-sdm."""
+    from sdmspec.jobs.pretrain import run_pretrain
+
+    root = tmp_path_factory.mktemp("pretrain")
+    folders = {}
+    for variant in ("mamba-130m-dense", "mamba-130m-sdm"):
+        run_pretrain(options(variant, root / variant, smoke_data))
+        folders[variant] = root / variant
+    return folders

@@ -1,0 +1,63 @@
+"""Bad input to `sdmspec job ...`: a non-zero exit and one line on stderr, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from job_helpers import run_cli
+
+from sdmspec.errors import EXIT_FINDINGS
+
+
+def assert_one_line_error(done: object, *fragments: str) -> None:
+    returncode, stderr = done.returncode, done.stderr  # type: ignore[attr-defined]
+    assert returncode == EXIT_FINDINGS, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("sdmspec: error: "), stderr
+    assert "Traceback" not in stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_unknown_variant(tmp_path: Path) -> None:
+    done = run_cli("job", "pretrain", "--variant", "mamba-1b-sdm", "--out", str(tmp_path), "--smoke")
+    assert_one_line_error(done, "unknown variant 'mamba-1b-sdm'", "mamba-130m-sdm")
+
+
+def test_configs_failing_lint_are_refused_before_training(tmp_path: Path, seed_configs: Path) -> None:
+    out = tmp_path / "out"
+    done = run_cli(
+        "job", "finetune", "--variant", "mamba-130m-dense", "--task", "sst2", "--checkpoint", str(tmp_path),
+        "--out", str(out), "--smoke", "--configs", str(seed_configs),
+    )  # fmt: skip
+    assert_one_line_error(done, "fails lint", "refusing to train", "SDM")
+    assert not out.exists()
+
+
+def test_gpu_only_options_on_cpu(tmp_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    for option in (["--device", "cuda"], ["--bf16"]):
+        done = run_cli("job", "pretrain", "--variant", "mamba-130m-dense", "--out", str(tmp_path), "--smoke", *option)
+        assert_one_line_error(done, option[-1].lstrip("-"))
+
+
+def test_missing_data_without_smoke_says_what_to_fetch(tmp_path: Path, smoke_data: Path) -> None:
+    empty = tmp_path / "data"
+    empty.mkdir()
+    done = run_cli(
+        "job", "pretrain", "--variant", "mamba-130m-dense", "--out", str(tmp_path / "out"),
+        "--data-dir", str(empty), "--tokenizer", str(smoke_data / "tokenizer"),
+    )  # fmt: skip
+    assert_one_line_error(done, "WikiText-103", "train.jsonl", "--smoke")
+
+
+def test_missing_checkpoint_folder(tmp_path: Path) -> None:
+    done = run_cli(
+        "job", "challenge", "--variant", "mamba-130m-random", "--dense", str(tmp_path), "--sdm", str(tmp_path),
+        "--out", str(tmp_path / "out"), "--smoke",
+    )  # fmt: skip
+    assert_one_line_error(done, "no Hugging Face model folder")

@@ -1,0 +1,86 @@
+"""Jobs as the runner launches them: interrupted runs resume exactly, and two processes match one.
+
+Each test runs ``python -m sdmspec job ...`` subprocesses (and torchrun), so these are the slowest job tests.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from job_helpers import REPO, read_events, read_json, run_cli
+
+from sdmspec.jobs.loop import CRASH_AFTER_ENV, CRASH_EXIT_CODE
+
+pytestmark = pytest.mark.slow
+
+
+def final_weights(out: Path) -> dict[str, object]:
+    from safetensors.torch import load_file
+
+    return dict(load_file(str(out / "model" / "model.safetensors")))
+
+
+def assert_same_weights(a: Path, b: Path, *, atol: float) -> None:
+    import torch
+
+    first, second = final_weights(a), final_weights(b)
+    assert first.keys() == second.keys()
+    for name in first:
+        torch.testing.assert_close(first[name], second[name], rtol=0, atol=atol, msg=name)
+
+
+def test_interrupted_pretrain_resumes_with_the_same_steps_and_weights(
+    pretrained: dict[str, Path], smoke_data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "dense"
+    command = ["job", "pretrain", "--variant", "mamba-130m-dense", "--out", str(out), "--smoke"]
+    command += ["--data-dir", str(smoke_data), "--checkpoint-every", "3", "--quiet"]
+    # Killed mid-epoch 0 (last checkpoint: step 3), then again after step 8 (last checkpoint: step 6, an epoch end).
+    for crash_after, resumes_at in ((5, 3), (5, 6)):
+        crashed = run_cli(*command, env={CRASH_AFTER_ENV: str(crash_after)})
+        assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr
+        assert not (out / "result.json").exists()
+        assert (out / "checkpoints" / "latest").read_text().strip() == f"step-{resumes_at:08d}"
+    finished = run_cli(*command)
+    assert finished.returncode == 0, finished.stderr
+    result = read_json(out / "result.json")
+    reference = read_json(pretrained["mamba-130m-dense"] / "result.json")
+    assert result["steps"] == reference["steps"] and result["resumed_from_step"] == 6
+    steps = [e["step"] for e in read_events(out / "metrics.jsonl") if e["event"] == "train"]
+    assert steps == list(range(1, reference["steps"] + 1))
+    assert result["metrics"]["train_loss_last"] == pytest.approx(reference["metrics"]["train_loss_last"], rel=1e-5)
+    assert_same_weights(out, pretrained["mamba-130m-dense"], atol=1e-5)
+
+
+def test_two_processes_match_one_with_the_same_effective_batch(
+    pretrained: dict[str, Path], smoke_data: Path, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+
+    out = tmp_path / "ddp"
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "sdmspec"]
+    job = [
+        "job",
+        "pretrain",
+        "--variant",
+        "mamba-130m-dense",
+        "--out",
+        str(out),
+        "--smoke",
+        "--data-dir",
+        str(smoke_data),
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    done = subprocess.run([*launch, *job], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = read_json(out / "result.json")
+    reference = read_json(pretrained["mamba-130m-dense"] / "result.json")
+    assert result["world_size"] == 2 and result["schedule"]["accumulation"] == 1
+    assert reference["world_size"] == 1 and reference["schedule"]["accumulation"] == 2
+    assert result["steps"] == reference["steps"]
+    assert result["metrics"]["train_loss_last"] == pytest.approx(reference["metrics"]["train_loss_last"], rel=1e-4)
+    assert result["metrics"]["val_ppl"] == pytest.approx(reference["metrics"]["val_ppl"], rel=1e-4)
+    assert_same_weights(out, pretrained["mamba-130m-dense"], atol=1e-4)
