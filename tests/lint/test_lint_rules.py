@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from lint_helpers import found
 
 from sdmspec.lint import lint_text
 from sdmspec.lint.rules import RULES
 from sdmspec.schema import Spec
-from lint_helpers import found
 
 CASES: list[tuple[str, str, set[tuple[int | None, int | None, str]]]] = [
     # SDM0xx: input
@@ -72,7 +72,9 @@ CASES: list[tuple[str, str, set[tuple[int | None, int | None, str]]]] = [
 ]
 
 
-@pytest.mark.parametrize(("text", "expected"), [(text, expected) for _, text, expected in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("text", "expected"), [(text, expected) for _, text, expected in CASES], ids=[c[0] for c in CASES]
+)
 def test_rule_positions(spec: Spec, text: str, expected: set[tuple[int | None, int | None, str]]) -> None:
     assert found(text, spec) == expected
 

@@ -81,7 +81,8 @@ def test_same_settings_in_one_flow_file_any_order_are_found_by_key_path(repo: Pa
         "environment: {cuda: '12.1', pytorch: '2.2'}\n"
         "training: {finetune: {optimizer: AdamW, micro_batch_size: 8, batch_size: 16, learning_rate: 3e-4,\n"
         "  early_stopping: {metric: val_accuracy}},\n"
-        "  pretrain: {optimizer: AdamW, warmup_steps_ratio: 0.1, learning_rate: 2e-4, max_epochs: 15, batch_size: 24}}\n"
+        "  pretrain: {optimizer: AdamW, warmup_steps_ratio: 0.1, learning_rate: 2e-4,\n"
+        "    max_epochs: 15, batch_size: 24}}\n"
         "model: {name: mamba-130m}\n"
     )
     code, report = _json_lint(str(tmp_path), "--spec", str(repo / "spec"))

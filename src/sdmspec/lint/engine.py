@@ -17,7 +17,7 @@ from sdmspec.lint.diagnostics import Diagnostic, Finding, Severity
 from sdmspec.lint.project import Project, analyse_file
 from sdmspec.lint.rules import UNUSED_SUPPRESSION, Rule
 from sdmspec.lint.selection import find_rule, select_rules
-from sdmspec.lint.source import Source, read_source
+from sdmspec.lint.source import Source, gc_paused, read_source
 from sdmspec.lint.suppress import Suppression, find_suppressions
 from sdmspec.schema import Spec
 from sdmspec.settings import config_files
@@ -85,10 +85,11 @@ def lint_text(
 
 def lint_sources(sources: Sequence[Source], spec: Spec, rules: Sequence[Rule]) -> LintResult:
     """Run ``rules`` over already-read sources (the fixer re-lints edited text through this)."""
-    project = Project(spec, tuple(analyse_file(source, spec) for source in sources))
-    diagnostics = [_stamp(rule, finding) for rule in rules for finding in rule.check(project)]
-    active = {rule.CODE for rule in rules}
-    diagnostics = _apply_suppressions(diagnostics, sources, active)
+    with gc_paused():
+        project = Project(spec, tuple(analyse_file(source, spec) for source in sources))
+        diagnostics = [_stamp(rule, finding) for rule in rules for finding in rule.check(project)]
+        active = {rule.CODE for rule in rules}
+        diagnostics = _apply_suppressions(diagnostics, sources, active)
     return LintResult(tuple(sorted(diagnostics, key=lambda d: d.sort_key)), files=len(sources))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 import json
 from collections.abc import Iterator
 
@@ -56,3 +58,26 @@ def occurrences(project: Project) -> Iterator[tuple[ConfigFile, Occurrence]]:
 def quote(text: str) -> str:
     """``text`` as a double-quoted YAML scalar (JSON's string syntax is valid YAML)."""
     return json.dumps(text, ensure_ascii=False)
+
+
+@functools.cache
+def _matcher(candidate: str) -> difflib.SequenceMatcher[str]:
+    # difflib caches its analysis of the second sequence: keep the candidate there and vary the word.
+    return difflib.SequenceMatcher(None, "", candidate)
+
+
+def close_match(word: str, candidates: list[str], cutoff: float) -> str | None:
+    """The candidate most similar to ``word`` (difflib's ratio >= ``cutoff``), or None.
+
+    Same answer as ``difflib.get_close_matches(word, candidates, 1, cutoff)``, but the candidates' analysis is
+    cached, so a file with thousands of unknown keys stays fast.
+    """
+    best: tuple[float, str] | None = None
+    for candidate in candidates:
+        matcher = _matcher(candidate)
+        matcher.set_seq1(word)
+        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
+            score = matcher.ratio()
+            if score >= cutoff and (best is None or score > best[0]):
+                best = (score, candidate)
+    return best[1] if best else None

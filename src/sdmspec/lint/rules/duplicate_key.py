@@ -24,7 +24,7 @@ from yaml.nodes import ScalarNode
 from sdmspec.lint.diagnostics import Finding, Severity
 from sdmspec.lint.project import MERGE_TAG, Project
 from sdmspec.lint.rules._helpers import at
-from sdmspec.lint.values import received
+from sdmspec.lint.values import STR_TAG, received
 
 CODE = "SDM104"
 NAME = "duplicate-key"
@@ -38,7 +38,8 @@ def check(project: Project) -> Iterator[Finding]:
             for key, _ in mapping.value:
                 if not isinstance(key, ScalarNode) or key.tag == MERGE_TAG:
                     continue
-                value = received(key)
+                # Most keys are strings: compare their text; others by the value PyYAML gives (`yes` is `true`).
+                value = key.value if key.tag == STR_TAG else received(key)
                 identity = (type(value), value) if isinstance(value, int | float | bool | str | None) else key.value
                 first = seen.setdefault(identity, key)
                 if first is not key:

@@ -18,14 +18,13 @@ Fix (unsafe: the job then reads the value): rename the key to the suggestion, wh
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
 from yaml.nodes import ScalarNode
 
 from sdmspec.lint.diagnostics import Applicability, Finding, Severity
 from sdmspec.lint.project import Project
-from sdmspec.lint.rules._helpers import at, replace
+from sdmspec.lint.rules._helpers import at, close_match, replace
 from sdmspec.lint.values import is_plain
 from sdmspec.schema import Spec
 
@@ -48,7 +47,8 @@ def check(project: Project) -> Iterator[Finding]:
                 continue
             name = stray.key_node.value
             known = children(project.spec, stray.parent)
-            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            match = close_match(name, known, cutoff=0.6)
+            close = [match] if match else []
             message = f"unknown key {name!r} in {stray.parent}"
             fix = None
             if close:

@@ -17,14 +17,13 @@ Fix (unsafe: the jobs then read the settings): rename the key to the suggestion.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
 from yaml.nodes import ScalarNode
 
 from sdmspec.lint.diagnostics import Applicability, Finding, Severity
 from sdmspec.lint.project import Project
-from sdmspec.lint.rules._helpers import at, replace
+from sdmspec.lint.rules._helpers import at, close_match, replace
 from sdmspec.lint.rules.unknown_key import children
 from sdmspec.lint.values import is_plain
 
@@ -39,9 +38,10 @@ def check(project: Project) -> Iterator[Finding]:
         for stray in file.stray_keys:
             if stray.parent:
                 continue
-            close = difflib.get_close_matches(stray.key_node.value, sections, n=1, cutoff=0.8)
-            if not close:
+            match = close_match(stray.key_node.value, sections, cutoff=0.8)
+            if match is None:
                 continue
+            close = [match]
             message = f"unknown top-level key {stray.key_node.value!r}; did you mean {close[0]!r}?"
             fix = None
             if isinstance(stray.key_node, ScalarNode) and is_plain(stray.key_node):
