@@ -248,3 +248,15 @@ def test_a_folder_without_a_model_is_refused(tmp_path: Path) -> None:
 def test_a_file_holding_no_tensors_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="no tensors"):
         load_state_dict(save({"epoch": 3}, tmp_path / "meta.pt"))
+
+
+def test_a_model_entry_that_is_not_weights_does_not_hide_the_state_dict(tmp_path: Path, sparse) -> None:
+    path = save({**sparse, "model": {"name": "mamba-130m", "layers": 2}}, tmp_path / "ckpt.pt")
+    _same_tensors(load_state_dict(path), sparse)
+
+
+def test_an_index_file_can_be_named_directly(tmp_path: Path, sparse) -> None:
+    save_file(sparse, str(tmp_path / "only.safetensors"))
+    index = tmp_path / "model.safetensors.index.json"
+    index.write_text(json.dumps({"weight_map": dict.fromkeys(sparse, "only.safetensors")}))
+    assert sorted(load_state_dict(index)) == sorted(sparse)

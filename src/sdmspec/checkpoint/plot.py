@@ -27,9 +27,10 @@ def plot_layer_sparsity(result: IsoSparsityResult, path: Path) -> None:
     positions = range(len(names))
     figure, axes = plt.subplots(figsize=(min(max(6.0, 0.28 * len(names) + 2), 60.0), 4.5), layout="constrained")
     try:
-        for side, (summary, offset) in enumerate(zip(result.checkpoints, (-width / 2, width / 2), strict=True)):
+        sides = zip(("SDM", "challenge"), result.checkpoints, (-width / 2, width / 2), strict=True)
+        for side, (role, summary, offset) in enumerate(sides):
             values = [layer.sparsity[side] or 0.0 for layer in result.layers]
-            label = f"{Path(summary.label).name or summary.label}: {summary.sparsity:.4f} overall"
+            label = f"{role} ({Path(summary.label).name or summary.label}): {summary.sparsity:.4f} overall"
             axes.bar([x + offset for x in positions], values, width, label=label)
         axes.axhline(result.target, color="black", linestyle="--", linewidth=1, label=f"target {result.target}")
         axes.set_xticks(list(positions), [_short(name) for name in names], rotation=90, fontsize=7)

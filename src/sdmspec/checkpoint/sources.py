@@ -63,10 +63,10 @@ def unwrap_state_dict(obj: Any, origin: str) -> dict[str, torch.Tensor]:
     """The state dict inside a loaded object: the object itself, or one wrapped under a WRAPPER_KEYS key."""
     import torch
 
-    for _ in range(len(WRAPPER_KEYS)):
-        if not isinstance(obj, Mapping):
-            raise CheckpointError(f"{origin}: holds a {type(obj).__name__}, not a state dict")
-        inner = next((obj[key] for key in WRAPPER_KEYS if isinstance(obj.get(key), Mapping)), None)
+    if not isinstance(obj, Mapping):
+        raise CheckpointError(f"{origin}: holds a {type(obj).__name__}, not a state dict")
+    for _ in range(3):  # bounded: a pickle can hold a dict that contains itself
+        inner = next((obj[key] for key in WRAPPER_KEYS if _holds_tensors(obj.get(key))), None)
         if inner is None:
             break
         obj = inner
@@ -75,6 +75,18 @@ def unwrap_state_dict(obj: Any, origin: str) -> dict[str, torch.Tensor]:
         wrappers = "/".join(f"'{key}'" for key in WRAPPER_KEYS)
         raise CheckpointError(f"{origin}: no tensors in it (expected a state dict, or one under {wrappers})")
     return tensors
+
+
+def _holds_tensors(obj: Any, depth: int = 3) -> bool:
+    """Whether a mapping holds tensors, directly or wrapped (a "model" entry may be a config, not weights)."""
+    import torch
+
+    if not isinstance(obj, Mapping) or depth == 0:
+        return False
+    values = obj.values()
+    return any(isinstance(value, torch.Tensor) for value in values) or any(
+        _holds_tensors(obj.get(key), depth - 1) for key in WRAPPER_KEYS
+    )
 
 
 class MappingSource:
@@ -226,6 +238,8 @@ def open_file(path: Path) -> TensorSource:
 
 def open_source(path: Path) -> TensorSource:
     """A source for a checkpoint file or a Hugging Face model folder."""
+    if path.name.endswith(".index.json") and path.is_file():
+        return ShardedSource(path)
     if path.is_dir():
         for name in HF_LAYOUTS:
             candidate = path / name

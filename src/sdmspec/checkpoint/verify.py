@@ -140,11 +140,12 @@ def compare_counts(
     differing = [layer for layer in layers if not layer.match and None not in layer.shapes]
     gap = abs(sdm.zeros - challenge.zeros)
     if gap > rule.tolerance:
+        # Per-layer mode names each differing layer in its own reason below.
         named = ", ".join(f"{layer.name} ({layer.zeros[0]} vs {layer.zeros[1]})" for layer in differing[:_NAMED_LAYERS])
         more = f" and {len(differing) - _NAMED_LAYERS} more" if len(differing) > _NAMED_LAYERS else ""
         reasons.append(
             f"zero counts differ by {gap} ({sdm.zeros} in {labels[0]}, {challenge.zeros} in {labels[1]}; "
-            f"tolerance {rule.tolerance})" + (f"; layers that differ: {named}{more}" if named else "")
+            f"tolerance {rule.tolerance})" + (f"; layers that differ: {named}{more}" if named and not per_layer else "")
         )
     if per_layer:
         reasons.extend(
