@@ -6,6 +6,8 @@ as the Actions runner expects (``%``, CR, LF everywhere; ``:`` and ``,`` in prop
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sdmspec.lint.diagnostics import Diagnostic, Severity
 from sdmspec.lint.engine import LintResult
 from sdmspec.report import ReportOptions
@@ -21,10 +23,18 @@ def _property(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def _relative(path: str) -> str:
+    # Annotations name files relative to the repository root, which is where workflows run.
+    candidate = Path(path)
+    if candidate.is_absolute() and candidate.is_relative_to(Path.cwd()):
+        return candidate.relative_to(Path.cwd()).as_posix()
+    return candidate.as_posix()
+
+
 def annotation(diagnostic: Diagnostic) -> str:
     properties = []
     if diagnostic.file is not None:
-        properties.append(f"file={_property(diagnostic.file)}")
+        properties.append(f"file={_property(_relative(diagnostic.file))}")
     if diagnostic.line is not None:
         properties += [f"line={diagnostic.line}", f"col={diagnostic.column}", f"endLine={diagnostic.end_line}"]
         # GitHub accepts endColumn only on single-line annotations.

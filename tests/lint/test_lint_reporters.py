@@ -1,0 +1,106 @@
+"""Reporters: the JSON contract, GitHub workflow commands, SARIF 2.1.0 valid against its schema, and the text report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from sdmspec.cli.app import app
+from sdmspec.lint import Diagnostic, LintResult, Severity, lint_paths
+from sdmspec.lint.rules import RULES
+from sdmspec.report import ReportOptions, render
+from sdmspec.report.github import annotation
+from sdmspec.schema import Spec
+
+runner = CliRunner()
+SARIF_SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+
+
+@pytest.fixture(scope="module")
+def seed_result(seed_configs: Path, spec: Spec) -> LintResult:
+    return lint_paths([seed_configs], spec)
+
+
+def _sarif_schema() -> dict:  # type: ignore[type-arg]
+    if not SARIF_SCHEMA.is_file():
+        pytest.fail(f"the SARIF 2.1.0 schema is missing: expected {SARIF_SCHEMA} (../shared beside the clone)")
+    return json.loads(SARIF_SCHEMA.read_text())  # type: ignore[no-any-return]
+
+
+def test_sarif_is_valid_and_complete(seed_result: LintResult) -> None:
+    log = json.loads(render("sarif", seed_result))
+    jsonschema.validate(log, _sarif_schema())
+    (run,) = log["runs"]
+    rules = run["tool"]["driver"]["rules"]
+    assert [rule["id"] for rule in rules] == list(RULES)
+    assert all(rule["help"]["text"].startswith(rule["id"]) for rule in rules)
+    results = run["results"]
+    assert len(results) == len(seed_result.diagnostics)
+    assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in results)
+    levels = {(r["ruleId"], r["level"]) for r in results}
+    assert {("SDM201", "error"), ("SDM101", "warning"), ("SDM202", "note")} <= levels
+    (conflict,) = [r for r in results if r["ruleId"] == "SDM401"]
+    assert conflict["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("mamba_370m.yaml")
+    (missing,) = [r for r in results if r["ruleId"] == "SDM203"]
+    assert "locations" not in missing
+    region = next(r for r in results if r["ruleId"] == "SDM101")["locations"][0]["physicalLocation"]["region"]
+    assert region["startColumn"] == 20 and run["columnKind"] == "unicodeCodePoints"
+    assert any("fixes" in r for r in results)
+
+
+def test_sarif_of_a_clean_run_is_valid(repo: Path, spec: Spec) -> None:
+    log = json.loads(render("sarif", lint_paths([repo / "configs"], spec, select=["SDM1", "SDM3", "SDM4"])))
+    jsonschema.validate(log, _sarif_schema())
+    assert log["runs"][0]["results"] == []
+
+
+def test_github_annotations(seed_result: LintResult) -> None:
+    lines = render("github", seed_result).splitlines()
+    assert len(lines) == len(seed_result.diagnostics)
+    batch = next(line for line in lines if "line=4,col=17" in line and "SDM201" in line)
+    assert batch.startswith("::error file=") and batch.endswith("(source: Phase A, SDM pre-training: batch size 128)")
+    assert "title=SDM201 value-mismatch::" in batch
+    assert any(line.startswith("::notice ") for line in lines)
+    missing = next(line for line in lines if "SDM203" in line)
+    assert missing.startswith("::warning title=SDM203 missing-setting::")
+
+
+def test_github_escapes_what_would_break_a_command() -> None:
+    diagnostic = Diagnostic(
+        "a,b:c.yaml", 1, 2, 1, 5, "SDM201", "value-mismatch", Severity.ERROR, "50% off\nsecond line"
+    )
+    assert annotation(diagnostic) == (
+        "::error file=a%2Cb%3Ac.yaml,line=1,col=2,endLine=1,endColumn=5,title=SDM201 value-mismatch::"
+        "50%25 off%0Asecond line"
+    )
+
+
+def test_text_report_statistics_and_source(seed_configs: Path, repo: Path) -> None:
+    args = ["lint", str(seed_configs), "--spec", str(repo / "spec"), "--statistics", "--show-source"]
+    result = runner.invoke(app, args)
+    assert "     batch_size: 24" in result.stdout
+    assert "|                 ^^" in result.stdout
+    assert "Statistics" in result.stdout and "value-mismatch" in result.stdout
+    assert "[*] 2 fixable with --fix." in result.stdout
+
+
+def test_output_file_gets_the_report(seed_configs: Path, repo: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out" / "lint.json"
+    args = ["lint", str(seed_configs), "--spec", str(repo / "spec"), "-f", "json", "-o", str(target)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert json.loads(target.read_text())["summary"]["errors"] == 8
+
+
+def test_exit_zero(seed_configs: Path, repo: Path) -> None:
+    args = ["lint", str(seed_configs), "--spec", str(repo / "spec"), "--exit-zero", "-f", "json"]
+    assert runner.invoke(app, args).exit_code == 0
+
+
+def test_clean_text_report(repo: Path, spec: Spec) -> None:
+    text = render("text", lint_paths([repo / "configs"], spec, ignore=["SDM202"]), ReportOptions())
+    assert text.strip() == "All checks passed (4 files)."
