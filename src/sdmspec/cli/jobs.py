@@ -80,13 +80,15 @@ def challenge(
     dense: Path = typer.Option(..., "--dense", help="The dense pretrain job's output folder (or its model/)."),
     sdm: Path = typer.Option(..., "--sdm", help="The SDM pretrain job's output folder (or its model/)."),
     out: Path = _OUT,
-    configs: Path = _CONFIGS,
+    configs: Path | None = typer.Option(None, "--configs", help="Configs to hold to lint (the build reads none)."),
     spec_path: Path | None = _SPEC,
     smoke: bool = _SMOKE,
     seed: int = _SEED,
     quiet: bool = _QUIET,
 ) -> None:
-    """Build an iso-sparsity baseline (challenge: magnitude; random) from the dense model at M_SDM's sparsity."""
+    """Build an iso-sparsity baseline (challenge: magnitude; random) from the dense model at M_SDM's sparsity.
+
+    Takes seconds and shows no progress bar (``--quiet`` is accepted like every job's)."""
     from sdmspec.jobs.challenge import run_challenge
 
     options = JobOptions(variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, seed=seed)

@@ -27,7 +27,7 @@ from sdmspec.jobs.common import (
     check_origin,
     clear_result,
     find_variant,
-    load_checked_settings,
+    lint_gate,
     model_folder,
     sparsity_record,
     write_result,
@@ -35,6 +35,7 @@ from sdmspec.jobs.common import (
 from sdmspec.jobs.data import configure_offline
 from sdmspec.jobs.metrics import MetricsLog
 from sdmspec.jobs.runtime import start_runtime
+from sdmspec.schema import load_spec
 from sdmspec.schema.spec import Method
 
 ISO_FILE = "iso_sparsity.json"
@@ -44,7 +45,10 @@ _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_m
 def run_challenge(options: JobOptions, *, dense: Path, sdm: Path) -> dict[str, Any]:
     """Build ``options.variant`` (a challenge or random variant) and verify iso-sparsity against the SDM model."""
     started = time.monotonic()
-    spec, _ = load_checked_settings(options)
+    # The build reads no hyperparameters; configs given are still held to lint.
+    spec = load_spec(options.spec_path)
+    if options.configs is not None:
+        lint_gate(options.configs, spec)
     variant = find_variant(spec, options.variant, (Method.CHALLENGE, Method.RANDOM), "challenge")
     assert variant.init_from is not None and variant.match_sparsity_of is not None
     check_origin(dense, variant.init_from, "dense")

@@ -55,7 +55,7 @@ class JobOptions:
 
     variant: str
     out: Path
-    configs: Path = Path("configs")
+    configs: Path | None = Path("configs")
     spec_path: Path | None = None
     smoke: bool = False
     seed: int = 0
@@ -72,8 +72,9 @@ class JobOptions:
 def load_checked_settings(options: JobOptions) -> tuple[Spec, ExperimentSettings]:
     """The spec and the settings a job runs with; refuses configs that fail lint (smoke applies its overlay)."""
     spec = load_spec(options.spec_path)
-    lint_gate(options.configs, spec)
-    settings = resolve_settings([options.configs], spec)
+    configs = options.configs or Path("configs")
+    lint_gate(configs, spec)
+    settings = resolve_settings([configs], spec)
     if options.smoke:
         settings = settings.overlay(SMOKE_OVERLAY, "smoke")
     return spec, settings
