@@ -22,6 +22,7 @@ check: setup
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
 	$(SDMSPEC) lint configs/
+	$(SDMSPEC) docs --check
 
 test: check
 	$(PY) -m pytest -n 2 -q

@@ -24,10 +24,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
             os.fsync(handle.fileno())
         if path.exists():
             # Keep the original file's permissions (an edited config stays as readable as it was).
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
+            tmp.chmod(path.stat().st_mode & 0o7777)
         else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+            tmp.chmod(0o644)
+        tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
 
