@@ -199,6 +199,30 @@ def build_plan(spec: Spec, options: PlanOptions) -> Plan:
         model_stage[variant.name] = name
         ready_stage[variant.name] = verify
 
+    # The profile before the fine-tuning: it is ready as soon as the models are, and overlaps with them.
+    profile_dir = out / "profile"
+    checkpoints = [f"{v.name}={out / model_stage[v.name] / 'model'}" for v in spec.variants]
+    profile_argv: list[str] = ["profile"]
+    for variant in spec.variants:
+        profile_argv += ["--variant", variant.name]
+    for pair in checkpoints:
+        profile_argv += ["--checkpoint", pair]
+    profile_argv += ["--spec", str(options.spec_path), "--out", str(profile_dir)]
+    if options.smoke:
+        profile_argv.append("--smoke")
+    stages.append(
+        Stage(
+            name="profile",
+            kind=StageKind.PROFILE,
+            argv=_job(options, *profile_argv),
+            inputs=tuple(str(out / model_stage[v.name] / "model") for v in spec.variants),
+            outputs=(str(profile_dir),),
+            depends_on=tuple(dict.fromkeys(ready_stage[v.name] for v in spec.variants)),
+            marker=str(profile_dir / "profile.json"),
+            needs_gpu=True,
+        )
+    )
+
     for variant in spec.variants:
         for task in spec.data.finetune:
             name = f"finetune/{variant.name}/{task}"
@@ -222,29 +246,6 @@ def build_plan(spec: Spec, options: PlanOptions) -> Plan:
                     needs_gpu=True,
                 )
             )
-
-    profile_dir = out / "profile"
-    checkpoints = [f"{v.name}={out / model_stage[v.name] / 'model'}" for v in spec.variants]
-    profile_argv: list[str] = ["profile"]
-    for variant in spec.variants:
-        profile_argv += ["--variant", variant.name]
-    for pair in checkpoints:
-        profile_argv += ["--checkpoint", pair]
-    profile_argv += ["--spec", str(options.spec_path), "--out", str(profile_dir)]
-    if options.smoke:
-        profile_argv.append("--smoke")
-    stages.append(
-        Stage(
-            name="profile",
-            kind=StageKind.PROFILE,
-            argv=_job(options, *profile_argv),
-            inputs=tuple(str(out / model_stage[v.name] / "model") for v in spec.variants),
-            outputs=(str(profile_dir),),
-            depends_on=tuple(dict.fromkeys(ready_stage[v.name] for v in spec.variants)),
-            marker=str(profile_dir / "profile.json"),
-            needs_gpu=True,
-        )
-    )
 
     report = out / "report.md"
     stages.append(

@@ -53,11 +53,14 @@ def _task_metrics(result: Mapping[str, Any] | None) -> str:
     if result is None:
         return DASH
     metrics = result.get("metrics", {})
-    shown = [
-        f"{key.removeprefix('val_')} {_fmt(value, 3)}"
-        for key, value in metrics.items()
-        if isinstance(value, int | float) and not isinstance(value, bool) and ("acc" in key or "f1" in key)
-    ]
+    shown = []
+    for key, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not ("acc" in key or "f1" in key):
+            continue
+        if key == "val_accuracy" and "val_accuracy_matched" in metrics:
+            continue  # MNLI's headline accuracy is the matched one, shown as such
+        label = key.removeprefix("val_").replace("accuracy", "acc").replace("_mismatched", "-mm")
+        shown.append(f"{label.replace('_matched', '-m')} {_fmt(value, 3)}")
     return ", ".join(shown) or DASH
 
 
