@@ -33,6 +33,11 @@ def main() -> int:
     parser.add_argument("--marker", default="result.json")
     args = parser.parse_args()
     out: Path = args.out
+    # Under torchrun every rank trains; rank 0 alone writes (as the real jobs do).
+    rank, world_size = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    if rank != 0:
+        time.sleep(args.steps * args.step_s)
+        return 0
     out.mkdir(parents=True, exist_ok=True)
     print(f"fake job in {out}", flush=True)
 
@@ -60,7 +65,8 @@ def main() -> int:
     if args.verdict:
         _atomic_json(out / args.marker, {"verdict": args.verdict, "checkpoints": [], "layers": []})
         return 0 if args.verdict == "match" else 1
-    _atomic_json(out / args.marker, {"steps": step, "sparsity": {"sparsity": 0.5}, "metrics": {"val_accuracy": 0.5}})
+    result = {"steps": step, "world_size": world_size, "sparsity": {"sparsity": 0.5}, "metrics": {"val_accuracy": 0.5}}
+    _atomic_json(out / args.marker, result)
     return 0
 
 

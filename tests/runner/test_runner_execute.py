@@ -9,6 +9,7 @@ import pytest
 from runner_fakes import GRAPH, copy_configs, prepare, ran, run_fake, starts
 
 from sdmspec.errors import SdmspecError
+from sdmspec.runner.launchers.torchrun import TorchrunLauncher
 from sdmspec.runner.manifest import StageStatus
 from sdmspec.schema import Spec
 
@@ -153,3 +154,12 @@ def test_only_selects_by_name_glob_and_kind_and_refuses_unfinished_upstreams(spe
     _, _, events = run_fake(spec, out, configs, only=("finetune/dense/*",))
     assert ran(events) == {"finetune/dense/sst2", "finetune/dense/mrpc"}
     assert not (out / "challenge").exists()
+
+
+def test_torchrun_runs_training_stages_on_several_processes(spec: Spec, tmp_path: Path) -> None:
+    out, configs = tmp_path / "run", copy_configs(tmp_path)
+    launcher = TorchrunLauncher(out / "logs", nproc=2)
+    outcome, manifest, _ = run_fake(spec, out, configs, launcher=launcher, only=("pretrain/dense",))
+    assert outcome.exit_code == 0, manifest.stages["pretrain/dense"].message
+    assert json.loads((out / "pretrain/dense/result.json").read_text())["world_size"] == 2
+    assert manifest.launcher == "torchrun" and manifest.launcher_options["nproc"] == 2

@@ -10,8 +10,6 @@ from typer.testing import CliRunner
 
 from sdmspec.cli.app import app
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
 
 def _run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(app, ["run", *args])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,18 +68,31 @@ def _print_env(gate: EnvGate, console: Console) -> None:
         console.print(escape(f"environment: {row.name}: expected {row.expected}, found {row.found}"))
 
 
-def _printer(console: Console) -> Callable[[RunEvent], None]:
-    def emit(event: RunEvent) -> None:
+class _Printer:
+    """Stage transitions as lines; finished stages that are reused as one line (a campaign may reuse hundreds)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.reused = 0
+
+    def flush(self) -> None:
+        if self.reused:
+            self.console.print(f"[dim]{'reused':>11}[/] {self.reused} finished stage(s), unchanged", highlight=False)
+            self.reused = 0
+
+    def __call__(self, event: RunEvent) -> None:
+        if event.kind == "reused":
+            self.reused += 1
+            return
+        self.flush()
         style = _EVENT_STYLE.get(event.kind, "magenta")
         took = f" in {event.duration_s:.1f}s" if event.duration_s is not None else ""
         why = f": {event.message}" if event.message else ""
-        console.print(f"[{style}]{event.kind:>11}[/] {escape(event.stage)}{took}{escape(why)}", highlight=False)
+        self.console.print(f"[{style}]{event.kind:>11}[/] {escape(event.stage)}{took}{escape(why)}", highlight=False)
         if event.kind in ("failed", "interrupted") and event.log:
-            console.print(f"            log: {escape(event.log)}", highlight=False)
+            self.console.print(f"            log: {escape(event.log)}", highlight=False)
             if event.kind == "failed":
-                _print_tail(Path(event.log), console)
-
-    return emit
+                _print_tail(Path(event.log), self.console)
 
 
 def _print_tail(log: Path, console: Console) -> None:
@@ -170,7 +182,9 @@ def run(
     if dry_run:
         print_plan(prepared, console)
         raise typer.Exit(EXIT_OK)
-    outcome = execute(prepared, make_launcher(prepared), _printer(console))
+    printer = _Printer(console)
+    outcome = execute(prepared, make_launcher(prepared), printer)
+    printer.flush()
     done = sum(status.value == "done" for status in outcome.statuses.values())
     console.print(f"{done} of {len(outcome.statuses)} stage(s) done; record: {escape(str(outcome.manifest))}")
     report = prepared.options.out / "report.md"
