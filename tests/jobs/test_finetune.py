@@ -77,6 +77,18 @@ def test_early_stopping_keeps_the_best_epoch_and_stops_on_patience() -> None:
     state = Outcome()
     loop = LoopOptions(seed=0, log_every=1, checkpoint_every=0, early_stopping_metric="val_accuracy", patience=2)
     for epoch, accuracy in enumerate([0.5, 0.7, 0.6, 0.7]):
-        _early_stopping(state, {"val_accuracy": accuracy}, epoch, loop, hooks)
+        _early_stopping(state, {"val_accuracy": accuracy}, epoch, loop, hooks, remaining=5 - epoch)
     assert state.best_epoch == 1 and state.best == {"val_accuracy": 0.7}
     assert state.stopped_early and len(saved) == 2
+    # Patience running out on the last planned epoch is not an early stop.
+    last = Outcome()
+    for epoch, accuracy in enumerate([0.7, 0.6]):
+        _early_stopping(
+            last,
+            {"val_accuracy": accuracy},
+            epoch,
+            loop.__class__(0, 1, 0, "val_accuracy", 1),
+            hooks,
+            remaining=1 - epoch,
+        )
+    assert last.stale_epochs == 1 and not last.stopped_early

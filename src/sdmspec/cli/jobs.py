@@ -20,6 +20,10 @@ from sdmspec.jobs.metrics import NoProgress, Progress
 job_app = typer.Typer(
     name="job",
     help="The paper's training jobs: Phase A pre-training, iso-sparsity baselines, Phase B GLUE fine-tuning.",
+    epilog="Data without a hub: --data-dir DIR with DIR/wikitext-103/{train,validation}.jsonl ({'text': ...} per "
+    "line), DIR/glue/<task>/{train,validation}.jsonl (GLUE's fields; MNLI: validation_matched, "
+    "validation_mismatched), .parquet or the hub's <split>-*.parquet shards also accepted, and optionally "
+    "DIR/tokenizer/. --smoke generates such a folder. Each job writes result.json last.",
     no_args_is_help=True,
 )
 

@@ -226,7 +226,7 @@ def train(
         with torch.no_grad():
             metrics = hooks.evaluate()
         log.log("eval", step=state.steps, epoch=epoch, **metrics, **hooks.log_fields())
-        _early_stopping(state, metrics, epoch, options, hooks)
+        _early_stopping(state, metrics, epoch, options, hooks, remaining=schedule.epochs - epoch - 1)
         epoch += 1
         step_in_epoch = 0
         state.epochs_done = epoch
@@ -235,8 +235,11 @@ def train(
     return state
 
 
-def _early_stopping(state: Outcome, metrics: dict[str, float], epoch: int, options: LoopOptions, hooks: Hooks) -> None:
-    """Track the best epoch (by the early-stopping metric; without one, the latest epoch) and stop on patience."""
+def _early_stopping(
+    state: Outcome, metrics: dict[str, float], epoch: int, options: LoopOptions, hooks: Hooks, *, remaining: int
+) -> None:
+    """Track the best epoch (by the early-stopping metric; without one, the latest epoch) and stop on patience
+    (only "early" when epochs remain)."""
     metric = options.early_stopping_metric
     if metric is None:
         state.best, state.best_epoch = dict(metrics), epoch
@@ -249,7 +252,7 @@ def _early_stopping(state: Outcome, metrics: dict[str, float], epoch: int, optio
         hooks.on_best()
         return
     state.stale_epochs += 1
-    if options.patience is not None and state.stale_epochs >= options.patience:
+    if options.patience is not None and state.stale_epochs >= options.patience and remaining > 0:
         state.stopped_early = True
 
 

@@ -80,6 +80,7 @@ def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[
                     tokenizer,
                     pretrain.text_field,
                     seq_len,
+                    split,
                 )
                 for split in (pretrain.train_split, pretrain.validation_split)
             ]

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 
-def lm_blocks(dataset: Dataset, tokenizer: PreTrainedTokenizerBase, text_field: str, seq_len: int) -> Dataset:
+def lm_blocks(
+    dataset: Dataset, tokenizer: PreTrainedTokenizerBase, text_field: str, seq_len: int, split: str = "train"
+) -> Dataset:
     """Tokenize every line, concatenate, and cut into ``seq_len``-token blocks (the remainder is dropped), as
     Hugging Face's run_clm does; empty lines (WikiText's paragraph breaks) add nothing."""
     if text_field not in dataset.column_names:
@@ -35,7 +37,7 @@ def lm_blocks(dataset: Dataset, tokenizer: PreTrainedTokenizerBase, text_field: 
     # Large groups so little is lost to each group's remainder; the smoke set is one group.
     blocks = tokenized.map(group, batched=True, batch_size=10_000, remove_columns=["ids"])
     if len(blocks) == 0:
-        raise JobError(f"the pre-training data holds fewer than {seq_len} tokens: nothing to train on")
+        raise JobError(f"the pre-training {split!r} split holds fewer than seq_len = {seq_len} tokens: not one block")
     return blocks
 
 
