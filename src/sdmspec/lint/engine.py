@@ -66,8 +66,9 @@ def lint_paths(
 ) -> LintResult:
     """Lint every YAML file under ``paths`` (files as given, folders recursively) against ``spec``."""
     rules = select_rules(select, ignore)
-    sources = [read_source(read_file(path), str(path)) for path in config_files(tuple(paths))]
-    return lint_sources(sources, spec, rules)
+    with gc_paused():
+        sources = [read_source(read_file(path), str(path)) for path in config_files(tuple(paths))]
+        return lint_sources(sources, spec, rules)
 
 
 def lint_text(
@@ -86,7 +87,8 @@ def lint_text(
 def lint_sources(sources: Sequence[Source], spec: Spec, rules: Sequence[Rule]) -> LintResult:
     """Run ``rules`` over already-read sources (the fixer re-lints edited text through this)."""
     with gc_paused():
-        project = Project(spec, tuple(analyse_file(source, spec) for source in sources))
+        sections = spec.sections
+        project = Project(spec, tuple(analyse_file(source, spec, sections) for source in sources))
         diagnostics = [_stamp(rule, finding) for rule in rules for finding in rule.check(project)]
         active = {rule.CODE for rule in rules}
         diagnostics = _apply_suppressions(diagnostics, sources, active)

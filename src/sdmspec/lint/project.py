@@ -110,12 +110,15 @@ def _identity(key: Node) -> object:
     return (key.tag, key.value) if isinstance(key, ScalarNode) else id(key)
 
 
-def analyse_file(source: Source, spec: Spec) -> ConfigFile:
-    """Find every setting, stray key and misshapen section in ``source``'s documents by key path."""
+def analyse_file(source: Source, spec: Spec, sections: frozenset[str] | None = None) -> ConfigFile:
+    """Find every setting, stray key and misshapen section in ``source``'s documents by key path.
+
+    ``sections`` is ``spec.sections``, computed once by a caller analysing many files.
+    """
     occurrences: list[Occurrence] = []
     strays: list[StrayKey] = []
     misshapen: list[MisshapenSection] = []
-    sections = spec.sections
+    sections = spec.sections if sections is None else sections
     for document in source.documents:
         if not isinstance(document, MappingNode):
             continue

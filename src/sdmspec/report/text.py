@@ -106,12 +106,18 @@ def render(result: LintResult, options: ReportOptions) -> str:
         soft_wrap=True,
         highlight=False,
     )
+    # One Text printed once: rich's per-print overhead dominated reports of thousands of findings.
+    body = Text()
     for file, group in groupby(result.diagnostics, key=lambda d: d.file):
-        console.print(Text(file if file is not None else _WHOLE, style="bold underline"))
+        body.append(file if file is not None else _WHOLE, style="bold underline")
+        body.append("\n")
         for diagnostic in group:
             for entry in _entry(diagnostic, options):
-                console.print(entry)
-        console.print()
+                body.append_text(entry)
+                body.append("\n")
+        body.append("\n")
+    if body:
+        console.print(body, end="")
     if options.statistics and result.diagnostics:
         console.print(_statistics(result))
         console.print()

@@ -30,54 +30,75 @@ CODE = "SDM402"
 NAME = "not-divisible"
 SEVERITY = Severity.ERROR
 
-_Side = tuple[ConfigFile, Occurrence] | None
+_Side = tuple[ConfigFile, Occurrence]
 
 
 def _sides(project: Project, key: str) -> list[_Side]:
-    found: list[_Side] = [
+    return [
         (file, occurrence)
         for file, occurrence in occurrences(project)
         if occurrence.key == key and isinstance(occurrence.reading.value, int)
     ]
-    return found or [None]
 
 
-def _value(project: Project, key: str, side: _Side) -> int | None:
-    value = side[1].reading.value if side else project.spec.settings[key].expected_value()
+def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _where(side: _Side, here: ConfigFile) -> str:
+def _where(side: _Side | None, here: ConfigFile) -> str:
     if side is None:
         return "the spec's value"
     there = location(side[1], side[0])
     return f"line {there.line}" if side[0] is here else f"{there.file}:{there.line}"
 
 
+def _values(project: Project, key: str, sides: list[_Side]) -> dict[int, _Side | None]:
+    """Each distinct value with the first place it is written; the spec's value (no place) when no config sets it."""
+    first: dict[int, _Side | None] = {}
+    for side in sides:
+        value = _int(side[1].reading.value)
+        if value is not None:
+            first.setdefault(value, side)
+    if not sides and (value := _int(project.spec.settings[key].expected_value())) is not None:
+        first[value] = None
+    return first
+
+
 def check(project: Project) -> Iterator[Finding]:
     for rule in project.spec.rules:
-        for divisor_side in _sides(project, rule.divisor):
-            for dividend_side in _sides(project, rule.dividend):
-                if divisor_side is None and dividend_side is None:
+        divisors, dividends = _sides(project, rule.divisor), _sides(project, rule.dividend)
+        if not divisors and not dividends:
+            continue
+        # Compare distinct values only (a thousand configs hold a handful of values), then report every place.
+        divisor_values = _values(project, rule.divisor, divisors)
+        dividend_values = _values(project, rule.dividend, dividends)
+        failing: dict[int, tuple[int, _Side | None]] = {}  # a value at the reported side -> the value it fails with
+        for divisor, divisor_side in divisor_values.items():
+            for dividend, dividend_side in dividend_values.items():
+                if divisor > 0 and dividend % divisor == 0:
                     continue
-                divisor = _value(project, rule.divisor, divisor_side)
-                dividend = _value(project, rule.dividend, dividend_side)
-                if divisor is None or dividend is None or (divisor > 0 and dividend % divisor == 0):
-                    continue
-                target = divisor_side or dividend_side
-                assert target is not None
-                file, occurrence = target
-                if divisor_side is not None:
-                    where = _where(dividend_side, file)
-                    message = f"{rule.divisor} = {divisor} does not divide {rule.dividend} = {dividend} ({where})"
+                if divisors:
+                    failing.setdefault(divisor, (dividend, dividend_side))
                 else:
-                    message = f"{rule.dividend} = {dividend} is not a multiple of {rule.divisor} = {divisor} (spec)"
-                yield at(
-                    file,
-                    occurrence.value_node,
-                    message,
-                    key=occurrence.key,
-                    expected=f"a divisor of {dividend}" if divisor_side else f"a multiple of {divisor}",
-                    actual=occurrence.reading.text,
-                    source=rule.source,
-                )
+                    failing.setdefault(dividend, (divisor, divisor_side))
+        for file, occurrence in divisors or dividends:
+            value = _int(occurrence.reading.value)
+            if value is None or value not in failing:
+                continue
+            other, other_side = failing[value]
+            if divisors:
+                where = _where(other_side, file)
+                message = f"{rule.divisor} = {value} does not divide {rule.dividend} = {other} ({where})"
+                expected = f"a divisor of {other}"
+            else:
+                message = f"{rule.dividend} = {value} is not a multiple of {rule.divisor} = {other} (the spec's value)"
+                expected = f"a multiple of {other}"
+            yield at(
+                file,
+                occurrence.value_node,
+                message,
+                key=occurrence.key,
+                expected=expected,
+                actual=occurrence.reading.text,
+                source=rule.source,
+            )
