@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from yaml.nodes import Node, ScalarNode
 
 from sdmspec.lint.diagnostics import Applicability, Edit, Finding, Fix, Location
+from sdmspec.lint.problems import Problem, ProblemKind
 from sdmspec.lint.project import ConfigFile, Occurrence, Project
-from sdmspec.lint.source import Problem, ProblemKind
 
 
 def at(

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sdmspec.lint.diagnostics import Finding, Severity
+from sdmspec.lint.problems import ProblemKind
 from sdmspec.lint.project import Project
 from sdmspec.lint.rules._helpers import problems
-from sdmspec.lint.source import ProblemKind
 
 CODE = "SDM008"
 NAME = "too-deep"
