@@ -11,6 +11,7 @@ Marks are 0-based; :func:`span` is the one place they become the 1-based positio
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import codecs
 import gc
 import re
@@ -72,7 +73,7 @@ class Source:
         if offset == 0:
             return self.span(node)
         line, column = self.position(start + offset)
-        return Span(start + offset, end, line, column, node.end_mark.line + 1, node.end_mark.column + 1)
+        return dataclasses.replace(self.span(node), start=start + offset, line=line, column=column)
 
     def position(self, index: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset."""

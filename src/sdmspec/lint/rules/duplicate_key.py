@@ -43,6 +43,6 @@ def check(project: Project) -> Iterator[Finding]:
                 identity = (type(value), value) if isinstance(value, int | float | bool | str | None) else key.value
                 first = seen.setdefault(identity, key)
                 if first is not key:
-                    line = first.start_mark.line + 1
+                    line = file.source.span(first).line
                     message = f"duplicate key {key.value!r} (first on line {line}): yaml.safe_load keeps only this one"
                     yield at(file, key, message, actual=key.value)
