@@ -57,7 +57,7 @@ def lint(
     ignore: list[str] | None = typer.Option(None, "--ignore", help="Rules to skip (same forms as --select)."),
     fix: bool = typer.Option(False, "--fix", help="Apply safe fixes in place (atomically)."),
     unsafe_fixes: bool = typer.Option(
-        False, "--unsafe-fixes", help="Also apply fixes that change values (to the paper's) or types."
+        False, "--unsafe-fixes", help="With --fix or --diff, also apply fixes that change values or types."
     ),
     diff: bool = typer.Option(False, "--diff", help="Print the fixes as a unified diff; write nothing."),
     statistics: bool = typer.Option(False, "--statistics", help="Add a count of findings per rule (text format)."),
@@ -89,7 +89,7 @@ def lint(
         typer.echo(f"Would fix {outcome.fixed} finding(s) in {len(outcome.changes)} file(s).", err=True)
         raise typer.Exit(EXIT_FINDINGS if outcome.changes else EXIT_OK)
     fixed = 0
-    if fix or unsafe_fixes:
+    if fix:
         outcome = fix_paths(targets, spec, unsafe=unsafe_fixes, write=True, select=select, ignore=ignore)
         result, fixed = outcome.result, outcome.fixed
     else:
