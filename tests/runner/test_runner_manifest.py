@@ -13,7 +13,8 @@ import pytest
 from runner_fakes import GRAPH, copy_configs, prepare, run_fake
 
 from sdmspec.errors import SdmspecError
-from sdmspec.runner.execute import LOCK_NAME, execute
+from sdmspec.runner.control import LOCK_NAME
+from sdmspec.runner.execute import execute
 from sdmspec.runner.launchers.local import LocalLauncher
 from sdmspec.runner.manifest import Manifest
 from sdmspec.schema import Spec

@@ -8,18 +8,14 @@ running stage, waits up to ``grace_s`` for them to save and exit, kills what rem
 
 from __future__ import annotations
 
-import os
 import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from types import FrameType
 
 from sdmspec.errors import SdmspecError
+from sdmspec.runner.control import StopRequests, folder_lock, orphans
 from sdmspec.runner.launchers.base import Handle, Launcher
 from sdmspec.runner.manifest import StageStatus, now
 from sdmspec.runner.pipeline import PreparedRun
@@ -29,7 +25,6 @@ from sdmspec.runner.state import marker_ok, upstream_runs
 
 ENDED = (StageStatus.DONE, StageStatus.FAILED, StageStatus.SKIPPED, StageStatus.INTERRUPTED)
 BLOCKING = (StageStatus.FAILED, StageStatus.SKIPPED, StageStatus.INTERRUPTED)
-LOCK_NAME = ".sdmspec-run.lock"
 
 
 @dataclass(frozen=True)
@@ -58,48 +53,6 @@ class RunOutcome:
         return 130 if self.interrupted else (1 if self.failed else 0)
 
 
-@contextmanager
-def _folder_lock(folder: Path) -> Iterator[None]:
-    """One `sdmspec run` per output folder at a time: two would launch the same jobs and fight over the manifest."""
-    import fcntl
-
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / LOCK_NAME).open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise SdmspecError(f"{folder}: another `sdmspec run` is using this folder") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-class _StopRequests:
-    """Ctrl-C and SIGTERM become requests the walk polls, never an exception in the middle of a launch or a write.
-
-    The first asks running stages to stop cleanly; a second stops waiting for them.
-    """
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def request(self, signum: int, frame: FrameType | None) -> None:
-        self.count += 1
-
-    @contextmanager
-    def installed(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield  # only the main thread may install handlers; a KeyboardInterrupt is caught instead
-            return
-        previous = {signum: signal.signal(signum, self.request) for signum in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-
 def _failure_message(stage: Stage, code: int) -> str:
     if code < 0:
         return f"killed by {signal.Signals(-code).name}" if -code in signal.valid_signals() else f"signal {-code}"
@@ -124,7 +77,7 @@ class _Dispatcher:
         }
         self.running: dict[str, Handle] = {}
         self.started: dict[str, float] = {}
-        self.stops = _StopRequests()
+        self.stops = StopRequests()
 
     def _mark(self, stage: Stage, status: StageStatus, message: str, code: int | None = None) -> None:
         self.status[stage.name] = status
@@ -250,43 +203,16 @@ class _Dispatcher:
                 self._mark(stage, StageStatus.INTERRUPTED, "interrupted; rerun the same command to resume", code)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    try:  # a zombie (exited, not yet reaped by an init that never reaps) is not running
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _orphans(prepared: PreparedRun) -> list[str]:
-    """Stages an earlier runner started locally whose process still lives (that runner died without stopping them)."""
-    previous = prepared.previous
-    if previous is None or previous.launcher not in ("local", "torchrun"):
-        return []
-    alive = []
-    for record in previous.stages.values():
-        if record.status is not StageStatus.RUNNING or not (record.job_id or "").isdigit():
-            continue
-        if _alive(int(str(record.job_id))):
-            alive.append(f"{record.name} (process group {record.job_id})")
-    return alive
-
-
 def execute(
     prepared: PreparedRun, launcher: Launcher, emit: Callable[[RunEvent], None] = lambda event: None
 ) -> RunOutcome:
     """Run the prepared stages with ``launcher``, recording everything in ``OUT/manifest.json``."""
     out = prepared.options.out
-    with _folder_lock(out):
-        orphans = _orphans(prepared)
-        if orphans:
+    with folder_lock(out):
+        alive = orphans(prepared)
+        if alive:
             raise SdmspecError(
-                f"stages started by an earlier `sdmspec run` are still running: {', '.join(orphans)}; wait for them "
+                f"stages started by an earlier `sdmspec run` are still running: {', '.join(alive)}; wait for them "
                 "or stop them (kill -INT -<group>), then rerun"
             )
         dispatcher = _Dispatcher(prepared, launcher, emit)
@@ -304,7 +230,3 @@ def execute(
 
 def _any_failed(dispatcher: _Dispatcher) -> bool:
     return any(status in BLOCKING for status in dispatcher.status.values())
-
-
-def _utc_from_mtime(path: Path) -> str:
-    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sdmspec.runner.plan import Plan, PlanOptions, Stage
+from sdmspec.runner.plan import Plan, PlanOptions
 from sdmspec.settings import ExperimentSettings, config_files
 
 
@@ -78,10 +78,6 @@ def fingerprint_plan(
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         found[stage.name] = StageInputs(hashlib.sha256(canonical.encode()).hexdigest(), read, origins)
     return found
-
-
-def stage_fingerprint(stage: Stage, inputs: Mapping[str, StageInputs]) -> str:
-    return inputs[stage.name].fingerprint
 
 
 @dataclass(frozen=True)

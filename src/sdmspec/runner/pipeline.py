@@ -18,7 +18,7 @@ from sdmspec.runner.fingerprint import GitState, StageInputs, config_hashes, fin
 from sdmspec.runner.gate import EnvGate
 from sdmspec.runner.launchers.base import Launcher
 from sdmspec.runner.manifest import Manifest, read_manifest
-from sdmspec.runner.plan import Plan, PlanOptions, StageKind, Trigger, build_plan, select
+from sdmspec.runner.plan import Plan, PlanOptions, Trigger, build_plan, select
 from sdmspec.runner.state import StageState, plan_state, stages_to_run
 from sdmspec.schema import Spec, find_spec_dir, load_spec
 from sdmspec.settings import resolve_settings
@@ -174,7 +174,3 @@ def make_launcher(prepared: PreparedRun) -> Launcher:
             cwd=str(Path.cwd()),
         )
     )
-
-
-def stage_kinds() -> tuple[str, ...]:
-    return tuple(kind.value for kind in StageKind)

@@ -21,7 +21,7 @@ from enum import Enum
 from pathlib import Path
 
 from sdmspec.errors import SdmspecError
-from sdmspec.schema import Spec
+from sdmspec.schema import Spec, Variant
 from sdmspec.schema.spec import Method
 
 
@@ -123,144 +123,113 @@ def _common(options: PlanOptions, *, configs: bool, data: bool) -> tuple[str, ..
     return tuple(extra)
 
 
+class _Builder:
+    """Adds stages in a topological order, remembering where each variant's model is and when it may be used."""
+
+    def __init__(self, spec: Spec, options: PlanOptions) -> None:
+        self.spec, self.options, self.out = spec, options, options.out
+        self.stages: list[Stage] = []
+        self.model_stage: dict[str, str] = {}  # variant -> the stage whose folder holds its model
+        self.ready_stage: dict[str, str] = {}  # variant -> the stage after which the model may be used (verified)
+
+    def pretrain(self, variant: Variant) -> None:
+        name = f"pretrain/{variant.name}"
+        folder = self.out / name
+        argv = _job(
+            self.options, "job", "pretrain", "--variant", variant.name, "--out", str(folder),
+            *_common(self.options, configs=True, data=True),
+        )  # fmt: skip
+        self.stages.append(
+            Stage(name, StageKind.PRETRAIN, argv, inputs=(), outputs=(str(folder),), depends_on=(),
+                  marker=str(folder / "result.json"), reads_settings=("training.pretrain.",), distributed=True,
+                  needs_gpu=True)
+        )  # fmt: skip
+        self.model_stage[variant.name] = self.ready_stage[variant.name] = name
+
+    def baseline(self, variant: Variant) -> None:
+        """Build the baseline from the dense model at the SDM model's sparsity, then verify iso-sparsity."""
+        assert variant.init_from is not None and variant.match_sparsity_of is not None  # the schema guarantees it
+        dense_stage, sdm_stage = self.model_stage[variant.init_from], self.model_stage[variant.match_sparsity_of]
+        dense, sdm = self.out / dense_stage, self.out / sdm_stage
+        name = f"challenge/{variant.name}"
+        folder = self.out / name
+        argv = _job(
+            self.options, "job", "challenge", "--variant", variant.name, "--dense", str(dense), "--sdm", str(sdm),
+            "--out", str(folder), *_common(self.options, configs=False, data=False),
+        )  # fmt: skip
+        self.stages.append(
+            Stage(name, StageKind.CHALLENGE, argv, inputs=(str(dense), str(sdm)), outputs=(str(folder),),
+                  depends_on=(dense_stage, sdm_stage), marker=str(folder / "result.json"))
+        )  # fmt: skip
+        verify = f"verify/{variant.name}"
+        verdict, plot = self.out / verify / "iso_sparsity.json", self.out / verify / "sparsity.png"
+        argv = _job(
+            self.options, "verify-sparsity", str(sdm / "model"), str(folder / "model"),
+            "--spec", str(self.options.spec_path), "--format", "json", "--output", str(verdict), "--plot", str(plot),
+        )  # fmt: skip
+        self.stages.append(
+            Stage(verify, StageKind.VERIFY, argv, inputs=(str(sdm / "model"), str(folder / "model")),
+                  outputs=(str(verdict), str(plot)), depends_on=(name, sdm_stage), marker=str(verdict),
+                  marker_check=MarkerCheck.VERDICT_MATCH)
+        )  # fmt: skip
+        self.model_stage[variant.name], self.ready_stage[variant.name] = name, verify
+
+    def profile(self) -> None:
+        folder = self.out / "profile"
+        models = {v.name: self.out / self.model_stage[v.name] / "model" for v in self.spec.variants}
+        argv: list[str] = ["profile"]
+        for variant in models:
+            argv += ["--variant", variant]
+        for variant, model in models.items():
+            argv += ["--checkpoint", f"{variant}={model}"]
+        argv += ["--spec", str(self.options.spec_path), "--out", str(folder), *(["--smoke"] * self.options.smoke)]
+        self.stages.append(
+            Stage("profile", StageKind.PROFILE, _job(self.options, *argv),
+                  inputs=tuple(str(model) for model in models.values()), outputs=(str(folder),),
+                  depends_on=tuple(dict.fromkeys(self.ready_stage[v] for v in models)),
+                  marker=str(folder / "profile.json"), needs_gpu=True)
+        )  # fmt: skip
+
+    def finetune(self, variant: Variant, task: str) -> None:
+        name = f"finetune/{variant.name}/{task}"
+        folder, checkpoint = self.out / name, self.out / self.model_stage[variant.name]
+        argv = _job(
+            self.options, "job", "finetune", "--variant", variant.name, "--task", task, "--checkpoint",
+            str(checkpoint), "--out", str(folder), *_common(self.options, configs=True, data=True),
+        )  # fmt: skip
+        upstream = tuple(dict.fromkeys((self.model_stage[variant.name], self.ready_stage[variant.name])))
+        self.stages.append(
+            Stage(name, StageKind.FINETUNE, argv, inputs=(str(checkpoint),), outputs=(str(folder),),
+                  depends_on=upstream, marker=str(folder / "result.json"),
+                  reads_settings=("training.finetune.", f"epochs.{task}"), distributed=True, needs_gpu=True)
+        )  # fmt: skip
+
+    def report(self) -> None:
+        report = self.out / "report.md"
+        argv = (self.options.python, "-m", "sdmspec.runner.report", "--out", str(self.out))
+        self.stages.append(
+            Stage("report", StageKind.REPORT, argv, inputs=(str(self.out / "manifest.json"),),
+                  outputs=(str(report),), depends_on=tuple(stage.name for stage in self.stages),
+                  marker=str(report), trigger=Trigger.AFTER_ANY)
+        )  # fmt: skip
+
+
 def build_plan(spec: Spec, options: PlanOptions) -> Plan:
     """Every stage the spec's variants and GLUE tasks call for, with their commands and dependencies."""
-    out = options.out
-    stages: list[Stage] = []
-    model_stage: dict[str, str] = {}  # variant -> the stage whose DIR holds its model (pretrain or challenge)
-    ready_stage: dict[str, str] = {}  # variant -> the stage after which its model may be used (verified)
-
+    builder = _Builder(spec, options)
     for variant in spec.variants:
-        if variant.method not in (Method.DENSE, Method.SDM):
-            continue
-        name = f"pretrain/{variant.name}"
-        folder = out / name
-        argv = _job(
-            options, "job", "pretrain", "--variant", variant.name, "--out", str(folder),
-            *_common(options, configs=True, data=True),
-        )  # fmt: skip
-        stages.append(
-            Stage(
-                name=name,
-                kind=StageKind.PRETRAIN,
-                argv=argv,
-                inputs=(),
-                outputs=(str(folder),),
-                depends_on=(),
-                marker=str(folder / "result.json"),
-                reads_settings=("training.pretrain.",),
-                distributed=True,
-                needs_gpu=True,
-            )
-        )
-        model_stage[variant.name] = ready_stage[variant.name] = name
-
+        if variant.method in (Method.DENSE, Method.SDM):
+            builder.pretrain(variant)
     for variant in spec.variants:
-        if variant.method not in (Method.CHALLENGE, Method.RANDOM):
-            continue
-        assert variant.init_from is not None and variant.match_sparsity_of is not None  # the schema guarantees it
-        dense, sdm = out / model_stage[variant.init_from], out / model_stage[variant.match_sparsity_of]
-        name = f"challenge/{variant.name}"
-        folder = out / name
-        argv = _job(
-            options, "job", "challenge", "--variant", variant.name, "--dense", str(dense), "--sdm", str(sdm),
-            "--out", str(folder), *_common(options, configs=False, data=False),
-        )  # fmt: skip
-        upstream = (model_stage[variant.init_from], model_stage[variant.match_sparsity_of])
-        stages.append(
-            Stage(
-                name=name,
-                kind=StageKind.CHALLENGE,
-                argv=argv,
-                inputs=(str(dense), str(sdm)),
-                outputs=(str(folder),),
-                depends_on=upstream,
-                marker=str(folder / "result.json"),
-            )
-        )
-        verify = f"verify/{variant.name}"
-        verdict = out / verify / "iso_sparsity.json"
-        argv = _job(
-            options, "verify-sparsity", str(sdm / "model"), str(folder / "model"), "--spec", str(options.spec_path),
-            "--format", "json", "--output", str(verdict), "--plot", str(out / verify / "sparsity.png"),
-        )  # fmt: skip
-        stages.append(
-            Stage(
-                name=verify,
-                kind=StageKind.VERIFY,
-                argv=argv,
-                inputs=(str(sdm / "model"), str(folder / "model")),
-                outputs=(str(verdict), str(out / verify / "sparsity.png")),
-                depends_on=(name, model_stage[variant.match_sparsity_of]),
-                marker=str(verdict),
-                marker_check=MarkerCheck.VERDICT_MATCH,
-            )
-        )
-        model_stage[variant.name] = name
-        ready_stage[variant.name] = verify
-
-    # The profile before the fine-tuning: it is ready as soon as the models are, and overlaps with them.
-    profile_dir = out / "profile"
-    checkpoints = [f"{v.name}={out / model_stage[v.name] / 'model'}" for v in spec.variants]
-    profile_argv: list[str] = ["profile"]
-    for variant in spec.variants:
-        profile_argv += ["--variant", variant.name]
-    for pair in checkpoints:
-        profile_argv += ["--checkpoint", pair]
-    profile_argv += ["--spec", str(options.spec_path), "--out", str(profile_dir)]
-    if options.smoke:
-        profile_argv.append("--smoke")
-    stages.append(
-        Stage(
-            name="profile",
-            kind=StageKind.PROFILE,
-            argv=_job(options, *profile_argv),
-            inputs=tuple(str(out / model_stage[v.name] / "model") for v in spec.variants),
-            outputs=(str(profile_dir),),
-            depends_on=tuple(dict.fromkeys(ready_stage[v.name] for v in spec.variants)),
-            marker=str(profile_dir / "profile.json"),
-            needs_gpu=True,
-        )
-    )
-
+        if variant.method in (Method.CHALLENGE, Method.RANDOM):
+            builder.baseline(variant)
+    # The profile before the fine-tuning: it is ready as soon as the models are, so it overlaps with them.
+    builder.profile()
     for variant in spec.variants:
         for task in spec.data.finetune:
-            name = f"finetune/{variant.name}/{task}"
-            folder = out / name
-            checkpoint = out / model_stage[variant.name]
-            argv = _job(
-                options, "job", "finetune", "--variant", variant.name, "--task", task, "--checkpoint",
-                str(checkpoint), "--out", str(folder), *_common(options, configs=True, data=True),
-            )  # fmt: skip
-            stages.append(
-                Stage(
-                    name=name,
-                    kind=StageKind.FINETUNE,
-                    argv=argv,
-                    inputs=(str(checkpoint),),
-                    outputs=(str(folder),),
-                    depends_on=tuple(dict.fromkeys((model_stage[variant.name], ready_stage[variant.name]))),
-                    marker=str(folder / "result.json"),
-                    reads_settings=("training.finetune.", f"epochs.{task}"),
-                    distributed=True,
-                    needs_gpu=True,
-                )
-            )
-
-    report = out / "report.md"
-    stages.append(
-        Stage(
-            name="report",
-            kind=StageKind.REPORT,
-            argv=(options.python, "-m", "sdmspec.runner.report", "--out", str(out)),
-            inputs=(str(out / "manifest.json"),),
-            outputs=(str(report),),
-            depends_on=tuple(stage.name for stage in stages),
-            marker=str(report),
-            trigger=Trigger.AFTER_ANY,
-        )
-    )
-    return Plan(stages=tuple(stages))
+            builder.finetune(variant, task)
+    builder.report()
+    return Plan(stages=tuple(builder.stages))
 
 
 def select(plan: Plan, patterns: Sequence[str]) -> tuple[str, ...]:

@@ -1,0 +1,92 @@
+"""What keeps runs of one folder from stepping on each other, and turns signals into requests the walk can poll.
+
+- One `sdmspec run` per output folder (an advisory lock): two would launch the same jobs and fight over the manifest.
+- A runner that died (SIGKILL, a lost node) may leave its local stages running in their own process groups; a new
+  run refuses to start them twice.
+- Ctrl-C and SIGTERM set a flag instead of raising in the middle of a launch or a manifest write.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+from sdmspec.errors import SdmspecError
+from sdmspec.runner.manifest import StageStatus
+from sdmspec.runner.pipeline import PreparedRun
+
+LOCK_NAME = ".sdmspec-run.lock"
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """One `sdmspec run` per output folder at a time: two would launch the same jobs and fight over the manifest."""
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / LOCK_NAME).open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise SdmspecError(f"{folder}: another `sdmspec run` is using this folder") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class StopRequests:
+    """Ctrl-C and SIGTERM become requests the walk polls, never an exception in the middle of a launch or a write.
+
+    The first asks running stages to stop cleanly; a second stops waiting for them.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def request(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # only the main thread may install handlers; a KeyboardInterrupt is caught instead
+            return
+        previous = {signum: signal.signal(signum, self.request) for signum in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    try:  # a zombie (exited, not yet reaped by an init that never reaps) is not running
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def orphans(prepared: PreparedRun) -> list[str]:
+    """Stages an earlier runner started locally whose process still lives (that runner died without stopping them)."""
+    previous = prepared.previous
+    if previous is None or previous.launcher not in ("local", "torchrun"):
+        return []
+    alive = []
+    for record in previous.stages.values():
+        if record.status is not StageStatus.RUNNING or not (record.job_id or "").isdigit():
+            continue
+        if _alive(int(str(record.job_id))):
+            alive.append(f"{record.name} (process group {record.job_id})")
+    return alive
