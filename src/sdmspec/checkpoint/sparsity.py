@@ -6,6 +6,7 @@ it is exactly zero (negative zero included, since -0.0 == 0 in IEEE arithmetic),
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -77,12 +78,49 @@ class SparsityCount:
 
 def count_zeros(tensor: torch.Tensor) -> int:
     """Exact zeros in a tensor of any dtype; -0.0 counts (it compares equal to 0), NaN does not."""
+    bits = _sign_free_bits().get(tensor.dtype)
+    if bits is not None:
+        return _count_float_zeros(tensor, *bits)
     try:
-        # One fused pass: about 15x faster on CPU than (tensor == 0).sum(), which materialises a bool tensor and
-        # sums it as int64. Same elements: count_nonzero counts x != 0, the complement of x == 0.
         return tensor.numel() - int(tensor.count_nonzero().item())
     except (RuntimeError, NotImplementedError):  # dtypes without a count_nonzero kernel (float8)
         return int((tensor == 0).sum().item())
+
+
+# Elements per pass in _count_float_zeros. At torch's intra-op grain size (32768) each op runs on the calling thread:
+# the count is memory-bound, and splitting a small op across threads made it up to 100x slower when another process
+# kept a core busy. The masked copy (128 KiB for fp32) stays in cache.
+_CHUNK = 1 << 15
+
+
+@functools.cache
+def _sign_free_bits() -> dict[torch.dtype, tuple[torch.dtype, int]]:
+    """Float dtype -> (integer dtype of the same width, mask clearing the sign bit)."""
+    import torch
+
+    return {
+        torch.float16: (torch.int16, 0x7FFF),
+        torch.bfloat16: (torch.int16, 0x7FFF),
+        torch.float32: (torch.int32, 0x7FFFFFFF),
+        torch.float64: (torch.int64, 0x7FFFFFFFFFFFFFFF),
+    }
+
+
+def _count_float_zeros(tensor: torch.Tensor, bits_dtype: torch.dtype, sign_free: int) -> int:
+    # An IEEE float is zero (+0.0 or -0.0) exactly when its bits with the sign cleared are all 0; NaN and infinities
+    # are not. Counting on the bits is branch-free: on CPU, `x == 0` or a float count_nonzero over pruned weights
+    # (zeros at random positions) runs ~25x slower, held back by branch mispredictions rather than memory bandwidth.
+    import torch
+
+    flat = tensor.reshape(-1).view(bits_dtype)
+    scratch = torch.empty(min(_CHUNK, flat.numel()), dtype=bits_dtype)
+    nonzero = 0
+    for start in range(0, flat.numel(), _CHUNK):
+        part = flat[start : start + _CHUNK]
+        masked = scratch[: part.numel()]
+        torch.bitwise_and(part, sign_free, out=masked)
+        nonzero += int(masked.count_nonzero().item())
+    return flat.numel() - nonzero
 
 
 def count_layer(name: str, tensor: torch.Tensor) -> LayerCount:
