@@ -11,8 +11,8 @@ Marks are 0-based; :func:`span` is the one place they become the 1-based positio
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import codecs
+import dataclasses
 import gc
 import re
 from collections.abc import Iterator
