@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sdmspec.checkpoint.sources import TensorSource, open_source
+from sdmspec.checkpoint.folders import open_source
+from sdmspec.checkpoint.sources import TensorSource
 from sdmspec.checkpoint.sparsity import SparsityCount, canonical_name, count_sparsity
 from sdmspec.errors import CheckpointError
 from sdmspec.schema import SparsitySpec

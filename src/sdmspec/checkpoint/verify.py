@@ -11,12 +11,13 @@ sparsity is a warning, not a failure: iso-sparsity is about the two models match
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
+from sdmspec.checkpoint.folders import open_source
 from sdmspec.checkpoint.load import CheckpointReader, prunable_items
-from sdmspec.checkpoint.sources import MappingSource, open_source
+from sdmspec.checkpoint.result import CheckpointSummary, IsoSparsityResult, LayerComparison
+from sdmspec.checkpoint.sources import MappingSource
 from sdmspec.checkpoint.sparsity import LayerCount, SparsityCount, count_sparsity, model_sparsity
 from sdmspec.schema import SparsitySpec, Spec
 
@@ -27,91 +28,10 @@ if TYPE_CHECKING:
 
 # Called with (side label, elements read so far, elements to read) while a checkpoint is counted.
 SideProgress = Callable[[str, int, int], None]
+__all__ = ["CheckpointSummary", "IsoSparsityResult", "LayerComparison", "compare_counts", "verify_iso_sparsity"]
+
 # Mismatching layers named in the global reason before "and N more".
 _NAMED_LAYERS = 5
-
-
-@dataclass(frozen=True)
-class CheckpointSummary:
-    """One side's totals over the prunable set, and how far it is from the spec's target."""
-
-    label: str
-    prunable_numel: int
-    zeros: int
-    sparsity: float
-    target: float
-    off_target: bool
-
-
-@dataclass(frozen=True)
-class LayerComparison:
-    """One prunable layer on both sides (``None`` where a side lacks it)."""
-
-    name: str
-    shapes: tuple[tuple[int, ...] | None, tuple[int, ...] | None]
-    numels: tuple[int | None, int | None]
-    zeros: tuple[int | None, int | None]
-    sparsity: tuple[float | None, float | None]
-    match: bool
-
-    @property
-    def numel(self) -> int:
-        return next(numel for numel in self.numels if numel is not None)
-
-
-@dataclass(frozen=True)
-class IsoSparsityResult:
-    """The verdict and everything behind it; ``to_json()`` is the stable JSON contract of verify-sparsity."""
-
-    verdict: Literal["match", "mismatch"]
-    tolerance: int
-    per_layer: bool
-    target: float
-    target_tolerance: float
-    rule_source: str
-    checkpoints: tuple[CheckpointSummary, CheckpointSummary]
-    layers: tuple[LayerComparison, ...]
-    reasons: tuple[str, ...]
-    warnings: tuple[str, ...]
-
-    @property
-    def passed(self) -> bool:
-        return self.verdict == "match"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict,
-            "rule": {
-                "tolerance": self.tolerance,
-                "per_layer": self.per_layer,
-                "target": self.target,
-                "target_tolerance": self.target_tolerance,
-                "source": self.rule_source,
-            },
-            "checkpoints": [
-                {
-                    "path": side.label,
-                    "prunable_numel": side.prunable_numel,
-                    "zeros": side.zeros,
-                    "sparsity": side.sparsity,
-                    "off_target": side.off_target,
-                }
-                for side in self.checkpoints
-            ],
-            "layers": [
-                {
-                    "name": layer.name,
-                    "numel": layer.numel,
-                    "shapes": [list(shape) if shape is not None else None for shape in layer.shapes],
-                    "zeros": list(layer.zeros),
-                    "sparsity": list(layer.sparsity),
-                    "match": layer.match,
-                }
-                for layer in self.layers
-            ],
-            "reasons": list(self.reasons),
-            "warnings": list(self.warnings),
-        }
 
 
 def compare_counts(

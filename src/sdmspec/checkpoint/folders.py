@@ -1,0 +1,92 @@
+"""Hugging Face model folders: model.safetensors or pytorch_model.bin, single or sharded with an index file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sdmspec.checkpoint.sources import TensorSource, first_line, open_file
+from sdmspec.errors import CheckpointError
+
+if TYPE_CHECKING:
+    import torch
+
+# Hugging Face folder layouts, in the order transformers prefers them.
+HF_LAYOUTS = ("model.safetensors.index.json", "model.safetensors", "pytorch_model.bin.index.json", "pytorch_model.bin")
+
+
+class ShardedSource:
+    """A Hugging Face folder sharded with an index file (``weight_map``: tensor name -> shard file)."""
+
+    def __init__(self, index: Path) -> None:
+        try:
+            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise CheckpointError(f"{index}: not a readable index file ({first_line(err)})") from None
+        if not isinstance(weight_map, dict):
+            raise CheckpointError(f"{index}: weight_map is not a mapping")
+        folder = index.parent.resolve()
+        self._shard_of: dict[str, Path] = {}
+        for key, shard in weight_map.items():
+            shard_path = (folder / str(shard)).resolve()
+            # An index is untrusted input too: it may only name files inside its own folder.
+            if shard_path.parent != folder:
+                raise CheckpointError(f"{index}: shard {shard!r} is outside the checkpoint folder")
+            if not shard_path.is_file():
+                raise CheckpointError(f"{index}: shard {shard!r} (for {key!r}) is missing")
+            self._shard_of[str(key)] = shard_path
+        self._open_path: Path | None = None
+        self._open: TensorSource | None = None
+        self._open_keys: frozenset[str] = frozenset()
+        self._shapes: dict[str, tuple[int, ...]] = {}
+
+    def keys(self) -> list[str]:
+        # Grouped by shard so that reading in this order opens each shard once.
+        return sorted(self._shard_of, key=lambda key: str(self._shard_of[key]))
+
+    def _source(self, key: str) -> TensorSource:
+        shard = self._shard_of[key]
+        if self._open is None or self._open_path != shard:
+            self.close()
+            self._open, self._open_path = open_file(shard), shard
+            self._open_keys = frozenset(self._open.keys())
+            # Remember every shape the shard holds, so asking for shapes in any order opens each shard once.
+            self._shapes.update((name, self._open.shape(name)) for name in self._open_keys)
+        return self._open
+
+    def shape(self, key: str) -> tuple[int, ...]:
+        if key not in self._shapes:
+            self._checked(key)
+        return self._shapes[key]
+
+    def get(self, key: str) -> torch.Tensor:
+        return self._checked(key).get(key)
+
+    def _checked(self, key: str) -> TensorSource:
+        source = self._source(key)
+        if key not in self._open_keys:
+            raise CheckpointError(f"{self._shard_of[key]}: the index places {key!r} in this shard but it is not there")
+        return source
+
+    def close(self) -> None:
+        if self._open is not None:
+            self._open.close()
+        self._open, self._open_path = None, None
+
+
+def open_source(path: Path) -> TensorSource:
+    """A source for a checkpoint file or a Hugging Face model folder."""
+    if path.name.endswith(".index.json") and path.is_file():
+        return ShardedSource(path)
+    if path.is_dir():
+        for name in HF_LAYOUTS:
+            candidate = path / name
+            if candidate.is_file():
+                return ShardedSource(candidate) if name.endswith(".index.json") else open_file(candidate)
+        raise CheckpointError(f"{path}: a folder without {', '.join(HF_LAYOUTS)}")
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file or folder")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: not a regular file")
+    return open_file(path)
