@@ -7,36 +7,29 @@ Command modules import only light dependencies at module level (typer, pydantic,
 from __future__ import annotations
 
 import importlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import typer
 
 from sdmspec import __version__
 from sdmspec.errors import EXIT_USAGE, SdmspecError
 
-app = typer.Typer(
-    name="sdmspec",
-    help="Hold a paper's experiment to its description: lint configs against the spec, verify iso-sparsity, "
-    "and run the pipeline only when every check passes.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-# Each module exposes register(app). The order is the order of `sdmspec --help`.
-COMMAND_MODULES: tuple[str, ...] = (
-    "lint",
-    "verify",
-    "variants",
-    "jobs",
-    "profile",
-    "run",
-    "env",
-    "validate",
-    "spec_cmd",
-    "docs",
-)
+# Command name -> the module (sdmspec.cli.<module>) whose register(app) adds it. The order is `sdmspec --help`'s.
+COMMANDS: dict[str, str] = {
+    "lint": "lint",
+    "verify-sparsity": "verify",
+    "variants": "variants",
+    "job": "jobs",
+    "profile": "profile",
+    "run": "run",
+    "env": "env",
+    "validate": "validate",
+    "spec": "spec_cmd",
+    "docs": "docs",
+}
+COMMAND_MODULES: tuple[str, ...] = tuple(COMMANDS.values())
 
 
 def _version(value: bool) -> None:
@@ -45,28 +38,53 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
     """sdmspec: the SDM-Mamba paper's experimental setup as a typed, source-cited spec."""
 
 
-def _register_commands() -> None:
-    for name in COMMAND_MODULES:
-        module_name = f"sdmspec.cli.{name}"
-        if importlib.util.find_spec(module_name) is None:
-            continue
-        importlib.import_module(module_name).register(app)
+def build_app(modules: Iterable[str] = COMMAND_MODULES) -> typer.Typer:
+    """The typer app with the commands of ``modules`` registered (all of them by default)."""
+    built = typer.Typer(
+        name="sdmspec",
+        help="Hold a paper's experiment to its description: lint configs against the spec, verify iso-sparsity, "
+        "and run the pipeline only when every check passes.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    built.callback()(_root)
+    for name in modules:
+        importlib.import_module(f"sdmspec.cli.{name}").register(built)
+    return built
 
 
-_register_commands()
+def _modules_for(argv: Sequence[str]) -> tuple[str, ...]:
+    """Only the invoked command's module: `sdmspec lint` (the pre-commit hook) must not pay for the others.
+
+    Help, completion and unknown commands get every module, so they list everything.
+    """
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    if first in COMMANDS and not os.environ.get("_SDMSPEC_COMPLETE"):
+        return (COMMANDS[first],)
+    return COMMAND_MODULES
+
+
+def __getattr__(name: str) -> typer.Typer:
+    # `app` (every command) is built on first access: tests and typer's tooling use it, `main` does not.
+    if name == "app":
+        built = build_app()
+        globals()["app"] = built
+        return built
+    raise AttributeError(name)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: run the app, turning the project's errors into one line on stderr and a documented exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=list(argv) if argv is not None else None, prog_name="sdmspec", standalone_mode=True)
+        build_app(_modules_for(args))(args=args, prog_name="sdmspec", standalone_mode=True)
     except SdmspecError as err:
         typer.echo(f"sdmspec: error: {err}", err=True)
         sys.exit(err.exit_code)

@@ -17,8 +17,8 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from sdmspec.schema import Setting, SettingType
-from sdmspec.schema.setting import Scalar
+from sdmspec.schema import SettingType
+from sdmspec.schema.setting import Scalar, render_float
 
 _CONSTRUCTOR = SafeConstructor()
 _TAG = "tag:yaml.org,2002:"
@@ -133,18 +133,6 @@ def pyyaml_float_text(text: str) -> str | None:
     return result
 
 
-def render_float(value: float, scientific: bool) -> str:
-    """A float written so PyYAML reads it back as a float: ``1.0e-4`` (scientific) or ``0.1``."""
-    if scientific or "e" in repr(value):
-        mantissa, exponent = f"{value:.15e}".split("e")
-        mantissa = mantissa.rstrip("0")
-        mantissa += "0" if mantissa.endswith(".") else ""
-        # PyYAML's float needs the exponent's sign: 1.0e5 would be a string, 1.0e+5 is a float.
-        return f"{mantissa}e{int(exponent):+d}"
-    text = repr(value)
-    return text if "." in text else f"{text}.0"
-
-
 def render(value: Scalar, kind: SettingType, like: ScalarNode) -> str:
     """``value`` as a YAML scalar that PyYAML reads as the setting's type, quoted the way ``like`` was."""
     if isinstance(value, bool):
@@ -180,11 +168,3 @@ def plain_number_text(text: str) -> str | None:
     if isinstance(node, ScalarNode) and node.tag in (INT_TAG, FLOAT_TAG) and not _LEADING_ZERO.match(text):
         return text
     return pyyaml_float_text(text) if "e" in text.lower() or "." in text else text.lstrip("0") or "0"
-
-
-def expected_text(setting: Setting) -> str:
-    """What the spec expects, with small floats written as the paper writes them (``1.0e-4``, not ``0.0001``)."""
-    exact = setting.exact
-    if setting.type is SettingType.FLOAT and isinstance(exact, float) and setting.tolerance is None and exact:
-        return render_float(exact, scientific=abs(exact) < 1e-3)
-    return setting.expected_text()

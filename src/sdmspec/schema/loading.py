@@ -22,7 +22,7 @@ from sdmspec.schema.spec import Spec
 SPEC_DIR_NAME = "spec"
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """SafeLoader that refuses duplicate keys: the spec must not fall into the pitfalls lint reports."""
 
 
@@ -34,7 +34,8 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
             mark = key_node.start_mark
             raise SpecError(f"{mark.name}:{mark.line + 1}:{mark.column + 1}: duplicate key {key!r} in the spec")
         seen[key] = key_node
-    return loader.construct_mapping(node, deep=deep)
+    mapping: dict[Any, Any] = loader.construct_mapping(node, deep=deep)
+    return mapping
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)

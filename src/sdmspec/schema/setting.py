@@ -163,14 +163,22 @@ class Setting(BaseModel):
         return actual == expected
 
 
+def render_float(value: float, scientific: bool) -> str:
+    """A float written so PyYAML reads it back as a float: ``1.0e-4`` (scientific) or ``0.1``."""
+    if scientific or "e" in repr(value):
+        mantissa, exponent = f"{value:.15e}".split("e")
+        mantissa = mantissa.rstrip("0")
+        mantissa += "0" if mantissa.endswith(".") else ""
+        # PyYAML's float needs the exponent's sign: 1.0e5 would be a string, 1.0e+5 is a float.
+        return f"{mantissa}e{int(exponent):+d}"
+    text = repr(value)
+    return text if "." in text else f"{text}.0"
+
+
 def format_value(value: object) -> str:
-    """A value as it would be written in a config: floats in a form PyYAML reads as floats (``2.0e-04``)."""
+    """A value as it would be written in a config: small floats as the paper writes them (``1.0e-4``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        text = repr(value)
-        if "e" in text and "." not in text.split("e")[0]:
-            mantissa, exponent = text.split("e")
-            text = f"{mantissa}.0e{exponent}"
-        return text
+        return render_float(value, scientific=value != 0 and abs(value) < 1e-3)
     return str(value)

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 
 from sdmspec.lint.diagnostics import Finding, Severity
 from sdmspec.lint.project import Project
-from sdmspec.lint.values import expected_text
 
 CODE = "SDM203"
 NAME = "missing-setting"
@@ -31,6 +30,6 @@ def check(project: Project) -> Iterator[Finding]:
     for key, setting in project.spec.settings.items():
         if key in present or not setting.pinned or not setting.required:
             continue
-        expected = expected_text(setting)
+        expected = setting.expected_text()
         message = f"{key} is set by no config: the paper says {expected}; the job's default decides"
         yield Finding(None, None, message, key=key, expected=expected, source=setting.source)

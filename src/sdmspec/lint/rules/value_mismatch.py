@@ -29,7 +29,7 @@ from yaml.nodes import ScalarNode
 from sdmspec.lint.diagnostics import Applicability, Finding, Severity
 from sdmspec.lint.project import Project
 from sdmspec.lint.rules._helpers import at, occurrences, replace
-from sdmspec.lint.values import expected_text, render
+from sdmspec.lint.values import render
 
 CODE = "SDM201"
 NAME = "value-mismatch"
@@ -42,7 +42,7 @@ def check(project: Project) -> Iterator[Finding]:
         if value is None or not setting.pinned or setting.accepts(value):
             continue
         node = occurrence.value_node
-        expected = expected_text(setting)
+        expected = setting.expected_text()
         note = " (an assumption to confirm)" if setting.is_assumption else ""
         message = f"{occurrence.key} is {occurrence.reading.text}; the paper says {expected}{note}"
         fix = None
