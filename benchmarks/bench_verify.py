@@ -3,10 +3,12 @@
 Compares, each approach in a fresh process (so peak RSS is its own):
 
 - ``read``: the time to read both files' bytes (16 MiB reads), the floor for anything that looks at every byte;
-- ``usual``: what training scripts do: ``torch.load`` both checkpoints fully, then count zeros tensor by tensor;
+- ``usual``: what training scripts do: ``torch.load`` both checkpoints fully, then count zeros tensor by tensor
+  (with the project's count_zeros, so that only the loading differs); ``usual_eq`` counts with ``(t == 0).sum()``
+  as most scripts write it;
 - ``library``: ``verify_iso_sparsity(a, b, spec)`` (mmap'd, streaming, prunable tensors only);
 - ``cli``: the ``sdmspec verify-sparsity A B --format json`` command, wall time including interpreter start-up
-  and imports (torch's import alone is a large share of it).
+  and imports; ``startup`` is that fixed cost alone (interpreter, torch, the CLI modules, the spec).
 
 The checkpoints are generated in a temporary folder (the real Hugging Face Mamba-130m names and shapes, taken from
 a meta-device model; 50% zeros in every prunable tensor; the LM head tied to the embedding as in ``state_dict()``).
@@ -74,6 +76,16 @@ def generate(folder: Path, formats: list[str]) -> dict[str, tuple[Path, Path]]:
 
 def child(approach: str, a: Path, b: Path) -> dict[str, float]:
     """Run one approach in this (fresh) process; return its time and memory."""
+    if approach == "startup":
+        # What the cli row pays before reading anything: interpreter, torch, typer, rich, the spec.
+        start = time.perf_counter()
+        code = "import torch, sdmspec.cli.app, sdmspec.checkpoint.verify, sdmspec.schema; sdmspec.schema.load_spec()"
+        subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+        return {
+            "seconds": time.perf_counter() - start,
+            "peak_rss_mib": _peak_rss_mib(resource.RUSAGE_CHILDREN),
+            "base_rss_mib": 0.0,
+        }
     if approach == "cli":
         start = time.perf_counter()
         command = [str(REPO / ".venv/bin/sdmspec"), "verify-sparsity", str(a), str(b), "--format", "json"]
@@ -105,6 +117,16 @@ def child(approach: str, a: Path, b: Path) -> dict[str, float]:
                 zeros[0] += count_zeros(first[name])
                 zeros[1] += count_zeros(second[name])
         assert zeros[0] == zeros[1]
+    elif approach == "usual_eq":
+        # The same, counting as most training scripts write it.
+        first = torch.load(a, map_location="cpu", weights_only=True)
+        second = torch.load(b, map_location="cpu", weights_only=True)
+        counts = [0, 0]
+        for name in first:
+            if spec.sparsity.is_prunable(name):
+                counts[0] += int((first[name] == 0).sum())
+                counts[1] += int((second[name] == 0).sum())
+        assert counts[0] == counts[1]
     elif approach == "library":
         assert verify_iso_sparsity(a, b, spec).passed
     else:
@@ -192,7 +214,9 @@ def _report(fmt: str, paths: tuple[Path, Path], repeats: int, cold: bool) -> dic
     threads = os.environ.get("OMP_NUM_THREADS", "default")
     cache = "cold" if cold else "warm"
     print(f"\n{fmt}: two files, {size:.0f} MiB in all; {cache} page cache; {repeats} runs each; threads {threads}")
-    approaches = ("read", "usual", "library", "cli") if fmt == "pt" else ("read", "library", "cli")
+    approaches = (
+        ("read", "usual", "usual_eq", "library", "cli", "startup") if fmt == "pt" else ("read", "library", "cli")
+    )
     rows = measure(approaches, paths, repeats, cold)
     usual = rows["usual"]["seconds"] if "usual" in rows else float("nan")
     columns = ("median s", 10), ("min s", 8), ("vs usual", 10), ("vs read", 10), ("peak RSS MiB", 14), ("at start", 10)
