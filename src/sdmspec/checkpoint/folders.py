@@ -6,14 +6,11 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sdmspec.checkpoint.sources import TensorSource, first_line, open_file
+from sdmspec.checkpoint.sources import HF_LAYOUTS, TensorSource, first_line, open_file
 from sdmspec.errors import CheckpointError
 
 if TYPE_CHECKING:
     import torch
-
-# Hugging Face folder layouts, in the order transformers prefers them.
-HF_LAYOUTS = ("model.safetensors.index.json", "model.safetensors", "pytorch_model.bin.index.json", "pytorch_model.bin")
 
 
 class ShardedSource:

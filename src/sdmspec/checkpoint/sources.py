@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 # Keys under which training scripts wrap a state dict: Lightning and most loops ("state_dict"), timm and many
 # research repos ("model"), DeepSpeed ("module"), the PyTorch tutorials ("model_state_dict").
 WRAPPER_KEYS = ("state_dict", "model", "module", "model_state_dict")
+# Hugging Face folder layouts, in the order transformers prefers them (read by folders.py).
+HF_LAYOUTS = ("model.safetensors.index.json", "model.safetensors", "pytorch_model.bin.index.json", "pytorch_model.bin")
 
 
 class TensorSource(Protocol):
