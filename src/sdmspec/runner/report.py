@@ -96,7 +96,8 @@ def _status_section(manifest: Mapping[str, Any]) -> list[str]:
     counts: dict[str, int] = {}
     for record in stages:
         counts[record["status"]] = counts.get(record["status"], 0) + 1
-    lines = ["", "## Stages", "", ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + "."]
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    lines = ["", "## Stages", "", f"{len(stages)} pipeline stages (besides this report): {summary}."]
     unfinished = [s for s in stages if s["status"] != "done"]
     if unfinished:
         lines += [""]
