@@ -7,17 +7,17 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from lint_helpers import sarif_schema
 from typer.testing import CliRunner
 
 from sdmspec.cli.app import app
-from sdmspec.lint import Diagnostic, LintResult, Severity, lint_paths
+from sdmspec.lint import Diagnostic, LintResult, Location, Severity, lint_paths
 from sdmspec.lint.rules import RULES
 from sdmspec.report import ReportOptions, render
 from sdmspec.report.github import annotation
 from sdmspec.schema import Spec
 
 runner = CliRunner()
-SARIF_SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +25,14 @@ def seed_result(seed_configs: Path, spec: Spec) -> LintResult:
     return lint_paths([seed_configs], spec)
 
 
+def _definition(result: LintResult, key: str) -> Location:
+    spec_location = next(d.spec_location for d in result.diagnostics if d.key == key and d.code == "SDM203")
+    assert spec_location is not None
+    return spec_location
+
+
 def _sarif_schema() -> dict:  # type: ignore[type-arg]
-    if not SARIF_SCHEMA.is_file():
-        pytest.fail(f"the SARIF 2.1.0 schema is missing: expected {SARIF_SCHEMA} (../shared beside the clone)")
-    return json.loads(SARIF_SCHEMA.read_text())  # type: ignore[no-any-return]
+    return sarif_schema()
 
 
 def test_sarif_is_valid_and_complete(seed_result: LintResult) -> None:
@@ -45,8 +49,14 @@ def test_sarif_is_valid_and_complete(seed_result: LintResult) -> None:
     assert {("SDM201", "error"), ("SDM101", "warning"), ("SDM202", "note")} <= levels
     (conflict,) = [r for r in results if r["ruleId"] == "SDM401"]
     assert conflict["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("mamba_370m.yaml")
+    # Code scanning drops results without a physical location: every result has one.
+    assert all(any("physicalLocation" in where for where in r.get("locations", [])) for r in results)
     (missing,) = [r for r in results if r["ruleId"] == "SDM203"]
-    assert "locations" not in missing
+    (anchor,) = missing["locations"]
+    definition = _definition(seed_result, "training.finetune.warmup_steps_ratio")
+    assert anchor["physicalLocation"]["artifactLocation"]["uri"].endswith("spec/config.yaml")
+    assert anchor["physicalLocation"]["region"] == {"startLine": definition.line, "startColumn": definition.column}
+    assert Path(definition.file).name == "config.yaml"
     region = next(r for r in results if r["ruleId"] == "SDM101")["locations"][0]["physicalLocation"]["region"]
     assert region["startColumn"] == 20 and run["columnKind"] == "unicodeCodePoints"
     assert any("fixes" in r for r in results)
@@ -66,7 +76,9 @@ def test_github_annotations(seed_result: LintResult) -> None:
     assert "title=SDM201 value-mismatch::" in batch
     assert any(line.startswith("::notice ") for line in lines)
     missing = next(line for line in lines if "SDM203" in line)
-    assert missing.startswith("::warning title=SDM203 missing-setting::")
+    definition = _definition(seed_result, "training.finetune.warmup_steps_ratio")
+    assert missing.startswith("::warning file=") and "spec/config.yaml," in missing
+    assert f",line={definition.line},col={definition.column},title=SDM203 missing-setting::" in missing
 
 
 def test_github_escapes_what_would_break_a_command() -> None:

@@ -80,11 +80,17 @@ class Finding:
     source: str | None = None
     fix: Fix | None = None
     related: tuple[Location, ...] = ()
+    spec_location: Location | None = None
 
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """One finding of one rule. ``file``/``line`` are None for a finding about the configs as a whole."""
+    """One finding of one rule. ``file``/``line`` are None for a finding about the configs as a whole.
+
+    ``spec_location`` is where the spec defines the setting, for findings with no place in a config (SDM203): the
+    anchor that reporters needing a file and line (SARIF, GitHub annotations) use. None when the spec's files
+    could not be found.
+    """
 
     file: str | None
     line: int | None
@@ -101,6 +107,7 @@ class Diagnostic:
     source: str | None = None
     fix: Fix | None = None
     related: tuple[Location, ...] = ()
+    spec_location: Location | None = None
 
     @property
     def fixable(self) -> bool:

@@ -8,6 +8,7 @@ path that does not exist or a file that cannot be read at all is a :class:`~sdms
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +26,15 @@ from sdmspec.settings import config_files
 
 @dataclass(frozen=True)
 class LintResult:
-    """Every diagnostic of one run, sorted by file and position, and how many files were linted."""
+    """Every diagnostic of one run, sorted by file and position, and how many files were linted.
+
+    ``root`` is the folder holding every linted file (None when they share none): where reporters that need a path
+    put a finding about the configs as a whole whose setting could not be found in the spec's files.
+    """
 
     diagnostics: tuple[Diagnostic, ...]
     files: int
+    root: str | None = None
 
     def count(self, severity: Severity) -> int:
         return sum(1 for diagnostic in self.diagnostics if diagnostic.severity is severity)
@@ -63,12 +69,17 @@ def lint_paths(
     *,
     select: Collection[str] | None = None,
     ignore: Collection[str] | None = None,
+    spec_path: Path | None = None,
 ) -> LintResult:
-    """Lint every YAML file under ``paths`` (files as given, folders recursively) against ``spec``."""
+    """Lint every YAML file under ``paths`` (files as given, folders recursively) against ``spec``.
+
+    ``spec_path``, the folder or file ``spec`` was loaded from, lets findings about the configs as a whole point at
+    the setting's definition; without it ``spec/`` is looked for above the current folder and the linted files.
+    """
     rules = select_rules(select, ignore)
     with gc_paused():
         sources = [read_source(read_file(path), str(path)) for path in config_files(tuple(paths))]
-        return lint_sources(sources, spec, rules)
+        return lint_sources(sources, spec, rules, spec_path=spec_path)
 
 
 def lint_text(
@@ -78,21 +89,35 @@ def lint_text(
     *,
     select: Collection[str] | None = None,
     ignore: Collection[str] | None = None,
+    spec_path: Path | None = None,
 ) -> LintResult:
     """Lint one file's content held in memory (``str`` is encoded as UTF-8)."""
     data = text.encode("utf-8") if isinstance(text, str) else text
-    return lint_sources([read_source(data, filename)], spec, select_rules(select, ignore))
+    return lint_sources([read_source(data, filename)], spec, select_rules(select, ignore), spec_path=spec_path)
 
 
-def lint_sources(sources: Sequence[Source], spec: Spec, rules: Sequence[Rule]) -> LintResult:
+def lint_sources(
+    sources: Sequence[Source], spec: Spec, rules: Sequence[Rule], *, spec_path: Path | None = None
+) -> LintResult:
     """Run ``rules`` over already-read sources (the fixer re-lints edited text through this)."""
     with gc_paused():
         sections = spec.sections
-        project = Project(spec, tuple(analyse_file(source, spec, sections) for source in sources))
+        files = tuple(analyse_file(source, spec, sections) for source in sources)
+        project = Project(spec, files, spec_path=spec_path)
         diagnostics = [_stamp(rule, finding) for rule in rules for finding in rule.check(project)]
         active = {rule.CODE for rule in rules}
         diagnostics = _apply_suppressions(diagnostics, sources, active)
-    return LintResult(tuple(sorted(diagnostics, key=lambda d: d.sort_key)), files=len(sources))
+    ordered = tuple(sorted(diagnostics, key=lambda d: d.sort_key))
+    return LintResult(ordered, files=len(sources), root=common_folder(source.path for source in sources))
+
+
+def common_folder(paths: Iterable[str]) -> str | None:
+    """The deepest folder holding every path (``.`` for bare names), or None for none or a mix of roots."""
+    folders = [str(Path(path).parent) for path in paths]
+    try:
+        return os.path.commonpath(folders) if folders else None
+    except ValueError:  # absolute and relative paths, or different drives
+        return None
 
 
 def _stamp(rule: Rule, finding: Finding) -> Diagnostic:
@@ -113,6 +138,7 @@ def _stamp(rule: Rule, finding: Finding) -> Diagnostic:
         source=finding.source,
         fix=finding.fix,
         related=finding.related,
+        spec_location=finding.spec_location,
     )
 
 

@@ -111,10 +111,12 @@ def fix_paths(
     write: bool = True,
     select: Collection[str] | None = None,
     ignore: Collection[str] | None = None,
+    spec_path: Path | None = None,
 ) -> FixOutcome:
     """Fix every file under ``paths``; with ``write=False`` only compute the changes (``--diff``).
 
     The returned result lints the fixed contents (all files together), so it lists what is left to do by hand.
+    ``spec_path`` is as for :func:`~sdmspec.lint.engine.lint_paths`.
     """
     rules = select_rules(select, ignore)
     changes: list[FileChange] = []
@@ -127,4 +129,4 @@ def fix_paths(
             if write:
                 atomic_write_bytes(path, after)
         sources.append(read_source(after, str(path)))
-    return FixOutcome(tuple(changes), lint_sources(sources, spec, rules))
+    return FixOutcome(tuple(changes), lint_sources(sources, spec, rules, spec_path=spec_path))

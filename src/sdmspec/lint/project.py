@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -73,10 +74,15 @@ class ConfigFile:
 
 @dataclass(frozen=True)
 class Project:
-    """Every file linted in one run, and the spec: what rules check."""
+    """Every file linted in one run, and the spec: what rules check.
+
+    ``spec_path`` is the folder or file the spec was loaded from, when the caller knows it: findings with no place
+    in a config are anchored at the setting's definition there (see :mod:`sdmspec.lint.spec_positions`).
+    """
 
     spec: Spec
     files: tuple[ConfigFile, ...]
+    spec_path: Path | None = None
 
 
 def effective_pairs(mapping: MappingNode) -> Iterator[tuple[Node, Node, bool]]:

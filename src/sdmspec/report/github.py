@@ -1,7 +1,8 @@
 """GitHub Actions workflow commands: ``::error file=F,line=L,col=C,title=CODE name::message`` annotations.
 
-Infos become ``::notice``; findings about the configs as a whole are annotations without a file. Values are escaped
-as the Actions runner expects (``%``, CR, LF everywhere; ``:`` and ``,`` in properties too).
+Infos become ``::notice``; findings about the configs as a whole (a setting no config sets) are annotated on the
+line of the spec that defines the setting, or without a file when the spec's files were not found. Values are
+escaped as the Actions runner expects (``%``, CR, LF everywhere; ``:`` and ``,`` in properties too).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def annotation(diagnostic: Diagnostic) -> str:
         # GitHub accepts endColumn only on single-line annotations.
         if diagnostic.end_line == diagnostic.line:
             properties.append(f"endColumn={diagnostic.end_column}")
+    elif diagnostic.file is None and (anchor := diagnostic.spec_location) is not None:
+        properties += [f"file={_property(_relative(anchor.file))}", f"line={anchor.line}", f"col={anchor.column}"]
     properties.append(f"title={_property(f'{diagnostic.code} {diagnostic.name}')}")
     message = diagnostic.message
     if diagnostic.source:

@@ -1,8 +1,10 @@
 """JSON output: a stable contract for scripts and CI.
 
 ``{"diagnostics": [{"code", "name", "severity", "file", "line", "column", "key", "expected", "actual", "message",
-"source", "fixable", ...}], "summary": {"files", "errors", "warnings", ...}}``. Fields may be added, never removed
-or renamed; ``file``/``line``/``column`` are null for findings about the configs as a whole.
+"source", "fixable", "spec_location", ...}], "summary": {"files", "errors", "warnings", ...}}``. Fields may be added,
+never removed or renamed; ``file``/``line``/``column`` are null for findings about the configs as a whole, whose
+``spec_location`` (``{"file", "line", "column"}``) says where the spec defines the setting, when its files were found
+(null otherwise, and for every other finding).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sdmspec.lint.diagnostics import Diagnostic
+from sdmspec.lint.diagnostics import Diagnostic, Location
 from sdmspec.lint.engine import LintResult
 from sdmspec.report import ReportOptions
 
@@ -46,8 +48,13 @@ def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
                 for edit in fix.edits
             ],
         },
-        "related": [{"file": r.file, "line": r.line, "column": r.column} for r in diagnostic.related],
+        "related": [_location(r) for r in diagnostic.related],
+        "spec_location": None if diagnostic.spec_location is None else _location(diagnostic.spec_location),
     }
+
+
+def _location(location: Location) -> dict[str, Any]:
+    return {"file": location.file, "line": location.line, "column": location.column}
 
 
 def render(result: LintResult, options: ReportOptions) -> str:

@@ -2,7 +2,9 @@
 
 One run whose driver lists every rule (id, name, short description, and the rule's documentation as help), and one
 result per diagnostic with its region in Unicode code points (``columnKind``), related locations for cross-file
-findings, and fixes as artifact changes. Findings about the configs as a whole have no location.
+findings, and fixes as artifact changes. Every result has a physical location, as code scanning requires: findings
+about the configs as a whole (a setting no config sets) are placed on the spec line that defines the setting, or,
+when the spec's files were not found, on the folder holding the linted configs.
 """
 
 from __future__ import annotations
@@ -60,7 +62,23 @@ def _replacement(span: Span, content: str) -> dict[str, Any]:
     }
 
 
-def _result(diagnostic: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
+def _locations(diagnostic: Diagnostic, root: str | None) -> list[dict[str, Any]]:
+    if diagnostic.file is not None:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(diagnostic.file)}}
+        if diagnostic.line is not None and diagnostic.column is not None:
+            physical["region"] = _region(diagnostic.line, diagnostic.column, diagnostic.end_line, diagnostic.end_column)
+        return [{"physicalLocation": physical}]
+    if (anchor := diagnostic.spec_location) is not None:
+        physical = {"artifactLocation": {"uri": _uri(anchor.file)}, "region": _region(anchor.line, anchor.column)}
+        return [{"physicalLocation": physical, "message": {"text": "the setting's definition in the spec"}}]
+    if root is not None:
+        # A folder's URI ends with a slash (RFC 3986 relative reference); no region: the finding is about all of it.
+        folder = _uri(root).rstrip("/") + "/"
+        return [{"physicalLocation": {"artifactLocation": {"uri": folder}}, "message": {"text": "the configs"}}]
+    return []
+
+
+def _result(diagnostic: Diagnostic, index: dict[str, int], root: str | None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": diagnostic.code,
         "ruleIndex": index[diagnostic.code],
@@ -74,11 +92,8 @@ def _result(diagnostic: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
             "source": diagnostic.source,
         },
     }
-    if diagnostic.file is not None:
-        physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(diagnostic.file)}}
-        if diagnostic.line is not None and diagnostic.column is not None:
-            physical["region"] = _region(diagnostic.line, diagnostic.column, diagnostic.end_line, diagnostic.end_column)
-        result["locations"] = [{"physicalLocation": physical}]
+    if locations := _locations(diagnostic, root):
+        result["locations"] = locations
     if diagnostic.related:
         result["relatedLocations"] = [
             {
@@ -122,7 +137,7 @@ def sarif_log(result: LintResult) -> dict[str, Any]:
                     }
                 },
                 "columnKind": "unicodeCodePoints",
-                "results": [_result(diagnostic, index) for diagnostic in result.diagnostics],
+                "results": [_result(diagnostic, index, result.root) for diagnostic in result.diagnostics],
             }
         ],
     }

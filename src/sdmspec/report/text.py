@@ -57,6 +57,8 @@ def _entry(diagnostic: Diagnostic, options: ReportOptions) -> list[Text]:
         details.append(f"expected {diagnostic.expected}, actual {diagnostic.actual}")
     if diagnostic.source:
         details.append(f"source: {diagnostic.source}")
+    if diagnostic.file is None and (anchor := diagnostic.spec_location) is not None:
+        details.append(f"defined in {anchor.file}:{anchor.line}:{anchor.column}")
     if details:
         entries.append(Text(" " * 20 + "; ".join(details), style="dim"))
     if options.show_source and (snippet := _source_line(diagnostic)) is not None:

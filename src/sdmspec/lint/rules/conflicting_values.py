@@ -1,8 +1,20 @@
-"""SDM401 conflicting-values: the same setting holds different values in two places.
+"""SDM401 conflicting-values: the same setting holds incompatible values in two places.
 
-What: a setting set in two files (or two documents) with values that differ, compared as the author meant them
-(`2e-4` and `2.0e-4` agree; versions compare by release). Reported at each later place, naming the first. Settings
-the spec scopes `per_file` (`model.name`: one per model config) may differ.
+What: a setting set in two files (or two documents) with values that a job could not both honour. Values are
+compared as their authors meant them, by the setting's type:
+
+* numbers compare by value: `2e-4` (a string under PyYAML, meant as 0.0002, as SDM201 reads it), `2.0e-4` and
+  `0.0002` are one value; `5` and `5.0e+0` too;
+* versions (`type: version`) compare by release, and conflict only when neither release is a prefix of the other:
+  `"2.1"` and `"2.1.2+cu121"` are two statements about one environment (the second refines the first, and both
+  satisfy a pin of 2.1), while `"2.1.0"` and `"2.1.2"`, or `"2.1"` and `"2.10"`, name different releases. Local
+  labels (`+cu121`) are not compared here; pin the build as its own setting;
+* everything else compares exactly.
+
+Each later place is compared with every earlier value of the setting (refinement is not transitive: `"2.1"` is
+compatible with both `"2.1.0"` and `"2.1.2"`, which conflict with each other) and reported at most once, naming
+the first earlier place it conflicts with. Settings the spec scopes `per_file` (`model.name`: one per model config)
+may differ.
 
 Why: which value a job uses then depends on which file it reads, or on the order it merges them; a reviewer cannot
 tell which one produced the results. The seed repo had batch size 24 in the pre-training config and 128 in the
@@ -18,6 +30,7 @@ Fix: none; keep one value (the paper's), preferably in one file.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from sdmspec.lint.diagnostics import Finding, Severity
@@ -31,24 +44,40 @@ NAME = "conflicting-values"
 SEVERITY = Severity.ERROR
 
 
-def _same(kind: SettingType, left: Scalar, right: Scalar) -> bool:
+def compatible(kind: SettingType, left: Scalar, right: Scalar) -> bool:
+    """Whether two meant values of a setting of type ``kind`` can both hold (see the module docstring)."""
     if kind is SettingType.VERSION:
-        return version_release(str(left)) == version_release(str(right))
+        ours, theirs = version_release(str(left)), version_release(str(right))
+        if ours is None or theirs is None:
+            return left == right
+        shorter = min(len(ours), len(theirs))
+        return ours[:shorter] == theirs[:shorter]
+    if kind is SettingType.FLOAT and isinstance(left, float) and isinstance(right, float):
+        # Equal doubles are what the script receives either way; `.nan` written twice is one (unusual) value too.
+        return left == right or (math.isnan(left) and math.isnan(right))
     return left == right
 
 
+def _identical(kind: SettingType, left: Scalar, right: Scalar) -> bool:
+    # A refinement ("2.1.2" after "2.1") is kept as a value of its own: later values are checked against it too.
+    return left == right if kind is SettingType.VERSION else compatible(kind, left, right)
+
+
 def check(project: Project) -> Iterator[Finding]:
-    first: dict[str, tuple[ConfigFile, Occurrence]] = {}
+    # Per key, the distinct values seen so far, each with its first place: few per key, so the scan stays linear.
+    earlier: dict[str, list[tuple[Scalar, ConfigFile, Occurrence]]] = {}
     for file, occurrence in occurrences(project):
         value = occurrence.reading.value
         if value is None or occurrence.setting.scope == "per_file":
             continue
-        seen = first.setdefault(occurrence.key, (file, occurrence))
-        other_file, other = seen
-        if other is occurrence or other.reading.value is None:
+        seen = earlier.setdefault(occurrence.key, [])
+        kind = occurrence.setting.type
+        conflict = next((entry for entry in seen if not compatible(kind, value, entry[0])), None)
+        if not any(_identical(kind, value, entry[0]) for entry in seen):
+            seen.append((value, file, occurrence))
+        if conflict is None:
             continue
-        if _same(occurrence.setting.type, value, other.reading.value):
-            continue
+        _, other_file, other = conflict
         there = location(other, other_file)
         message = (
             f"{occurrence.key} is {occurrence.reading.text} here but {other.reading.text} in "
