@@ -119,10 +119,12 @@ def resolve_settings(configs: list[Path] | tuple[Path, ...], spec: Spec) -> Expe
                 if key == "model.name":
                     models.append(str(value))
                 continue
-            if key in values and values[key] != value:
+            if key in values and not setting.compatible(values[key], value):
                 raise ConfigError(
                     f"{key} is {values[key]!r} in {origins[key]} but {value!r} in {file}; run `sdmspec lint`"
                 )
+            if key in values and len(str(values[key])) >= len(str(value)):
+                continue  # compatible and no more specific ("2.1" after "2.1.2+cu121"): keep the first
             values[key] = value
             origins[key] = str(file)
     for key, setting in spec.settings.items():

@@ -18,7 +18,8 @@ def test_repo_configs_resolve_to_the_papers_values(repo: Path, spec: Spec) -> No
     assert settings.get_int("training.finetune.batch_size") == 32
     assert settings.get_int("epochs.mnli") == 10
     assert settings.models == ("mamba-130m", "mamba-370m")
-    assert settings.origins["training.pretrain.batch_size"].endswith("pretrain_sdm.yaml")
+    # Both mamba_370m.yaml and pretrain_sdm.yaml set it (to the same value): the first file in order is the origin.
+    assert settings.origins["training.pretrain.batch_size"].endswith("mamba_370m.yaml")
 
 
 def test_unset_settings_take_the_spec_value_and_say_so(tmp_path: Path, spec: Spec) -> None:
@@ -58,3 +59,16 @@ def test_config_files_lists_yaml_recursively_and_refuses_missing_paths(tmp_path:
     assert [p.name for p in config_files([tmp_path])] == ["a.yaml", "b.yml"]
     with pytest.raises(ConfigError, match="no such file"):
         config_files([tmp_path / "missing"])
+
+
+def test_compatible_versions_are_not_a_conflict_and_the_refinement_wins(tmp_path: Path, spec: Spec) -> None:
+    # Lint's SDM401 and the jobs share Setting.compatible: "2.1" and "2.1.2+cu121" describe one environment.
+    (tmp_path / "a.yaml").write_text('environment:\n  pytorch: "2.1"\n')
+    (tmp_path / "b.yaml").write_text('environment:\n  pytorch: "2.1.2+cu121"\n')
+    (tmp_path / "c.yaml").write_text('environment:\n  pytorch: "2.1"\n')
+    settings = resolve_settings([tmp_path], spec)
+    assert settings.get_str("environment.pytorch") == "2.1.2+cu121"
+    assert settings.origins["environment.pytorch"].endswith("b.yaml")
+    (tmp_path / "d.yaml").write_text('environment:\n  pytorch: "2.1.0"\n')
+    with pytest.raises(ConfigError, match="environment.pytorch"):
+        resolve_settings([tmp_path], spec)

@@ -83,17 +83,21 @@ def lint(
         raise typer.Exit(EXIT_OK)
     spec = load_spec(spec_path)
     if diff:
-        outcome = fix_paths(targets, spec, unsafe=unsafe_fixes, write=False, select=select, ignore=ignore)
+        outcome = fix_paths(
+            targets, spec, unsafe=unsafe_fixes, write=False, select=select, ignore=ignore, spec_path=spec_path
+        )
         for change in outcome.changes:
             typer.echo(change.diff(), nl=False)
         typer.echo(f"Would fix {outcome.fixed} finding(s) in {len(outcome.changes)} file(s).", err=True)
         raise typer.Exit(EXIT_FINDINGS if outcome.changes else EXIT_OK)
     fixed = 0
     if fix:
-        outcome = fix_paths(targets, spec, unsafe=unsafe_fixes, write=True, select=select, ignore=ignore)
+        outcome = fix_paths(
+            targets, spec, unsafe=unsafe_fixes, write=True, select=select, ignore=ignore, spec_path=spec_path
+        )
         result, fixed = outcome.result, outcome.fixed
     else:
-        result = lint_paths(targets, spec, select=select, ignore=ignore)
+        result = lint_paths(targets, spec, select=select, ignore=ignore, spec_path=spec_path)
     color = output is None and output_format is OutputFormat.TEXT and sys.stdout.isatty()
     options = ReportOptions(
         fixed=fixed,

@@ -146,6 +146,22 @@ class Setting(BaseModel):
         allowed = (self.exact,) if self.exact is not None else (self.one_of or ())
         return any(self._equal(value, candidate) for candidate in allowed)
 
+    def compatible(self, left: Scalar, right: Scalar) -> bool:
+        """Whether two configs' values of this setting can both hold: what lint's conflict rule and the jobs agree on.
+
+        Versions are compatible when one release refines the other ("2.1" and "2.1.2+cu121"; not "2.1.0" and
+        "2.1.2"); floats when they are the same double (``.nan`` twice included); anything else when equal.
+        """
+        if self.type is SettingType.VERSION:
+            ours, theirs = version_release(str(left)), version_release(str(right))
+            if ours is None or theirs is None:
+                return left == right
+            shorter = min(len(ours), len(theirs))
+            return ours[:shorter] == theirs[:shorter]
+        if self.type is SettingType.FLOAT and isinstance(left, float) and isinstance(right, float):
+            return left == right or (math.isnan(left) and math.isnan(right))
+        return left == right
+
     def _equal(self, actual: Scalar, expected: Scalar) -> bool:
         if self.type is SettingType.VERSION:
             got, want = version_release(str(actual)), version_release(str(expected))

@@ -30,37 +30,22 @@ Fix: none; keep one value (the paper's), preferably in one file.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 from sdmspec.lint.diagnostics import Finding, Severity
 from sdmspec.lint.project import ConfigFile, Occurrence, Project
 from sdmspec.lint.rules._helpers import at, location, occurrences
-from sdmspec.schema import SettingType
-from sdmspec.schema.setting import Scalar, version_release
+from sdmspec.schema import Setting, SettingType
+from sdmspec.schema.setting import Scalar
 
 CODE = "SDM401"
 NAME = "conflicting-values"
 SEVERITY = Severity.ERROR
 
 
-def compatible(kind: SettingType, left: Scalar, right: Scalar) -> bool:
-    """Whether two meant values of a setting of type ``kind`` can both hold (see the module docstring)."""
-    if kind is SettingType.VERSION:
-        ours, theirs = version_release(str(left)), version_release(str(right))
-        if ours is None or theirs is None:
-            return left == right
-        shorter = min(len(ours), len(theirs))
-        return ours[:shorter] == theirs[:shorter]
-    if kind is SettingType.FLOAT and isinstance(left, float) and isinstance(right, float):
-        # Equal doubles are what the script receives either way; `.nan` written twice is one (unusual) value too.
-        return left == right or (math.isnan(left) and math.isnan(right))
-    return left == right
-
-
-def _identical(kind: SettingType, left: Scalar, right: Scalar) -> bool:
+def _identical(setting: Setting, left: Scalar, right: Scalar) -> bool:
     # A refinement ("2.1.2" after "2.1") is kept as a value of its own: later values are checked against it too.
-    return left == right if kind is SettingType.VERSION else compatible(kind, left, right)
+    return left == right if setting.type is SettingType.VERSION else setting.compatible(left, right)
 
 
 def check(project: Project) -> Iterator[Finding]:
@@ -71,9 +56,9 @@ def check(project: Project) -> Iterator[Finding]:
         if value is None or occurrence.setting.scope == "per_file":
             continue
         seen = earlier.setdefault(occurrence.key, [])
-        kind = occurrence.setting.type
-        conflict = next((entry for entry in seen if not compatible(kind, value, entry[0])), None)
-        if not any(_identical(kind, value, entry[0]) for entry in seen):
+        setting = occurrence.setting
+        conflict = next((entry for entry in seen if not setting.compatible(value, entry[0])), None)
+        if not any(_identical(setting, value, entry[0]) for entry in seen):
             seen.append((value, file, occurrence))
         if conflict is None:
             continue
