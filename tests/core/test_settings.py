@@ -70,5 +70,5 @@ def test_compatible_versions_are_not_a_conflict_and_the_refinement_wins(tmp_path
     assert settings.get_str("environment.pytorch") == "2.1.2+cu121"
     assert settings.origins["environment.pytorch"].endswith("b.yaml")
     (tmp_path / "d.yaml").write_text('environment:\n  pytorch: "2.1.0"\n')
-    with pytest.raises(ConfigError, match="environment.pytorch"):
+    with pytest.raises(ConfigError, match=r"environment\.pytorch"):
         resolve_settings([tmp_path], spec)

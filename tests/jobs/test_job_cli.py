@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from job_helpers import run_cli
 
-from sdmspec.errors import EXIT_FINDINGS
+from sdmspec.errors import EXIT_FINDINGS, EXIT_USAGE
 
 
-def assert_one_line_error(done: object, *fragments: str) -> None:
+def assert_one_line_error(done: object, *fragments: str, code: int = EXIT_FINDINGS) -> None:
     returncode, stderr = done.returncode, done.stderr  # type: ignore[attr-defined]
-    assert returncode == EXIT_FINDINGS, stderr
+    assert returncode == code, stderr
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("sdmspec: error: "), stderr
     assert "Traceback" not in stderr
@@ -22,7 +22,7 @@ def assert_one_line_error(done: object, *fragments: str) -> None:
 
 def test_unknown_variant(tmp_path: Path) -> None:
     done = run_cli("job", "pretrain", "--variant", "mamba-1b-sdm", "--out", str(tmp_path), "--smoke")
-    assert_one_line_error(done, "unknown variant 'mamba-1b-sdm'", "mamba-130m-sdm")
+    assert_one_line_error(done, "unknown variant 'mamba-1b-sdm'", "mamba-130m-sdm", code=EXIT_USAGE)
 
 
 def test_configs_failing_lint_are_refused_before_training(tmp_path: Path, seed_configs: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 from job_helpers import options, read_events, read_json
 
 from sdmspec.checkpoint.load import checkpoint_sparsity
-from sdmspec.errors import JobError
+from sdmspec.errors import SdmspecError
 from sdmspec.jobs.common import SMOKE_OVERLAY
 from sdmspec.models.masking import zeros_for
 from sdmspec.schema import Spec
@@ -77,6 +77,6 @@ def test_dense_stays_dense(pretrained: dict[str, Path], spec: Spec) -> None:
 def test_pretrain_refuses_baseline_variants(tmp_path: Path, smoke_data: Path) -> None:
     from sdmspec.jobs.pretrain import run_pretrain
 
-    with pytest.raises(JobError, match="does not build challenge variants"):
+    with pytest.raises(SdmspecError, match="does not build challenge variants"):
         run_pretrain(options("mamba-130m-challenge", tmp_path, smoke_data))
     assert not (tmp_path / "result.json").exists()

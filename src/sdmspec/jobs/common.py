@@ -2,8 +2,9 @@
 variant lookup and the result record.
 
 ``--smoke`` is an overlay on the resolved settings with origin "smoke": tiny models, small batches that still go
-through gradient accumulation (and divide among 2 processes), short sequences, two epochs, generated data. Every
-code path of a real run is kept, and result.json says ``"smoke": true``.
+through gradient accumulation (and divide among 2 processes), short sequences, a few epochs (two of pre-training,
+three of fine-tuning), generated data. Every code path of a real run is kept, and result.json says
+``"smoke": true``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sdmspec.checkpoint.sparsity import SparsityCount
-from sdmspec.errors import JobError
+from sdmspec.errors import JobError, SdmspecError
 from sdmspec.io import atomic_write_json
 from sdmspec.schema import Spec, Variant, load_spec
 from sdmspec.schema.setting import Scalar
@@ -104,14 +105,14 @@ def _describe(diagnostic: Any) -> str:
 
 
 def find_variant(spec: Spec, name: str, methods: tuple[Method, ...], job: str) -> Variant:
-    """The variant called ``name``, refused unless its method is one this job trains."""
+    """The variant called ``name``, refused unless its method is one this job trains (a usage error: exit 2)."""
     known = {v.name: v for v in spec.variants}
     if name not in known:
-        raise JobError(f"unknown variant {name!r}; known variants: {', '.join(known)}")
+        raise SdmspecError(f"unknown variant {name!r}; known variants: {', '.join(known)}")
     variant = known[name]
     if variant.method not in methods:
         allowed = ", ".join(v.name for v in spec.variants if v.method in methods)
-        raise JobError(
+        raise SdmspecError(
             f"`sdmspec job {job}` does not build {variant.method.value} variants ({name}); it builds {allowed}"
         )
     return variant

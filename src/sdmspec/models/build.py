@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 # The smoke scale-down: every code path of the full model (several layers, every projection) at toy size.
 SMOKE_DIMENSIONS = {"d_model": 64, "n_layer": 2, "d_state": 8}
+# Smoke depth keeps the sizes apart (24 layers -> 2, 48 -> 4), so the 130m and 370m smoke models differ as the real
+# ones do in depth; width stays SMOKE_DIMENSIONS'.
+SMOKE_LAYER_DIVISOR = 12
 SMOKE_VOCAB_SIZE = 512
 
 
@@ -48,7 +51,8 @@ def dimensions(size: ModelSize, *, smoke: bool = False, vocab_size: int | None =
         d_conv=size.d_conv,
     )
     if smoke:
-        dims = Dimensions(**{**dims.__dict__, **SMOKE_DIMENSIONS, "vocab_size": SMOKE_VOCAB_SIZE})
+        n_layer = max(SMOKE_DIMENSIONS["n_layer"], size.n_layer // SMOKE_LAYER_DIVISOR)
+        dims = Dimensions(**{**dims.__dict__, **SMOKE_DIMENSIONS, "n_layer": n_layer, "vocab_size": SMOKE_VOCAB_SIZE})
     if vocab_size is not None:
         dims = Dimensions(**{**dims.__dict__, "vocab_size": vocab_size})
     return dims
