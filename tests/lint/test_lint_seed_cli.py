@@ -110,7 +110,10 @@ def test_repo_configs_lint_clean(repo: Path) -> None:
 def test_individual_files_as_pre_commit_passes_them(repo: Path, seed_configs: Path) -> None:
     code, report = _json_lint(str(seed_configs / "mamba_370m.yaml"), "--spec", str(repo / "spec"))
     assert code == 1 and report["summary"]["files"] == 1
-    assert _by_severity(report, "error") == {("mamba_370m.yaml", 4, "SDM201")}
+    # Judged with its siblings: its own value error, and its side of the batch-size conflict with pretrain_sdm.yaml.
+    assert _by_severity(report, "error") == {("mamba_370m.yaml", 4, "SDM201"), ("mamba_370m.yaml", 8, "SDM401")}
+    code, alone = _json_lint(str(seed_configs / "mamba_370m.yaml"), "--spec", str(repo / "spec"), "--isolated")
+    assert code == 1 and _by_severity(alone, "error") == {("mamba_370m.yaml", 4, "SDM201")}
 
 
 def test_explain_prints_a_rules_documentation() -> None:

@@ -42,7 +42,10 @@ def _explain(selector: str) -> int:
 
 def lint(
     paths: list[Path] | None = typer.Argument(
-        None, help="YAML files or folders to lint (folders recursively). Default: configs/."
+        None,
+        help="YAML files or folders to lint (folders recursively). Default: configs/. A file is judged in the context"
+        " of its config folder (configs/ when it holds the file, else the file's folder): cross-file rules weigh the"
+        " other configs there, but only the given files are reported on and fixed.",
     ),
     spec_path: Path | None = typer.Option(
         None, "--spec", help="The spec folder or file. Default: spec/ in this folder or a parent."
@@ -63,6 +66,9 @@ def lint(
     statistics: bool = typer.Option(False, "--statistics", help="Add a count of findings per rule (text format)."),
     show_source: bool = typer.Option(False, "--show-source", help="Show the offending line (text format)."),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when errors are found."),
+    isolated: bool = typer.Option(
+        False, "--isolated", help="Judge the given files alone, without the other configs of their folder."
+    ),
     explain: str | None = typer.Option(
         None, "--explain", metavar="CODE", help="Print a rule's documentation (or 'all' for the list) and exit."
     ),
@@ -71,20 +77,28 @@ def lint(
     if explain is not None:
         raise typer.Exit(_explain(explain))
 
+    from sdmspec.lint.context import DEFAULT_CONFIG_FOLDER
     from sdmspec.lint.engine import lint_paths
     from sdmspec.lint.fix import fix_paths
     from sdmspec.report import ReportOptions, render
     from sdmspec.schema import load_spec
     from sdmspec.settings import config_files
 
-    targets = list(paths) if paths else [Path("configs")]
+    targets = list(paths) if paths else [DEFAULT_CONFIG_FOLDER]
     if not config_files(targets):
         typer.echo(f"sdmspec: warning: no YAML files under {', '.join(map(str, targets))}", err=True)
         raise typer.Exit(EXIT_OK)
     spec = load_spec(spec_path)
     if diff:
         outcome = fix_paths(
-            targets, spec, unsafe=unsafe_fixes, write=False, select=select, ignore=ignore, spec_path=spec_path
+            targets,
+            spec,
+            unsafe=unsafe_fixes,
+            write=False,
+            select=select,
+            ignore=ignore,
+            spec_path=spec_path,
+            isolated=isolated,
         )
         for change in outcome.changes:
             typer.echo(change.diff(), nl=False)
@@ -93,11 +107,18 @@ def lint(
     fixed = 0
     if fix:
         outcome = fix_paths(
-            targets, spec, unsafe=unsafe_fixes, write=True, select=select, ignore=ignore, spec_path=spec_path
+            targets,
+            spec,
+            unsafe=unsafe_fixes,
+            write=True,
+            select=select,
+            ignore=ignore,
+            spec_path=spec_path,
+            isolated=isolated,
         )
         result, fixed = outcome.result, outcome.fixed
     else:
-        result = lint_paths(targets, spec, select=select, ignore=ignore, spec_path=spec_path)
+        result = lint_paths(targets, spec, select=select, ignore=ignore, spec_path=spec_path, isolated=isolated)
     color = output is None and output_format is OutputFormat.TEXT and sys.stdout.isatty()
     options = ReportOptions(
         fixed=fixed,

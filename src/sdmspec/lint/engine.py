@@ -1,7 +1,8 @@
 """Run the rules over configs and collect every finding: exceptions mean "cannot run", findings are values.
 
 :func:`lint_paths` reads every ``.yaml``/``.yml`` file under the paths, analyses them together (cross-file rules see
-all of them), stamps each rule's code, name and severity on its findings, applies inline suppressions and returns a
+all of them and, for files given explicitly, the other configs of their folder: :mod:`sdmspec.lint.context`),
+stamps each rule's code, name and severity on its findings, applies inline suppressions and returns a
 :class:`LintResult`. A file that is not valid YAML, not UTF-8 or not a mapping is a finding, not an exception; a
 path that does not exist or a file that cannot be read at all is a :class:`~sdmspec.errors.ConfigError` (exit 2).
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdmspec.errors import ConfigError
+from sdmspec.lint.context import context_files, read_context
 from sdmspec.lint.diagnostics import Diagnostic, Finding, Severity
 from sdmspec.lint.project import Project, analyse_file
 from sdmspec.lint.rules import UNUSED_SUPPRESSION, Rule
@@ -70,16 +72,23 @@ def lint_paths(
     select: Collection[str] | None = None,
     ignore: Collection[str] | None = None,
     spec_path: Path | None = None,
+    isolated: bool = False,
 ) -> LintResult:
     """Lint every YAML file under ``paths`` (files as given, folders recursively) against ``spec``.
 
     ``spec_path``, the folder or file ``spec`` was loaded from, lets findings about the configs as a whole point at
     the setting's definition; without it ``spec/`` is looked for above the current folder and the linted files.
+
+    Files given explicitly are judged in the context of their config folder (:mod:`sdmspec.lint.context`): the
+    cross-file rules weigh the other configs there, but findings are reported only for the files linted. With
+    ``isolated`` the files are judged alone, as if no other config existed.
     """
     rules = select_rules(select, ignore)
     with gc_paused():
-        sources = [read_source(read_file(path), str(path)) for path in config_files(tuple(paths))]
-        return lint_sources(sources, spec, rules, spec_path=spec_path)
+        linted = config_files(tuple(paths))
+        sources = [read_source(read_file(path), str(path)) for path in linted]
+        context = () if isolated else read_context(context_files(paths, linted))
+        return lint_sources(sources, spec, rules, spec_path=spec_path, context=context)
 
 
 def lint_text(
@@ -97,13 +106,22 @@ def lint_text(
 
 
 def lint_sources(
-    sources: Sequence[Source], spec: Spec, rules: Sequence[Rule], *, spec_path: Path | None = None
+    sources: Sequence[Source],
+    spec: Spec,
+    rules: Sequence[Rule],
+    *,
+    spec_path: Path | None = None,
+    context: Sequence[Source] = (),
 ) -> LintResult:
-    """Run ``rules`` over already-read sources (the fixer re-lints edited text through this)."""
+    """Run ``rules`` over already-read sources (the fixer re-lints edited text through this).
+
+    ``context`` sources are read for their settings only (cross-file rules); nothing is reported in them.
+    """
     with gc_paused():
         sections = spec.sections
         files = tuple(analyse_file(source, spec, sections) for source in sources)
-        project = Project(spec, files, spec_path=spec_path)
+        others = tuple(analyse_file(source, spec, sections) for source in context)
+        project = Project(spec, files, spec_path=spec_path, context=others)
         diagnostics = [_stamp(rule, finding) for rule in rules for finding in rule.check(project)]
         active = {rule.CODE for rule in rules}
         diagnostics = _apply_suppressions(diagnostics, sources, active)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdmspec.io import atomic_write_bytes
+from sdmspec.lint.context import context_files, read_context
 from sdmspec.lint.diagnostics import Edit
 from sdmspec.lint.engine import LintResult, lint_sources, read_file
 from sdmspec.lint.rules import Rule
@@ -112,16 +113,20 @@ def fix_paths(
     select: Collection[str] | None = None,
     ignore: Collection[str] | None = None,
     spec_path: Path | None = None,
+    isolated: bool = False,
 ) -> FixOutcome:
     """Fix every file under ``paths``; with ``write=False`` only compute the changes (``--diff``).
 
     The returned result lints the fixed contents (all files together), so it lists what is left to do by hand.
-    ``spec_path`` is as for :func:`~sdmspec.lint.engine.lint_paths`.
+    ``spec_path`` and ``isolated`` are as for :func:`~sdmspec.lint.engine.lint_paths`: only the files under
+    ``paths`` are ever edited, their context is only read.
     """
     rules = select_rules(select, ignore)
     changes: list[FileChange] = []
     sources = []
-    for path in config_files(tuple(paths)):
+    linted = config_files(tuple(paths))
+    context = () if isolated else read_context(context_files(paths, linted))
+    for path in linted:
         before = read_file(path)
         after, fixed = fix_bytes(before, str(path), spec, rules, unsafe=unsafe)
         if after != before:
@@ -129,4 +134,4 @@ def fix_paths(
             if write:
                 atomic_write_bytes(path, after)
         sources.append(read_source(after, str(path)))
-    return FixOutcome(tuple(changes), lint_sources(sources, spec, rules, spec_path=spec_path))
+    return FixOutcome(tuple(changes), lint_sources(sources, spec, rules, spec_path=spec_path, context=context))

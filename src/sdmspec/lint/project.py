@@ -78,11 +78,15 @@ class Project:
 
     ``spec_path`` is the folder or file the spec was loaded from, when the caller knows it: findings with no place
     in a config are anchored at the setting's definition there (see :mod:`sdmspec.lint.spec_positions`).
+
+    ``context`` holds the other configs of the linted files' project (see :mod:`sdmspec.lint.context`): cross-file
+    rules weigh the settings they hold, but nothing is ever reported in them. Per-file rules read ``files`` only.
     """
 
     spec: Spec
     files: tuple[ConfigFile, ...]
     spec_path: Path | None = None
+    context: tuple[ConfigFile, ...] = ()
 
 
 def effective_pairs(mapping: MappingNode) -> Iterator[tuple[Node, Node, bool]]:

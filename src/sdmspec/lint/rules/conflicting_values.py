@@ -16,6 +16,10 @@ compatible with both `"2.1.0"` and `"2.1.2"`, which conflict with each other) an
 the first earlier place it conflicts with. Settings the spec scopes `per_file` (`model.name`: one per model config)
 may differ.
 
+Files given one by one (pre-commit passes the changed ones) are compared with the other configs of their folder too,
+which count as earlier places: a conflict with an unchanged config is reported at the given file, naming the other
+place; conflicts among the unchanged configs are not reported.
+
 Why: which value a job uses then depends on which file it reads, or on the order it merges them; a reviewer cannot
 tell which one produced the results. The seed repo had batch size 24 in the pre-training config and 128 in the
 370m model config.
@@ -51,7 +55,10 @@ def _identical(setting: Setting, left: Scalar, right: Scalar) -> bool:
 def check(project: Project) -> Iterator[Finding]:
     # Per key, the distinct values seen so far, each with its first place: few per key, so the scan stays linear.
     earlier: dict[str, list[tuple[Scalar, ConfigFile, Occurrence]]] = {}
-    for file, occurrence in occurrences(project):
+    # Context files (read for their settings only) come first, so a conflict lands on the given file.
+    context = [(file, occurrence) for file in project.context for occurrence in file.occurrences]
+    reported = {id(file) for file in project.files}
+    for file, occurrence in (*context, *occurrences(project)):
         value = occurrence.reading.value
         if value is None or occurrence.setting.scope == "per_file":
             continue
@@ -60,7 +67,7 @@ def check(project: Project) -> Iterator[Finding]:
         conflict = next((entry for entry in seen if not setting.compatible(value, entry[0])), None)
         if not any(_identical(setting, value, entry[0]) for entry in seen):
             seen.append((value, file, occurrence))
-        if conflict is None:
+        if conflict is None or id(file) not in reported:
             continue
         _, other_file, other = conflict
         there = location(other, other_file)

@@ -6,8 +6,9 @@ no file or line: it is about the configs as a whole. It carries where the spec d
 in the spec (the GPU model, for instance, which no job reads from configs) are exempt.
 
 Why: the job then runs with its own default, which may or may not be the paper's value; the config should say so
-explicitly so that a reader (and lint) can see it. When linting a few files only (pre-commit passes changed files),
-settings held by the other files are reported too: lint the whole folder for the full picture.
+explicitly so that a reader (and lint) can see it. Files given one by one (pre-commit passes the changed ones) are
+judged with the other configs of their folder, so a setting another config sets is not reported; with `--isolated`
+only the given files count.
 
 Example: no config sets `training.finetune.warmup_steps_ratio` (the paper says 10% of the steps).
 
@@ -29,7 +30,7 @@ SEVERITY = Severity.WARNING
 
 
 def check(project: Project) -> Iterator[Finding]:
-    present = {occurrence.key for file in project.files for occurrence in file.occurrences}
+    present = {occurrence.key for file in (*project.files, *project.context) for occurrence in file.occurrences}
     definitions: Mapping[str, Location] | None = None
     for key, setting in project.spec.settings.items():
         if key in present or not setting.pinned or not setting.required:

@@ -3,7 +3,8 @@
 What: for each rule `kind: divides` in the spec's `rules`, the divisor setting must be a positive integer dividing
 the dividend setting. Values come from the configs; a side no config sets takes the spec's value (or default), as
 the job would. Checked when at least one side is set by a config; reported at the divisor where a config sets it,
-else at the dividend.
+else at the dividend. Files given one by one are checked with the values of the other configs of their folder;
+a divisor set only there is reported at the given file's dividend.
 
 Why: gradient accumulation reaches the batch size as micro-batch x steps: with batch 32 and micro-batch 12 the job
 either fails or trains with another effective batch size than the paper's.
@@ -24,7 +25,7 @@ from collections.abc import Iterator
 
 from sdmspec.lint.diagnostics import Finding, Severity
 from sdmspec.lint.project import ConfigFile, Occurrence, Project
-from sdmspec.lint.rules._helpers import at, location, occurrences
+from sdmspec.lint.rules._helpers import at, location
 
 CODE = "SDM402"
 NAME = "not-divisible"
@@ -33,10 +34,11 @@ SEVERITY = Severity.ERROR
 _Side = tuple[ConfigFile, Occurrence]
 
 
-def _sides(project: Project, key: str) -> list[_Side]:
+def _sides(files: tuple[ConfigFile, ...], key: str) -> list[_Side]:
     return [
         (file, occurrence)
-        for file, occurrence in occurrences(project)
+        for file in files
+        for occurrence in file.occurrences
         if occurrence.key == key and isinstance(occurrence.reading.value, int)
     ]
 
@@ -65,10 +67,15 @@ def _values(project: Project, key: str, sides: list[_Side]) -> dict[int, _Side |
 
 
 def check(project: Project) -> Iterator[Finding]:
+    everything = (*project.files, *project.context)
+    given = {id(file) for file in project.files}
     for rule in project.spec.rules:
-        divisors, dividends = _sides(project, rule.divisor), _sides(project, rule.dividend)
+        divisors, dividends = _sides(everything, rule.divisor), _sides(everything, rule.dividend)
         if not divisors and not dividends:
             continue
+        # Report at the divisor where a linted file sets it, else at the dividend: a divisor set only by a context
+        # file (an unchanged config) is still checked against the dividend the user is changing.
+        at_divisor = any(id(file) in given for file, _ in divisors)
         # Compare distinct values only (a thousand configs hold a handful of values), then report every place.
         divisor_values = _values(project, rule.divisor, divisors)
         dividend_values = _values(project, rule.dividend, dividends)
@@ -77,21 +84,21 @@ def check(project: Project) -> Iterator[Finding]:
             for dividend, dividend_side in dividend_values.items():
                 if divisor > 0 and dividend % divisor == 0:
                     continue
-                if divisors:
+                if at_divisor:
                     failing.setdefault(divisor, (dividend, dividend_side))
                 else:
                     failing.setdefault(dividend, (divisor, divisor_side))
-        for file, occurrence in divisors or dividends:
+        for file, occurrence in divisors if at_divisor else dividends:
             value = _int(occurrence.reading.value)
-            if value is None or value not in failing:
+            if id(file) not in given or value is None or value not in failing:
                 continue
             other, other_side = failing[value]
-            if divisors:
-                where = _where(other_side, file)
+            where = _where(other_side, file)
+            if at_divisor:
                 message = f"{rule.divisor} = {value} does not divide {rule.dividend} = {other} ({where})"
                 expected = f"a divisor of {other}"
             else:
-                message = f"{rule.dividend} = {value} is not a multiple of {rule.divisor} = {other} (the spec's value)"
+                message = f"{rule.dividend} = {value} is not a multiple of {rule.divisor} = {other} ({where})"
                 expected = f"a multiple of {other}"
             yield at(
                 file,
