@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+import sdmspec_cli
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -15,14 +16,5 @@ CLI = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def run_sdmspec(*args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """``sdmspec ARGS`` as users run it (``python -m sdmspec``), offline, with a wide terminal for rich tables."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "sdmspec", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    """``sdmspec ARGS`` as users run it, offline, with a wide terminal for rich tables."""
+    return sdmspec_cli.run_sdmspec(*args, cwd=cwd, env={"COLUMNS": "200"}, timeout=timeout)

@@ -25,11 +25,11 @@ from sdmspec.jobs.common import (
     JobOptions,
     atomic_folder,
     check_origin,
-    clear_result,
     find_variant,
     lint_gate,
     model_folder,
     sparsity_record,
+    start_output,
     write_result,
 )
 from sdmspec.jobs.data import configure_offline
@@ -80,8 +80,7 @@ def _build(options: JobOptions, spec: Any, variant: Any, dense_model: Path, sdm_
     from sdmspec.models.variants import build_variant
 
     out = options.out
-    out.mkdir(parents=True, exist_ok=True)
-    clear_result(out)
+    start_output(out)
     log = MetricsLog(out / "metrics.jsonl", enabled=True)
     log.rewind(0)
     reference, notes = checkpoint_sparsity(sdm_model, spec.sparsity)

@@ -130,8 +130,9 @@ def write_result(out: Path, record: dict[str, Any]) -> Path:
     return path
 
 
-def clear_result(out: Path) -> None:
-    """Forget a previous run's result before training again, so a crash cannot leave a stale "done" marker."""
+def start_output(out: Path) -> None:
+    """Create the job's folder and forget a previous run's result, so a crash cannot leave a stale "done" marker."""
+    out.mkdir(parents=True, exist_ok=True)
     (out / RESULT_FILE).unlink(missing_ok=True)
 
 

@@ -25,12 +25,12 @@ from sdmspec.jobs.common import (
     JobOptions,
     atomic_folder,
     check_origin,
-    clear_result,
     find_variant,
     load_checked_settings,
     model_folder,
     settings_record,
     sparsity_record,
+    start_output,
     write_result,
 )
 from sdmspec.jobs.data import GLUE_FOLDER, load_split, load_tokenizer, resolve_source
@@ -90,8 +90,7 @@ def run_finetune(
 
         out = options.out
         if runtime.is_main:
-            out.mkdir(parents=True, exist_ok=True)
-            clear_result(out)
+            start_output(out)
         tokenizer = load_tokenizer(source)
         max_len = settings.get_int("training.finetune.max_seq_len")
         folder = f"{GLUE_FOLDER}/{task}"

@@ -21,11 +21,11 @@ from sdmspec.jobs.common import (
     MASKS_FILE,
     JobOptions,
     atomic_folder,
-    clear_result,
     find_variant,
     load_checked_settings,
     settings_record,
     sparsity_record,
+    start_output,
 )
 from sdmspec.jobs.common import write_result as write_result_file
 from sdmspec.jobs.data import PRETRAIN_FOLDER, load_split, load_tokenizer, resolve_source
@@ -68,8 +68,7 @@ def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[
 
         out = options.out
         if runtime.is_main:
-            out.mkdir(parents=True, exist_ok=True)
-            clear_result(out)
+            start_output(out)
         tokenizer = load_tokenizer(source)
         seq_len = settings.get_int("training.pretrain.seq_len")
         pretrain = spec.data.pretrain
