@@ -7,6 +7,7 @@ subprocesses, the way the runner does.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,16 @@ from job_helpers import options
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def smoke_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The smoke cache (generated starting checkpoints) of this session, not the user's: jobs in-process and the CLI
+    in subprocesses (which inherit the environment) share it."""
+    folder = tmp_path_factory.mktemp("sdmspec-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SDMSPEC_CACHE", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")

@@ -30,3 +30,18 @@ def read_events(path: Path) -> list[dict[str, Any]]:
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """``python -m sdmspec ARGS`` in the repo, offline, as the runner launches jobs."""
     return sdmspec_cli.run_sdmspec(*args, env=env, timeout=timeout)
+
+
+def full_size_stub(folder: Path, size: str = "130m") -> Path:
+    """A starting folder with the spec's full-size config.json and a tiny weights file: found and checked as the
+    released checkpoint would be (a job refusing for another reason gets that far), never trained from."""
+    import torch
+    from safetensors.torch import save_file
+
+    from sdmspec.models.build import dimensions, mamba_config
+    from sdmspec.schema import load_spec
+
+    folder.mkdir(parents=True, exist_ok=True)
+    mamba_config(dimensions(load_spec(REPO / "spec").models[size])).save_pretrained(str(folder))
+    save_file({"w": torch.zeros(1)}, str(folder / "model.safetensors"))
+    return folder

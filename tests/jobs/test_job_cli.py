@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from job_helpers import run_cli
+from job_helpers import full_size_stub, run_cli
 
 from sdmspec.errors import EXIT_FINDINGS, EXIT_USAGE
 
@@ -48,9 +48,10 @@ def test_gpu_only_options_on_cpu(tmp_path: Path) -> None:
 def test_missing_data_without_smoke_says_what_to_fetch(tmp_path: Path, smoke_data: Path) -> None:
     empty = tmp_path / "data"
     empty.mkdir()
+    start = full_size_stub(tmp_path / "start")  # the starting checkpoint is checked first: give one
     done = run_cli(
         "job", "pretrain", "--variant", "mamba-130m-dense", "--out", str(tmp_path / "out"),
-        "--data-dir", str(empty), "--tokenizer", str(smoke_data / "tokenizer"),
+        "--data-dir", str(empty), "--tokenizer", str(smoke_data / "tokenizer"), "--init-from", str(start),
     )  # fmt: skip
     assert_one_line_error(done, "WikiText-103", "train.jsonl", "--smoke")
 

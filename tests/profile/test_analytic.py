@@ -1,4 +1,5 @@
-"""The closed formula against the model's own weights and against torch's FlopCounterMode on the reference path.
+"""The closed formula against the model's own weights and against torch's FlopCounterMode, on the reference loop and
+on the parallel scan (the path the profile counts on).
 
 Margin: FlopCounterMode counts matmuls, convolutions and the scan's per-step read-out (a bmm); it does not count
 elementwise ops. Like with like, the projections and the LM head agree exactly; the conv differs by the K-1 padded
@@ -17,10 +18,13 @@ from sdmspec.schema import Spec
 MARGIN = 0.005  # relative; the padded conv outputs are the only difference, well under 0.5% of the total
 
 CASES = [
-    pytest.param("130m", True, 1, 16, id="tiny-b1-s16"),
-    pytest.param("370m", True, 2, 32, id="tiny-b2-s32"),
-    pytest.param("130m", False, 1, 128, id="130m-meta-s128"),
-    pytest.param("370m", False, 1, 64, id="370m-meta-s64"),
+    pytest.param("130m", True, 1, 16, "reference", id="tiny-b1-s16-reference"),
+    pytest.param("130m", True, 1, 16, "parallel", id="tiny-b1-s16-parallel"),
+    pytest.param("370m", True, 2, 32, "reference", id="tiny-b2-s32-reference"),
+    pytest.param("370m", True, 2, 30, "parallel", id="tiny-b2-s30-parallel"),
+    pytest.param("130m", False, 1, 128, "parallel", id="130m-meta-s128-parallel"),
+    pytest.param("370m", False, 1, 64, "reference", id="370m-meta-s64-reference"),
+    pytest.param("370m", False, 1, 2048, "parallel", id="370m-meta-s2048-parallel"),
 ]
 
 
@@ -49,13 +53,18 @@ def test_formula_is_the_sum_of_the_weights_of_a_real_model(spec: Spec, size: str
     assert terms == used
 
 
-@pytest.mark.parametrize(("size", "smoke", "batch", "seq_len"), CASES)
-def test_analytic_matches_flop_counter_mode(spec: Spec, size: str, smoke: bool, batch: int, seq_len: int) -> None:
+@pytest.mark.parametrize(("size", "smoke", "batch", "seq_len", "path"), CASES)
+def test_analytic_matches_flop_counter_mode(
+    spec: Spec, size: str, smoke: bool, batch: int, seq_len: int, path: str
+) -> None:
+    from sdmspec.models.scan import Scan, ScanChoice
+
     config = _config(spec, size, smoke)
     shape = MambaShape.from_config(config)
     tokens = batch * seq_len
     analytic = analytic_flops(shape, tokens)
-    counted = count_torch(config, batch, seq_len)
+    counted = count_torch(config, batch, seq_len, ScanChoice(Scan(path), Scan(path), "test"))
+    assert counted.scan == path
     ops = counted.by_operator
 
     # Projections and LM head: Linear layers and dt_proj's `weight @ x`, all lowered to aten.mm: exact.
@@ -63,7 +72,8 @@ def test_analytic_matches_flop_counter_mode(spec: Spec, size: str, smoke: bool, 
     # Depthwise conv: the reference path pads K-1 on both sides and keeps the first L outputs of L+K-1.
     padded = seq_len + shape.d_conv - 1
     assert ops["aten.convolution"] * seq_len == 2 * analytic.conv_macs * padded
-    # The scan's read-out y = C h: 2*D_in*N FLOPs per layer and token, 2 of the scan's 9*D_in*N.
+    # The scan's read-out y = C h: 2*D_in*N FLOPs per layer and token, 2 of the scan's 9*D_in*N (the loop's L
+    # per-position bmm and the parallel path's one `all_states @ C` are the same FLOPs).
     readout = 2 * shape.n_layer * shape.d_inner * shape.d_state * tokens
     assert ops["aten.bmm"] == readout
     assert set(ops) == {"aten.mm", "aten.convolution", "aten.bmm"}

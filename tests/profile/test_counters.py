@@ -72,3 +72,50 @@ def test_reference_path_unwraps_kernel_functions_and_restores_them(monkeypatch: 
     assert modeling_mamba.is_fast_path_available is True
     for name, function in wrapped.items():
         assert getattr(modeling_mamba, name) is function
+
+
+def _choice(path: str) -> Any:
+    from sdmspec.models.scan import Scan, ScanChoice
+
+    return ScanChoice(Scan(path), Scan(path), "test")
+
+
+def test_parallel_and_reference_paths_count_the_same(tiny_model: Any) -> None:
+    """The parallel scan (mambapy) and the sequential loop give identical FlopCounterMode and fvcore counts, per
+    operator, at a length that is not a power of two (pscan pads) and a batch above 1. Only fvcore's list of
+    skipped elementwise ops differs: the loop's per-position recurrence (one mul and one add per layer and position)
+    is, on the parallel path, inside mambapy's autograd Function, one opaque PythonOp per layer."""
+    batch, seq_len = 2, 24
+    layers = MambaShape.from_config(tiny_model.config).n_layer
+    loop_torch = count_torch(tiny_model.config, batch, seq_len, _choice("reference"))
+    fast_torch = count_torch(tiny_model.config, batch, seq_len, _choice("parallel"))
+    assert (loop_torch.scan, fast_torch.scan) == ("reference", "parallel")
+    assert loop_torch.device == fast_torch.device == "meta"
+    assert fast_torch.flops == loop_torch.flops
+    assert fast_torch.by_operator == loop_torch.by_operator
+    assert set(fast_torch.by_operator) == {"aten.mm", "aten.convolution", "aten.bmm"}
+
+    loop_fv = count_fvcore(tiny_model, batch, seq_len, _choice("reference"))
+    fast_fv = count_fvcore(tiny_model, batch, seq_len, _choice("parallel"))
+    assert fast_fv.macs == loop_fv.macs and fast_fv.by_operator == loop_fv.by_operator
+    loop_skipped, fast_skipped = dict(loop_fv.skipped), dict(fast_fv.skipped)
+    assert fast_skipped.pop("prim::PythonOp.PScan") == layers
+    for op in ("aten::mul", "aten::add"):
+        assert loop_skipped.pop(op) - fast_skipped.pop(op) == layers * seq_len
+    assert loop_skipped == fast_skipped
+
+
+def test_counting_scan_prefers_the_parallel_path_and_never_the_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from sdmspec.models.scan import Scan
+    from sdmspec.profile.counters import counting_scan
+
+    for requested in (Scan.AUTO, Scan.KERNELS, Scan.PARALLEL):
+        assert counting_scan(requested).path is Scan.PARALLEL
+    assert counting_scan(Scan.REFERENCE).path is Scan.REFERENCE
+    monkeypatch.setitem(sys.modules, "mambapy.pscan", None)  # the import now fails, as without the package
+    fallback = counting_scan(Scan.AUTO)
+    assert fallback.path is Scan.REFERENCE and "mambapy is not usable" in fallback.reason
+    with pytest.raises(ValueError, match="kernels"):
+        count_torch(None, 1, 8, _choice("kernels"))

@@ -71,6 +71,11 @@ def test_the_smoke_run_produces_every_result_and_a_rerun_reuses_them(repo: Path,
         assert f"| {variant} |" in report
     for image in ("profile/latency_vs_seq_len.png", "verify/mamba-130m-random/sparsity.png"):
         assert f"]({image})" in report and (out / image).is_file()
+    # Phase A starts from the generated smoke checkpoint, the same one for both variants, as the runner found it.
+    starts = [json.loads((out / "pretrain" / v / "result.json").read_text())["init"] for v in VARIANTS[:2]]
+    assert starts[0] == starts[1] == stages["pretrain/mamba-130m-sdm"]["init"]
+    assert starts[0]["origin"] == "generated smoke checkpoint" and starts[0]["digest"].startswith("sha256:")
+    assert "## Phase A start" in report and "generated smoke checkpoint" in report
 
     code, output, seconds = _run(repo, spec, out)
     assert code == 0, output

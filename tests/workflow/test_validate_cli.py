@@ -17,8 +17,9 @@ STATUSES = {"pass", "warn", "fail", "skip"}
 
 
 @pytest.fixture(scope="module")
-def full_run() -> subprocess.CompletedProcess[str]:
-    return run_sdmspec("validate", "--format", "json")
+def full_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
+    log = tmp_path_factory.mktemp("validate") / "validate.log"  # the libraries' messages, not the user's cache
+    return run_sdmspec("validate", "--format", "json", "--log", str(log))
 
 
 def _by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:

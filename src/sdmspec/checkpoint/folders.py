@@ -26,9 +26,11 @@ class ShardedSource:
         folder = index.parent.resolve()
         self._shard_of: dict[str, Path] = {}
         for key, shard in weight_map.items():
-            shard_path = (folder / str(shard)).resolve()
-            # An index is untrusted input too: it may only name files inside its own folder.
-            if shard_path.parent != folder:
+            name = str(shard)
+            shard_path = folder / name
+            # An index is untrusted input too: it may only name files inside its own folder. Judged by name, not by
+            # resolved path: in the Hugging Face cache every file of a snapshot is a symlink into blobs/.
+            if Path(name).name != name or name in ("", ".", ".."):
                 raise CheckpointError(f"{index}: shard {shard!r} is outside the checkpoint folder")
             if not shard_path.is_file():
                 raise CheckpointError(f"{index}: shard {shard!r} (for {key!r}) is missing")

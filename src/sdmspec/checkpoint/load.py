@@ -153,14 +153,18 @@ def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
 
 def prunable_items(
-    reader: CheckpointReader, spec: SparsitySpec, progress: ProgressCallback | None = None
+    reader: CheckpointReader,
+    spec: SparsitySpec,
+    progress: ProgressCallback | None = None,
+    device: str | None = None,
 ) -> Iterator[tuple[str, torch.Tensor]]:
-    """The prunable tensors only, one at a time (the rest is never read), reporting progress by elements."""
+    """The prunable tensors only, one at a time (the rest is never read), reporting progress by elements; on
+    ``device`` when given (counted there), else where the reader put them (the CPU)."""
     names = [name for name in reader.names() if spec.is_prunable(name)]
     total = sum(reader.numel(name) for name in names)
     done = 0
     for name, tensor in reader.items(names):
-        yield name, tensor
+        yield name, (tensor if device is None else tensor.to(device))
         done += tensor.numel()
         if progress is not None:
             progress(done, total)

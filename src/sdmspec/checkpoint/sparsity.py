@@ -77,14 +77,15 @@ class SparsityCount:
 
 
 def count_zeros(tensor: torch.Tensor) -> int:
-    """Exact zeros in a tensor of any dtype; -0.0 counts (it compares equal to 0), NaN does not."""
+    """Exact zeros in a tensor of any dtype, on the tensor's device; -0.0 counts (it compares equal to 0), NaN does
+    not. Off the CPU the count is one kernel and one host sync per tensor."""
+    if tensor.device.type != "cpu":
+        # count_nonzero tests `x != 0`, so -0.0 is a zero and NaN is not; a GPU has no branch predictor to defeat.
+        return tensor.numel() - int(torch_count_nonzero(tensor))
     bits = _sign_free_bits().get(tensor.dtype)
     if bits is not None:
         return _count_float_zeros(tensor, *bits)
-    try:
-        return tensor.numel() - int(tensor.count_nonzero().item())
-    except (RuntimeError, NotImplementedError):  # dtypes without a count_nonzero kernel (float8)
-        return int((tensor == 0).sum().item())
+    return tensor.numel() - torch_count_nonzero(tensor)
 
 
 # Elements per pass in _count_float_zeros. At torch's intra-op grain size (32768) each op runs on the calling thread:
@@ -106,6 +107,14 @@ def _sign_free_bits() -> dict[torch.dtype, tuple[torch.dtype, int]]:
     }
 
 
+def torch_count_nonzero(tensor: torch.Tensor) -> int:
+    """Non-zero elements, for dtypes without a count_nonzero kernel (float8) through ``tensor != 0``."""
+    try:
+        return int(tensor.count_nonzero().item())
+    except (RuntimeError, NotImplementedError):
+        return int((tensor != 0).sum().item())
+
+
 def _count_float_zeros(tensor: torch.Tensor, bits_dtype: torch.dtype, sign_free: int) -> int:
     # An IEEE float is zero (+0.0 or -0.0) exactly when its bits with the sign cleared are all 0; NaN and infinities
     # are not. Counting on the bits is branch-free: on CPU, `x == 0` or a float count_nonzero over pruned weights
@@ -113,7 +122,7 @@ def _count_float_zeros(tensor: torch.Tensor, bits_dtype: torch.dtype, sign_free:
     import torch
 
     flat = tensor.reshape(-1).view(bits_dtype)
-    scratch = torch.empty(min(_CHUNK, flat.numel()), dtype=bits_dtype)
+    scratch = torch.empty(min(_CHUNK, flat.numel()), dtype=bits_dtype, device=tensor.device)
     nonzero = 0
     for start in range(0, flat.numel(), _CHUNK):
         part = flat[start : start + _CHUNK]

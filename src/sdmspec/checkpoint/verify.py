@@ -103,23 +103,25 @@ def verify_iso_sparsity(
     per_layer: bool | None = None,
     labels: tuple[str, str] | None = None,
     progress: SideProgress | None = None,
+    device: str | None = None,
 ) -> IsoSparsityResult:
     """Count both sides (a checkpoint path, a SparsityCount, a state dict, or a live model) and judge them.
 
+    Checkpoints are counted on ``device`` when given (their tensors moved there one at a time), else on the CPU.
     Raises CheckpointError when a checkpoint cannot be read or is refused.
     """
     names = labels or (_label(sdm, "sdm"), _label(challenge, "challenge"))
     counts: list[SparsityCount] = []
     notes: list[str] = []
     for label, side in zip(names, (sdm, challenge), strict=True):
-        count, side_notes = _count(side, label, spec.sparsity, progress)
+        count, side_notes = _count(side, label, spec.sparsity, progress, device)
         counts.append(count)
         notes.extend(f"{label}: {note}" for note in side_notes)
     return compare_counts(counts[0], counts[1], spec, per_layer=per_layer, labels=names, warnings=tuple(notes))
 
 
 def _count(
-    side: CheckpointLike, label: str, spec: SparsitySpec, progress: SideProgress | None
+    side: CheckpointLike, label: str, spec: SparsitySpec, progress: SideProgress | None, device: str | None
 ) -> tuple[SparsityCount, tuple[str, ...]]:
     if isinstance(side, SparsityCount):
         return side, ()
@@ -132,7 +134,7 @@ def _count(
     try:
         reader = CheckpointReader(Path(label), source)
         report = None if progress is None else lambda done, total: progress(label, done, total)
-        return count_sparsity(prunable_items(reader, spec, report), spec), reader.warnings
+        return count_sparsity(prunable_items(reader, spec, report, device), spec), reader.warnings
     finally:
         source.close()
 

@@ -1,8 +1,9 @@
 """``sdmspec job pretrain|challenge|finetune``: the training jobs the runner launches (in one process or under
 ``torchrun``). Each prints a one-line summary and writes ``result.json`` last.
 
-Exit codes: 0 done, 1 the job refused or failed (unknown variant, configs failing lint, missing data, a GPU-only
-option on CPU, an iso-sparsity mismatch), 2 unreadable input (spec, checkpoint).
+Exit codes: 0 done, 1 the job refused or failed (unknown variant, configs failing lint, missing data or released
+weights, a GPU-only option on CPU, an iso-sparsity mismatch), 2 unreadable input (spec, checkpoint; a starting
+checkpoint whose config is not the spec's size).
 """
 
 from __future__ import annotations
@@ -43,6 +44,29 @@ _SEED = typer.Option(0, "--seed", help="Seed of model initialisation and data or
 _DEVICE = typer.Option("auto", "--device", help="auto, cpu or cuda.")
 _BF16 = typer.Option(False, "--bf16", help="bfloat16 autocast (CUDA GPUs with bf16 support only).")
 _MAX_STEPS = typer.Option(None, "--max-steps", min=1, help="Stop after this many optimizer steps (schedule shrinks).")
+# Pre-training may take no step at all: it then exports its starting weights (with SDM, masked at the target).
+_PRETRAIN_MAX_STEPS = typer.Option(
+    None, "--max-steps", min=0, help="Stop after this many optimizer steps (schedule shrinks; 0: export the start)."
+)
+_INIT_FROM = typer.Option(
+    None,
+    "--init-from",
+    help="The folder Phase A starts from (save_pretrained's or `hf download --local-dir`'s: config.json and "
+    "safetensors, single or sharded), when training.pretrain.init is pretrained (default: the spec's checkpoint "
+    "from the local Hugging Face cache; with --smoke, a generated smoke-size checkpoint).",
+)
+_SCAN = typer.Option(
+    "auto",
+    "--scan",
+    help="Mamba's selective scan: auto (mamba-ssm's kernels where usable, else parallel), kernels, parallel "
+    "(mambapy, pure PyTorch) or reference (the sequential loop, slow). Recorded in metrics and result.json.",
+)
+_ACTIVATION_CKPT = typer.Option(
+    "auto",
+    "--activation-checkpointing",
+    help="Recompute activations in the backward pass: auto (on a GPU, when the micro-batch would not fit "
+    "otherwise), on or off. Recorded in result.json.",
+)
 _LOG_EVERY = typer.Option(None, "--log-every", min=1, help="Log training metrics every N optimizer steps.")
 _CKPT_EVERY = typer.Option(None, "--checkpoint-every", min=0, help="Also checkpoint every N optimizer steps (0: off).")
 _QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
@@ -60,9 +84,12 @@ def pretrain(
     seed: int = _SEED,
     device: str = _DEVICE,
     bf16: bool = _BF16,
-    max_steps: int | None = _MAX_STEPS,
+    scan: str = _SCAN,
+    activation_checkpointing: str = _ACTIVATION_CKPT,
+    max_steps: int | None = _PRETRAIN_MAX_STEPS,
     log_every: int | None = _LOG_EVERY,
     checkpoint_every: int | None = _CKPT_EVERY,
+    init_from: Path | None = _INIT_FROM,
     quiet: bool = _QUIET,
 ) -> None:
     """Phase A: causal LM pre-training on WikiText-103 (dense and SDM variants)."""
@@ -71,7 +98,8 @@ def pretrain(
     options = JobOptions(
         variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, data_dir=data_dir,
         tokenizer=tokenizer, seed=seed, device=device, bf16=bf16, max_steps=max_steps, log_every=log_every,
-        checkpoint_every=checkpoint_every,
+        checkpoint_every=checkpoint_every, init_from=init_from, scan=scan,
+        activation_checkpointing=activation_checkpointing,
     )  # fmt: skip
     record = run_pretrain(options, _progress(quiet))
     metrics = record["metrics"]
@@ -88,6 +116,7 @@ def challenge(
     spec_path: Path | None = _SPEC,
     smoke: bool = _SMOKE,
     seed: int = _SEED,
+    device: str = typer.Option("cpu", "--device", help="cpu (default: pruning takes seconds), cuda or auto."),
     quiet: bool = _QUIET,
 ) -> None:
     """Build an iso-sparsity baseline (challenge: magnitude; random) from the dense model at M_SDM's sparsity.
@@ -95,7 +124,9 @@ def challenge(
     Takes seconds and shows no progress bar (``--quiet`` is accepted like every job's)."""
     from sdmspec.jobs.challenge import run_challenge
 
-    options = JobOptions(variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, seed=seed)
+    options = JobOptions(
+        variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, seed=seed, device=device
+    )
     record = run_challenge(options, dense=dense, sdm=sdm)
     _summary(record, f"iso-sparsity {record['verdict']}")
 
@@ -114,6 +145,8 @@ def finetune(
     seed: int = _SEED,
     device: str = _DEVICE,
     bf16: bool = _BF16,
+    scan: str = _SCAN,
+    activation_checkpointing: str = _ACTIVATION_CKPT,
     max_steps: int | None = _MAX_STEPS,
     log_every: int | None = _LOG_EVERY,
     checkpoint_every: int | None = _CKPT_EVERY,
@@ -125,7 +158,7 @@ def finetune(
     options = JobOptions(
         variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, data_dir=data_dir,
         tokenizer=tokenizer, seed=seed, device=device, bf16=bf16, max_steps=max_steps, log_every=log_every,
-        checkpoint_every=checkpoint_every,
+        checkpoint_every=checkpoint_every, scan=scan, activation_checkpointing=activation_checkpointing,
     )  # fmt: skip
     record = run_finetune(options, task=task, checkpoint=checkpoint, progress=_progress(quiet))
     best = record["metrics"]

@@ -2,6 +2,10 @@
 
 Exit codes: 0 no errors (warnings and infos do not fail), 1 errors found (or, with ``--diff``, files would change),
 2 usage error or input that cannot be read at all (a missing path, a missing or invalid spec).
+
+With ``--format json`` or ``sarif``, stdout (or ``--output``) holds exactly one document whenever the exit code is 0
+or 1, also when there is nothing to lint (an empty report whose notices say so); exit 2 prints one error line on
+stderr and no document.
 """
 
 from __future__ import annotations
@@ -38,6 +42,15 @@ def _explain(selector: str) -> int:
     typer.echo(f"{found.CODE} ({found.NAME}), default severity {found.SEVERITY.value}\n")
     typer.echo(rule_help(found))
     return EXIT_OK
+
+
+def _emit(report: str, output: Path | None) -> None:
+    if output is not None:
+        from sdmspec.io import atomic_write_text
+
+        atomic_write_text(output, report)
+    else:
+        typer.echo(report, nl=False)
 
 
 def lint(
@@ -78,7 +91,7 @@ def lint(
         raise typer.Exit(_explain(explain))
 
     from sdmspec.lint.context import DEFAULT_CONFIG_FOLDER
-    from sdmspec.lint.engine import lint_paths
+    from sdmspec.lint.engine import LintResult, lint_paths
     from sdmspec.lint.fix import fix_paths
     from sdmspec.report import ReportOptions, render
     from sdmspec.schema import load_spec
@@ -86,7 +99,13 @@ def lint(
 
     targets = list(paths) if paths else [DEFAULT_CONFIG_FOLDER]
     if not config_files(targets):
-        typer.echo(f"sdmspec: warning: no YAML files under {', '.join(map(str, targets))}", err=True)
+        # Nothing to lint (an empty folder, a folder named like a file): not an error, but machine formats still
+        # print their one document (an empty report carrying the notice), so a pipe into `jq` or an upload works.
+        notice = f"no YAML files under {', '.join(map(str, targets))}"
+        typer.echo(f"sdmspec: warning: {notice}", err=True)
+        if output_format is not OutputFormat.TEXT and not diff:
+            empty = LintResult(diagnostics=(), files=0)
+            _emit(render(output_format.value, empty, ReportOptions(notices=(notice,))), output)
         raise typer.Exit(EXIT_OK)
     spec = load_spec(spec_path)
     if diff:
@@ -127,13 +146,7 @@ def lint(
         show_source=show_source,
         color=color and "NO_COLOR" not in os.environ,
     )
-    report = render(output_format.value, result, options)
-    if output is not None:
-        from sdmspec.io import atomic_write_text
-
-        atomic_write_text(output, report)
-    else:
-        typer.echo(report, nl=False)
+    _emit(render(output_format.value, result, options), output)
     raise typer.Exit(EXIT_FINDINGS if result.errors and not exit_zero else EXIT_OK)
 
 

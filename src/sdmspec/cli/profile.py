@@ -34,7 +34,8 @@ def _print_table(report: ProfileReport) -> None:
     from rich.table import Table
 
     hardware = report.hardware.label
-    table = Table(title=f"sdmspec profile [{hardware}]" + (" (smoke)" if report.smoke else ""))
+    title = f"sdmspec profile [{hardware}]" + (" (smoke)" if report.smoke else "")
+    table = Table(title=title, caption=f"latency on the {report.scan.path.value} scan ({report.scan.reason})")
     table.add_column("variant", no_wrap=True)
     for column in ("B", "L", "fvcore GMAC", "torch GFLOP", "analytic GFLOP", "effective GFLOP", "ms median", "ms IQR"):
         table.add_column(column, justify="right")
@@ -71,14 +72,24 @@ def profile(
     spec_path: Path | None = typer.Option(None, "--spec", help="Spec file or folder (default: the repo's spec/)."),
     out: Path = typer.Option(..., "--out", help="Output folder: profile.json, profile.csv, plots, traces/."),
     device: str = typer.Option("auto", "--device", help="cpu, cuda or auto (cuda when available)."),
+    scan: str = typer.Option(
+        "auto",
+        "--scan",
+        help="Mamba's selective scan for the latency: auto (mamba-ssm's kernels where usable, else parallel), "
+        "kernels, parallel (mambapy, pure PyTorch) or reference (the sequential loop, slow). FLOPs are counted "
+        "on the parallel scan whatever is timed (the same counts as the loop; reference: on the loop). Recorded "
+        "in profile.json and profile.csv.",
+    ),
     no_trace: bool = typer.Option(False, "--no-trace", help="Skip the torch.profiler traces (large at full size)."),
 ) -> None:
     """Count FLOPs four ways (fvcore MACs, torch FLOPs, analytic, effective) and time each variant's forward pass."""
+    from sdmspec.models.scan import parse_scan
     from sdmspec.profile import run_profile
     from sdmspec.schema import load_spec
 
     if device not in ("cpu", "cuda", "auto"):
         raise SdmspecError(f"--device must be cpu, cuda or auto, got {device!r}")
+    requested = parse_scan(scan)
     report = run_profile(
         load_spec(spec_path),
         variant or None,
@@ -88,6 +99,7 @@ def profile(
         smoke=smoke,
         out_dir=out,
         device=device,
+        scan=requested,
         trace=not no_trace,
         progress=lambda message: typer.echo(f"profiling {message}", err=True),
     )

@@ -2,7 +2,8 @@
 
 Exit codes: 0 every selected stage done (or, with --dry-run, the run would start); 1 refused by a gate (lint errors,
 environment mismatch) or a stage failed (an iso-sparsity mismatch included); 2 usage error or unreadable input;
-130 interrupted (rerun the same command to resume).
+130 interrupted (rerun the same command to resume). A dry run checks both gates, prints the plan either way, then
+names each gate that would refuse (exit 1).
 """
 
 from __future__ import annotations
@@ -10,16 +11,17 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sdmspec.errors import EXIT_FINDINGS, EXIT_OK
+from sdmspec.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, SdmspecError
 
 if TYPE_CHECKING:
+    from sdmspec.runner.acceleration import ExpectedScan
     from sdmspec.runner.execute import RunEvent
     from sdmspec.runner.gate import EnvGate, LintGate
     from sdmspec.runner.pipeline import PreparedRun
@@ -34,7 +36,7 @@ def _short(text: str, prepared: PreparedRun) -> str:
     return text.replace(str(prepared.options.out), "$OUT").replace(sys.executable, "python").replace(here, "")
 
 
-def print_plan(prepared: PreparedRun, console: Console) -> None:
+def print_plan(prepared: PreparedRun, console: Console, expected: ExpectedScan | None = None) -> None:
     """The plan as a table: each stage's state, upstreams, and its command with the inputs it reads and outputs."""
     table = Table(title=f"sdmspec run plan ($OUT = {prepared.options.out})", title_justify="left", show_lines=True)
     table.add_column("stage", no_wrap=True)
@@ -53,6 +55,18 @@ def print_plan(prepared: PreparedRun, console: Console) -> None:
         cell += [f"out: {_short(path, prepared)}" for path in stage.outputs]
         table.add_row(stage.name, label, after, escape("\n".join(cell)))
     console.print(table)
+    if expected is not None:
+        from sdmspec.runner.acceleration import MODEL_STAGES
+
+        stages = ", ".join(MODEL_STAGES)
+        console.print(escape(f"{stages} stages: {expected.describe()}"), soft_wrap=True)
+        console.print(
+            escape(
+                f"activation checkpointing: {prepared.request.activation_checkpointing} "
+                "(auto: each training job turns it on when its micro-batch would not fit the GPU otherwise)"
+            ),
+            soft_wrap=True,
+        )
     console.print(f"{len(prepared.to_run)} of {len(prepared.selected)} selected stage(s) to run; nothing was launched.")
 
 
@@ -66,6 +80,19 @@ def _print_lint(gate: LintGate, console: Console) -> None:
 def _print_env(gate: EnvGate, console: Console) -> None:
     for row in gate.report.deviations:
         console.print(escape(f"environment: {row.name}: expected {row.expected}, found {row.found}"))
+
+
+_ENV_REFUSAL = "this machine differs from the spec's environment (above)"
+
+
+def _refuse(refusals: list[tuple[str, str]], console: Console, *, dry_run: bool) -> NoReturn:
+    """Each gate's refusal (what, then the way out) on its own line, and exit 1; a dry run says it *would* refuse."""
+    for what, hint in refusals:
+        verdict = "[red]would refuse:[/]" if dry_run else "[red]refused:[/]"
+        outcome = "a run would start nothing" if dry_run else "nothing was started"
+        # One line each, however long the path: a log reader greps for it.
+        console.print(f"{verdict} {escape(what)}; {outcome}. {escape(hint)}", soft_wrap=True)
+    raise typer.Exit(EXIT_FINDINGS)
 
 
 class _Printer:
@@ -112,7 +139,7 @@ def run(
     ),
     smoke: bool = typer.Option(False, "--smoke", help="Every stage at toy scale on generated data (minutes on a CPU)."),
     dry_run: bool = typer.Option(
-        False, "--dry-run", help="Print the plan (commands, inputs, outputs); launch nothing."
+        False, "--dry-run", help="Print the plan (commands, inputs, outputs) and any refusing gate; launch nothing."
     ),
     only: list[str] = typer.Option(
         None,
@@ -135,6 +162,30 @@ def run(
     data_dir: Path | None = typer.Option(
         None, "--data-dir", help="Local data for the jobs (see `sdmspec job --help`)."
     ),
+    init_from: list[str] = typer.Option(
+        None,
+        "--init-from",
+        metavar="SIZE=DIR",
+        help="The folder a size's pre-training starts from (save_pretrained's, e.g. 130m=checkpoints/mamba-130m-hf); "
+        "repeatable. Default: the spec's checkpoint from the Hugging Face cache (--smoke: a generated one).",
+    ),
+    scan: str = typer.Option(
+        "auto",
+        "--scan",
+        help="Mamba's scan in the training and profile stages: auto (mamba-ssm's kernels where usable, else "
+        "parallel), kernels, parallel or reference (slow). Not part of any stage's fingerprint.",
+    ),
+    device: str = typer.Option(
+        "auto",
+        "--device",
+        help="auto (each job's default: training and profile on the GPU when there is one), cpu or cuda (every "
+        "stage, the challenge build and verification included). Not part of any stage's fingerprint.",
+    ),
+    activation_checkpointing: str = typer.Option(
+        "auto",
+        "--activation-checkpointing",
+        help="Training stages: auto (on a GPU when the micro-batch would not fit otherwise), on or off.",
+    ),
     rdzv_endpoint: str | None = typer.Option(None, "--rdzv-endpoint", help="torchrun rendezvous HOST:PORT (nodes>1)."),
     slurm_partition: str | None = typer.Option(None, "--slurm-partition", help="SLURM partition for every job."),
     slurm_cluster: str = typer.Option(
@@ -145,9 +196,17 @@ def run(
 ) -> None:
     """Gate on lint and the environment, then run the pipeline: pretrain -> baselines -> verify -> finetune -> profile
     -> report. Reruns skip finished stages and resume interrupted ones; changed settings rerun what they affect."""
+    from sdmspec.runner.acceleration import expect_scan
     from sdmspec.runner.execute import execute
     from sdmspec.runner.gate import env_gate, lint_gate
-    from sdmspec.runner.pipeline import RunRequest, load_request_spec, make_launcher, prepare_run
+    from sdmspec.runner.initial import parse_init_from
+    from sdmspec.runner.pipeline import (
+        RunRequest,
+        load_request_spec,
+        make_launcher,
+        prepare_run,
+        prepare_unresolved,
+    )
 
     # In a pipe or a log file, wide enough that a stage's command stays on a line or two.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
@@ -157,31 +216,45 @@ def run(
         launcher=launcher, nproc=nproc, nodes=nodes, allow_env_mismatch=allow_env_mismatch, jobs=jobs,
         data_dir=data_dir, rdzv_endpoint=rdzv_endpoint, slurm_partition=slurm_partition, slurm_cluster=slurm_cluster,
         timeout_min=timeout_min, grace_s=grace_s, argv=("sdmspec", *sys.argv[1:]),
+        init_from=parse_init_from(init_from or ()), scan=scan, activation_checkpointing=activation_checkpointing,
+        device=device,
     )  # fmt: skip
+    expected_scan = expect_scan(request)
     spec = load_request_spec(request)
+    # A run stops at the first gate that refuses; a dry run checks both, shows the plan, then says who would refuse.
+    refusals: list[tuple[str, str]] = []
     lint = lint_gate([request.configs], spec)
     if not lint.passed:
         _print_lint(lint, console)
-        console.print(
-            f"[red]refused:[/] {lint.errors} lint error(s) in {escape(str(configs))}; nothing was started. "
-            "See `sdmspec lint` (and --fix)."
-        )
-        raise typer.Exit(EXIT_FINDINGS)
+        refusals.append((f"{lint.errors} lint error(s) in {configs}", "See `sdmspec lint` (and --fix)."))
+        if not dry_run:
+            _refuse(refusals, console, dry_run=False)
     env = env_gate(spec, allow_mismatch=allow_env_mismatch, smoke=smoke)
     _print_env(env, console)
     if not env.passed:
-        console.print(
-            "[red]refused:[/] this machine differs from the spec's environment (above); nothing was started. "
-            "Pass --allow-env-mismatch to run anyway, recorded as a deviation."
-        )
-        raise typer.Exit(EXIT_FINDINGS)
-    if env.deviations:
+        refusals.append((_ENV_REFUSAL, "Pass --allow-env-mismatch to run anyway, recorded as a deviation."))
+        if not dry_run:
+            _refuse(refusals, console, dry_run=False)
+    elif env.deviations:
         reason = "--smoke" if smoke and not allow_env_mismatch else "--allow-env-mismatch"
         console.print(f"[yellow]accepted ({reason}):[/] the deviations above are recorded in the manifest.")
-    prepared = prepare_run(request, spec, env)
+    try:
+        prepared = prepare_run(request, spec, env)
+    except ConfigError as err:
+        if not dry_run or lint.passed:
+            raise
+        # Configs lint refuses may not resolve into settings ('3e-4' is a string): the stages are still known.
+        console.print(f"[yellow]settings unknown:[/] {escape(str(err))}")
+        prepared = prepare_unresolved(request, spec, env, "settings unknown")
     if dry_run:
-        print_plan(prepared, console)
+        print_plan(prepared, console, expected_scan)
+        if refusals:
+            _refuse(refusals, console, dry_run=True)
+        if expected_scan.problem is not None and request.launcher != "slurm":
+            raise SdmspecError(expected_scan.problem)
         raise typer.Exit(EXIT_OK)
+    if expected_scan.problem is not None and request.launcher != "slurm":
+        raise SdmspecError(expected_scan.problem)  # before any stage starts: exit 2
     printer = _Printer(console)
     outcome = execute(prepared, make_launcher(prepared), printer)
     printer.flush()

@@ -2,6 +2,10 @@
 
 Exit codes: 0 when no check fails (warnings and skips included), 1 when one fails, 2 when the spec cannot be read
 or an option is wrong.
+
+The output is the report alone: what the libraries print while the checks run (transformers' kernel-fallback
+warnings, torch.profiler's lines, Python warnings) goes to a log file, named in the report's last line (``log`` in
+JSON), or to the terminal with ``--verbose``.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from sdmspec.errors import EXIT_FINDINGS
+from sdmspec.errors import EXIT_FINDINGS, SdmspecError
 from sdmspec.schema import load_spec
 
 if TYPE_CHECKING:
     from sdmspec.validate import ValidationReport
+    from sdmspec.validate.capture import CapturedOutput
 
 
 class ValidateFormat(str, Enum):
@@ -28,8 +33,8 @@ class ValidateFormat(str, Enum):
 _STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
 
 
-def print_validation_report(report: ValidationReport) -> None:
-    """The checks as a rich table, then a one-line summary."""
+def print_validation_report(report: ValidationReport, captured: CapturedOutput | None = None) -> None:
+    """The checks as a rich table, a one-line summary, then where the libraries' messages went (if they spoke)."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -47,6 +52,12 @@ def print_validation_report(report: ValidationReport) -> None:
     summary = ", ".join(f"{count} {status}" for status, count in counts.items() if count)
     verdict = "[red]setup has failures[/]" if report.failed else "[green]no check failed[/]"
     console.print(f"{verdict}: {summary}")
+    if captured is not None and captured.lines:
+        console.print(
+            f"[dim]library output ({captured.lines} line(s)) went to {escape(str(captured.path))};"
+            " --verbose prints it instead[/]",
+            soft_wrap=True,
+        )
 
 
 def validate(
@@ -64,22 +75,58 @@ def validate(
     only: list[str] = typer.Option(
         [], "--check", help="Run only this area (repeatable): variants, hyperparameters, data, profiling, iso-sparsity."
     ),
+    device: str = typer.Option(
+        "auto",
+        "--device",
+        help="Where the profiling check times the model: auto (the GPU when there is one), cpu or cuda.",
+    ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Let the libraries' messages (transformers, torch...) through as they come."
+    ),
+    log: Path | None = typer.Option(
+        None,
+        "--log",
+        help="Where the libraries' messages go without --verbose (default: ~/.cache/sdmspec/validate.log, or under"
+        " $XDG_CACHE_HOME); rewritten by every run.",
+    ),
 ) -> None:
     """Validate the experimental setup: the 7 variants build with the spec's parameter counts, the configs hold
     the paper's hyperparameters, WikiText-103 and GLUE load offline, profiling works here (and whether this is the
     paper's hardware), and checkpoints under --run-dir are iso-sparse. Each check passes, warns, fails or is
     skipped with the reason."""
     from sdmspec.validate import ValidateOptions, validate_setup
+    from sdmspec.validate.capture import capture_output, default_log_path
 
+    _check_device(device)
     spec = load_spec(spec_path)
-    options = ValidateOptions(configs=configs, run_dir=run_dir, data_dir=data_dir)
-    report = validate_setup(spec, options, areas=only or None)
-    if output_format is ValidateFormat.JSON:
-        typer.echo(json.dumps(report.to_json(), indent=2, default=str))
+    options = ValidateOptions(configs=configs, run_dir=run_dir, data_dir=data_dir, device=device)
+    captured = None
+    if verbose:
+        report = validate_setup(spec, options, areas=only or None)
     else:
-        print_validation_report(report)
+        with capture_output(log or default_log_path()) as captured:
+            report = validate_setup(spec, options, areas=only or None)
+    if output_format is ValidateFormat.JSON:
+        document = report.to_json()
+        document["log"] = None if captured is None else {"path": str(captured.path), "lines": captured.lines}
+        typer.echo(json.dumps(document, indent=2, default=str))
+    else:
+        print_validation_report(report, captured)
     if report.failed:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _check_device(device: str) -> None:
+    """A one-line usage error (exit 2) for an unknown device, or cuda where there is none."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise SdmspecError(f"--device must be auto, cpu or cuda, got {device!r}")
+    if device == "cuda":
+        try:
+            import torch
+        except ImportError:
+            raise SdmspecError("--device cuda: torch is not installed (the `train` extra)") from None
+        if not torch.cuda.is_available():
+            raise SdmspecError("--device cuda: no CUDA GPU is available on this machine")
 
 
 def register(app: typer.Typer) -> None:

@@ -41,6 +41,7 @@ def verify_sparsity(
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="Report format."),
     plot: Path | None = typer.Option(None, "--plot", help="Draw per-layer sparsity of both models (.png/.svg/.pdf)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to this file, not stdout."),
+    device: str = typer.Option("cpu", "--device", help="Where to count: cpu (default), cuda or auto."),
 ) -> None:
     """Check iso-sparsity: the two checkpoints' zero counts over the spec's prunable set must match by its rule."""
     from sdmspec.checkpoint.plot import plot_format, plot_layer_sparsity
@@ -51,8 +52,11 @@ def verify_sparsity(
     if plot is not None:
         plot_format(plot)  # refuse an unsupported image format before reading gigabytes
     spec = load_spec(spec_path)
+    counting_device = _counting_device(device)
     with _progress((sdm, challenge)) as progress:
-        result = verify_iso_sparsity(sdm, challenge, spec, per_layer=True if per_layer else None, progress=progress)
+        result = verify_iso_sparsity(
+            sdm, challenge, spec, per_layer=True if per_layer else None, progress=progress, device=counting_device
+        )
     if output_format is OutputFormat.json:
         _emit(json.dumps(result.to_json(), indent=2) + "\n", output)
     elif output is not None:
@@ -65,6 +69,23 @@ def verify_sparsity(
     if plot is not None:
         plot_layer_sparsity(result, plot)
     raise typer.Exit(EXIT_OK if result.passed else EXIT_FINDINGS)
+
+
+def _counting_device(device: str) -> str | None:
+    """None for the CPU (tensors stay as the reader mapped them); "cuda" only where there is a GPU (else exit 2)."""
+    from sdmspec.errors import SdmspecError
+
+    if device not in ("cpu", "cuda", "auto"):
+        raise SdmspecError(f"--device must be cpu, cuda or auto, got {device!r}")
+    if device == "cpu":
+        return None
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if device == "cuda":
+        raise SdmspecError("--device cuda: no CUDA GPU is available on this machine")
+    return None
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,8 @@ ASSUMPTION = "**assumption**"
 NOT_GIVEN = "*not given by the paper*"
 
 ENVIRONMENT_PREFIXES = ("environment.",)
+# Where Phase A starts (pretrained: the sizes' checkpoints; scratch: random weights), said under the sizes too.
+INIT_SETTING = "training.pretrain.init"
 # Which settings each hyperparameter section shows, by key prefix. Settings no group claims go to "Other settings",
 # so a spec written for another paper still renders every value.
 HYPERPARAMETER_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -118,9 +120,14 @@ def _models(spec: Spec) -> list[str]:
         (size, f"`{m.hf_name}`", m.d_model, m.n_layer, m.vocab_size, m.d_state, m.expand, m.d_conv, f"{m.params:,}")
         for size, m in spec.models.items()
     ]
-    headers = ("Size", "Architecture", "d_model", "Layers", "Vocabulary", "d_state", "Expand", "d_conv", "Parameters")
+    headers = ("Size", "Checkpoint", "d_model", "Layers", "Vocabulary", "d_state", "Expand", "d_conv", "Parameters")
     lines += _table(headers, size_rows)
     lines += [f"Sources: {'; '.join(f'{size}: {_sourced(m.source)}' for size, m in spec.models.items())}.", ""]
+    init = spec.settings.get(INIT_SETTING)
+    if init is not None:
+        value = init.expected_value()
+        start = "each size's checkpoint above" if value == "pretrained" else "random weights"
+        lines += [f"Phase A starts from {start} (`{INIT_SETTING}`: `{value}`). Source: {_sourced(init.source)}", ""]
     lines += [f"### {len(spec.variants)} variants", ""]
     rows = [
         (

@@ -16,7 +16,7 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdmspec.errors import JobError
 from sdmspec.jobs.common import (
@@ -34,9 +34,12 @@ from sdmspec.jobs.common import (
 )
 from sdmspec.jobs.data import configure_offline
 from sdmspec.jobs.metrics import MetricsLog
-from sdmspec.jobs.runtime import start_runtime
+from sdmspec.jobs.runtime import check_device_options, start_runtime
 from sdmspec.schema import load_spec
 from sdmspec.schema.spec import Method
+
+if TYPE_CHECKING:
+    import torch
 
 ISO_FILE = "iso_sparsity.json"
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
@@ -55,11 +58,12 @@ def run_challenge(options: JobOptions, *, dense: Path, sdm: Path) -> dict[str, A
     check_origin(sdm, variant.match_sparsity_of, "sdm")
     dense_model, sdm_model = model_folder(dense, "dense"), model_folder(sdm, "sdm")
     configure_offline(needs_hub=False)
-    runtime = start_runtime("cpu", small=options.smoke)
+    check_device_options(options.device, bf16=False)
+    runtime = start_runtime(options.device, small=options.smoke)
     try:
         record: dict[str, Any] = {}
         if runtime.is_main:
-            record = _build(options, spec, variant, dense_model, sdm_model)
+            record = _build(options, spec, variant, dense_model, sdm_model, runtime.device)
             record["wall_s"] = round(time.monotonic() - started, 3)
             write_result(options.out, record)
         runtime.barrier()
@@ -68,7 +72,9 @@ def run_challenge(options: JobOptions, *, dense: Path, sdm: Path) -> dict[str, A
         runtime.close()
 
 
-def _build(options: JobOptions, spec: Any, variant: Any, dense_model: Path, sdm_model: Path) -> dict[str, Any]:
+def _build(
+    options: JobOptions, spec: Any, variant: Any, dense_model: Path, sdm_model: Path, device: torch.device
+) -> dict[str, Any]:
     from safetensors.torch import save_file
 
     from sdmspec.checkpoint.load import checkpoint_sparsity, load_state_dict
@@ -88,8 +94,9 @@ def _build(options: JobOptions, spec: Any, variant: Any, dense_model: Path, sdm_
     state = load_state_dict(dense_model)
     embeddings = state.get("backbone.embeddings.weight")
     vocab = int(embeddings.shape[0]) if embeddings is not None else None
-    model = build_variant(spec, variant.init_from, smoke=options.smoke, vocab_size=vocab)
+    model = build_variant(spec, variant.init_from, smoke=options.smoke, vocab_size=vocab, device=str(device))
     load_into(model, state)
+    del state
     dense_count = model_sparsity(model, spec.sparsity)
     log.log("sparsity", step=0, model="dense", sparsity=dense_count.sparsity, zeros=dense_count.zeros)
     method = METHOD_OF_VARIANT[variant.method.value]
@@ -117,6 +124,7 @@ def _build(options: JobOptions, spec: Any, variant: Any, dense_model: Path, sdm_
         "smoke": options.smoke,
         "spec_digest": spec.digest,
         "seed": options.seed,
+        "device": str(device),
         "inputs": {"dense": str(dense_model), "sdm": str(sdm_model)},
         "sparsity": sparsity_record(count, variant.target_sparsity),
         "reference_sparsity": sparsity_record(reference, None),

@@ -32,7 +32,7 @@ SMOKE_OVERLAY: dict[str, Scalar] = {
     "training.pretrain.batch_size": 8,
     "training.pretrain.micro_batch_size": 4,
     "training.pretrain.max_epochs": 2,
-    # CPU time of transformers' reference scan grows with the sequence length (a Python loop over positions).
+    # Short sequences keep the 40-stage smoke run in minutes on two cores (the toy model learns nothing from longer).
     "training.pretrain.seq_len": 32,
     # A toy model learns in a few dozen steps only with a larger step size than the paper's 2e-4.
     "training.pretrain.learning_rate": 3.0e-3,
@@ -69,6 +69,13 @@ class JobOptions:
     checkpoint_every: int | None = None
     data_dir: Path | None = None
     tokenizer: Path | None = None
+    # Which selective-scan implementation the model runs (sdmspec.models.scan): auto, kernels, parallel, reference.
+    scan: str = "auto"
+    # Recompute each layer's activations in the backward pass: auto (when the estimate says the micro-batch would
+    # not fit the GPU otherwise), on, off.
+    activation_checkpointing: str = "auto"
+    # Pre-training: the folder Phase A starts from (default: the spec's checkpoint from the Hugging Face cache).
+    init_from: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sdmspec.checkpoint.sparsity import SparsityCount, model_sparsity
 from sdmspec.errors import JobError
 from sdmspec.io import atomic_save, atomic_write_json
+from sdmspec.jobs.acceleration import accelerate, choose_scan
 from sdmspec.jobs.common import (
     MASKS_FILE,
     JobOptions,
@@ -82,6 +83,8 @@ def run_finetune(
     try:
         import torch
 
+        scan = choose_scan(options.scan, runtime)
+
         from sdmspec.checkpoint.load import load_state_dict
         from sdmspec.jobs.classifier import MambaClassifier
         from sdmspec.models.masking import apply_fixed_masks
@@ -129,6 +132,10 @@ def run_finetune(
             settings.get_float("training.finetune.warmup_steps_ratio"),
             options.max_steps,
         )
+        acceleration = accelerate(
+            model, scan, options.activation_checkpointing, runtime,
+            micro_batch=batching.micro_batch_size, seq_len=max_len,
+        )  # fmt: skip
         optimizer = build_optimizer(
             model,
             settings.get_str("training.finetune.optimizer"),
@@ -154,6 +161,8 @@ def run_finetune(
         )
         metric = settings.get_str("training.finetune.early_stopping.metric")
         loop_options = LoopOptions(
+            label=f"finetune {variant.name} {task}",
+            setup=acceleration.record(),
             seed=options.seed,
             log_every=options.log_every or (1 if options.smoke else 10),
             checkpoint_every=options.checkpoint_every if options.checkpoint_every is not None else 500,
@@ -180,6 +189,8 @@ def run_finetune(
             "checkpoint": str(model_dir),
             "world_size": runtime.world_size,
             "device": str(runtime.device),
+            **acceleration.record(),
+            "throughput": {"tokens_per_s": outcome.tokens_per_s, "step_s": outcome.step_s},
             "seed": options.seed,
             "steps": outcome.steps,
             "schedule": schedule.__dict__ | {"accumulation": batching.accumulation, "max_steps": options.max_steps},
@@ -242,7 +253,8 @@ def _evaluate(
             labels = batch["labels"]
             tp = ((predicted == 1) & (labels == 1)).sum()
             wrong = (predicted != labels).sum()
-            counts += torch.stack([(predicted == labels).sum(), torch.tensor(len(labels)), tp, wrong]).to(counts)
+            total = torch.full((), labels.numel(), device=labels.device)  # on the batch's device: stack refuses a mix
+            counts += torch.stack([(predicted == labels).sum(), total, tp, wrong]).to(counts)
         runtime.all_reduce_sum(counts)
         suffix = "" if position == 0 else "_" + split.removeprefix("validation").strip("_")
         if position == 0 and len(splits) > 1:

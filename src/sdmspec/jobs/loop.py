@@ -11,6 +11,7 @@ with the same batch size compute the same mean gradient.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from sdmspec.errors import JobError
 from sdmspec.jobs.checkpoints import load_latest, save_checkpoint
 from sdmspec.jobs.metrics import MetricsLog, NoProgress, Progress
 from sdmspec.jobs.runtime import Runtime
+from sdmspec.jobs.throughput import Throughput
 
 if TYPE_CHECKING:
     import torch
@@ -126,6 +128,10 @@ class LoopOptions:
     checkpoint_every: int
     early_stopping_metric: str | None = None
     patience: int | None = None
+    # How the job names itself in the throughput line it prints ("pretrain mamba-130m-sdm").
+    label: str = "training"
+    # How the model runs (scan, activation checkpointing): the first event of every (re)started process.
+    setup: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -141,6 +147,9 @@ class Outcome:
     last_loss: float | None = None
     first_loss: float | None = None
     resumed_from: int | None = None
+    # Measured in this process (a resumed run measures anew): tokens/s over the timed steps, seconds a step.
+    tokens_per_s: float | None = None
+    step_s: float | None = None
 
 
 def train(
@@ -172,6 +181,8 @@ def train(
         state = Outcome(**saved["outcome"])
         state.resumed_from = state.steps
     log.rewind(int(saved["events"]) if saved else 0)
+    if runtime.is_main and options.setup:
+        log.log("setup", step=state.steps, **options.setup)
     wrapped = _wrap(model, runtime)
     crash_after = int(os.environ.get(CRASH_AFTER_ENV, "0") or 0)
     taken_here = 0
@@ -184,6 +195,7 @@ def train(
         runtime.barrier()
 
     progress.start(schedule.total_steps, state.steps, "training")
+    speed = Throughput(schedule.total_steps)
     sampler: DistributedSampler[int] = DistributedSampler(
         data, num_replicas=runtime.world_size, rank=runtime.rank, seed=options.seed
     )
@@ -192,9 +204,11 @@ def train(
         order = list(sampler)[: schedule.steps_per_epoch * batching.per_rank]
         model.train()
         while step_in_epoch < schedule.steps_per_epoch and state.steps < schedule.total_steps:
+            speed.start_step()
             hooks.before_step(state.steps)
             start = step_in_epoch * batching.per_rank
-            loss_sum = torch.zeros((), device=runtime.device)
+            # [summed loss, tokens]: one all-reduce (and one host sync) a step carries both.
+            loss_sum = torch.zeros(2, device=runtime.device)
             for micro in range(batching.accumulation):
                 first = start + micro * batching.micro_batch_size
                 batch = hooks.collate(data[order[first : first + batching.micro_batch_size]])
@@ -204,19 +218,30 @@ def train(
                 with sync, torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.bf16):
                     loss = hooks.loss(wrapped, batch) / batching.accumulation
                     loss.backward()  # type: ignore[no-untyped-call]
-                loss_sum += loss.detach().float()
+                loss_sum[0] += loss.detach().float()
+                loss_sum[1] += batch["input_ids"].numel()
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             state.steps += 1
             step_in_epoch += 1
             taken_here += 1
-            mean_loss = float(runtime.all_reduce_sum(loss_sum).item()) / runtime.world_size
+            totals = runtime.all_reduce_sum(loss_sum).tolist()
+            mean_loss = totals[0] / runtime.world_size
+            speed.end_step(int(totals[1]))
+            state.tokens_per_s, state.step_s = speed.tokens_per_s, speed.step_s
+            if speed.ready_to_project() and runtime.is_main:
+                step_s = round(speed.step_s or 0.0, 6)
+                log.log("throughput", step=state.steps, **speed.fields(state.steps), step_s=step_s)
+                print(f"{options.label}: {speed.summary(state.steps)}", file=sys.stderr, flush=True)
             state.last_loss = mean_loss
             state.first_loss = mean_loss if state.first_loss is None else state.first_loss
             if state.steps % options.log_every == 0 or state.steps == schedule.total_steps:
                 lr = scheduler.get_last_lr()[0]
-                log.log("train", step=state.steps, epoch=epoch, loss=mean_loss, lr=lr, **hooks.log_fields())
+                log.log(
+                    "train", step=state.steps, epoch=epoch, loss=mean_loss, lr=lr,
+                    **speed.fields(state.steps), **hooks.log_fields(),
+                )  # fmt: skip
                 progress.advance(state.steps, {"loss": mean_loss, "epoch": epoch})
             if options.checkpoint_every and state.steps % options.checkpoint_every == 0:
                 checkpoint()

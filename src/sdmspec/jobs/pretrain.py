@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sdmspec.checkpoint.sparsity import SparsityCount, model_sparsity
 from sdmspec.errors import JobError
+from sdmspec.jobs.acceleration import accelerate, choose_scan
 from sdmspec.jobs.common import (
     MASKS_FILE,
     JobOptions,
@@ -33,6 +34,7 @@ from sdmspec.jobs.loop import Hooks, LoopOptions, build_optimizer, make_batching
 from sdmspec.jobs.metrics import MetricsLog, Progress
 from sdmspec.jobs.runtime import Runtime, check_device_options, start_runtime
 from sdmspec.jobs.text import collate_lm, lm_blocks
+from sdmspec.models.pretrained import init_choice, load_initial_weights, resolve_initial_weights
 from sdmspec.schema.spec import Method
 
 if TYPE_CHECKING:
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 SETTINGS = [
     f"training.pretrain.{key}"
     for key in (
+        "init",
         "batch_size",
         "micro_batch_size",
         "max_epochs",
@@ -61,8 +64,13 @@ def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[
     variant = find_variant(spec, options.variant, (Method.DENSE, Method.SDM), "pretrain")
     check_device_options(options.device, options.bf16)
     source = resolve_source(spec, smoke=options.smoke, data_dir=options.data_dir, tokenizer=options.tokenizer)
+    # Where Phase A starts, found and checked before any data is read: a missing or mismatched checkpoint fails fast.
+    initial = resolve_initial_weights(
+        spec, variant.size, init_choice(settings.values), smoke=options.smoke, init_from=options.init_from
+    )
     runtime = start_runtime(options.device, bf16=options.bf16, small=options.smoke)
     try:
+        scan = choose_scan(options.scan, runtime)
         from sdmspec.models.masking import cubic_sparsity, get_strategy
         from sdmspec.models.variants import build_variant
 
@@ -85,6 +93,7 @@ def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[
             ]
         train_data, validation = splits
         model = build_variant(spec, variant.name, smoke=options.smoke, device=str(runtime.device), seed=options.seed)
+        load_initial_weights(model, initial)  # before masks attach: SDM's scores start at |w| of these weights
         if len(tokenizer) > model.config.vocab_size:
             raise JobError(
                 f"the tokenizer has {len(tokenizer)} tokens, the model's vocabulary {model.config.vocab_size}"
@@ -106,6 +115,10 @@ def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[
         target = variant.target_sparsity
         if sdm is not None:
             sdm.attach(model, spec.sparsity)
+        acceleration = accelerate(
+            model, scan, options.activation_checkpointing, runtime,
+            micro_batch=batching.micro_batch_size, seq_len=seq_len,
+        )  # fmt: skip
         optimizer = build_optimizer(
             model,
             settings.get_str("training.pretrain.optimizer"),
@@ -127,6 +140,8 @@ def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[
         )
         log = MetricsLog(out / "metrics.jsonl", enabled=runtime.is_main)
         loop_options = LoopOptions(
+            label=f"pretrain {variant.name}",
+            setup=acceleration.record(),
             seed=options.seed,
             log_every=options.log_every or (1 if options.smoke else 10),
             checkpoint_every=options.checkpoint_every if options.checkpoint_every is not None else 500,
@@ -151,8 +166,11 @@ def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[
             "spec_digest": spec.digest,
             "settings": settings_record(settings, SETTINGS),
             "data": source.describe(),
+            "init": initial.record(),
             "world_size": runtime.world_size,
             "device": str(runtime.device),
+            **acceleration.record(),
+            "throughput": {"tokens_per_s": outcome.tokens_per_s, "step_s": outcome.step_s},
             "seed": options.seed,
             "steps": outcome.steps,
             "schedule": schedule.__dict__ | {"accumulation": batching.accumulation, "max_steps": options.max_steps},

@@ -3,11 +3,13 @@ profile.csv: fields may be added, never renamed)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sdmspec.profile.analytic import AnalyticFlops
+from sdmspec.models.scan import ScanChoice
+from sdmspec.profile.analytic import AnalyticFlops, MambaShape
+from sdmspec.profile.counters import FvcoreCount, TorchCount
 from sdmspec.profile.hardware import Hardware
 from sdmspec.profile.latency import Latency
 
@@ -18,10 +20,57 @@ FLOPS_UNITS = {
     "effective": "FLOPs: analytic, with each prunable weight's multiply-adds scaled by its fraction of non-zeros",
 }
 
-COUNTING_PATH = (
-    "FLOPs counted on transformers' reference PyTorch path (mamba-ssm/causal-conv1d kernels switched off): torch's "
-    "FlopCounterMode on the meta device, fvcore on the CPU; forward pass over batch x seq_len tokens, use_cache=False"
-)
+_COUNTED_ON = {
+    "parallel": "transformers' PyTorch path with mambapy's parallel scan",
+    "reference": "transformers' PyTorch path with the sequential reference scan",
+}
+
+
+def counting_path(scan: ScanChoice, fvcore_device: str) -> str:
+    """profile.json's ``counting_path``: how every count of the run was made."""
+    where = _COUNTED_ON.get(scan.path.value, scan.path.value)
+    return (
+        f"FLOPs counted on {where} (mamba-ssm/causal-conv1d kernels switched off), once per architecture and shape "
+        f"and shared by its variants: torch's FlopCounterMode on the meta device, fvcore on {fvcore_device}; "
+        "forward pass over batch x seq_len tokens, use_cache=False"
+    )
+
+
+@dataclass(frozen=True)
+class FlopCount:
+    """fvcore's and FlopCounterMode's counts of one architecture at one (batch size, sequence length). They depend
+    on shapes only, so they are counted once and shared by every variant with that architecture (``index`` is what
+    each result's ``flop_count`` points at); ``counted_on`` is the variant whose model fvcore traced."""
+
+    index: int
+    shape: MambaShape
+    batch_size: int
+    seq_len: int
+    torch: TorchCount
+    fvcore: FvcoreCount
+    counted_on: str
+
+    def to_json(self, variants: list[str]) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "shape": asdict(self.shape),
+            "batch_size": self.batch_size,
+            "seq_len": self.seq_len,
+            "variants": variants,
+            "counted_on": self.counted_on,
+            "torch": {
+                "flops": self.torch.flops,
+                "scan": self.torch.scan,
+                "device": self.torch.device,
+                "seconds": round(self.torch.seconds, 4),
+            },
+            "fvcore": {
+                "macs": self.fvcore.macs,
+                "scan": self.fvcore.scan,
+                "device": self.fvcore.device,
+                "seconds": round(self.fvcore.seconds, 4),
+            },
+        }
 
 
 @dataclass(frozen=True)
@@ -54,7 +103,9 @@ class ProfileResult:
     checkpoint: str | None
     sparsity: float
     sparsity_source: str
-    latency_path: str  # "reference PyTorch" or "fast kernels (mamba-ssm, causal-conv1d)"
+    latency_path: str  # what the latency ran on, e.g. "parallel scan (mambapy, PyTorch)"
+    scan: ScanChoice  # the scan the latency (and the trace) ran on, asked for and resolved, with the reason
+    flop_count: int  # the index of the shared FlopCount (profile.json's flop_counts) these FLOPs come from
     trace: str | None = None  # relative to the output folder
     top_operators: str | None = None
     notes: tuple[str, ...] = field(default=())
@@ -77,6 +128,8 @@ class ProfileResult:
             "fvcore_skipped_ops": self.fvcore_skipped_ops,
             "latency_ms": self.latency.to_json(),
             "latency_path": self.latency_path,
+            **self.scan.record(),
+            "flop_count": self.flop_count,
             "device": self.hardware.device,
             "hardware": self.hardware.label,
             "on_spec_hardware": self.hardware.on_spec_hardware,
@@ -102,6 +155,7 @@ class ProfileResult:
             "latency_iqr_ms": f"{self.latency.iqr:.6g}",
             "latency_runs": self.latency.runs,
             "threads": self.latency.threads,
+            **self.scan.record(),
             "device": self.hardware.device,
             "hardware": self.hardware.label,
             "on_spec_hardware": self.hardware.on_spec_hardware,
@@ -124,6 +178,9 @@ CSV_COLUMNS = (
     "latency_iqr_ms",
     "latency_runs",
     "threads",
+    "scan",
+    "scan_requested",
+    "scan_reason",
     "device",
     "hardware",
     "on_spec_hardware",
@@ -144,6 +201,9 @@ class ProfileReport:
     out_dir: Path
     files: tuple[str, ...]
     versions: dict[str, str | None]
+    scan: ScanChoice  # the latency's scan
+    counting_scan: ScanChoice  # the path the counters traced
+    flop_counts: tuple[FlopCount, ...] = ()
 
     @property
     def on_spec_hardware(self) -> bool:
@@ -156,7 +216,17 @@ class ProfileReport:
             "on_spec_hardware": self.hardware.on_spec_hardware,
             "smoke": self.smoke,
             "spec_digest": self.spec_digest,
+            **self.scan.record(),
             "flops_units": dict(FLOPS_UNITS),
-            "counting_path": COUNTING_PATH,
+            "counting_path": counting_path(self.counting_scan, self._fvcore_devices()),
+            "counting_scan": self.counting_scan.record(),
+            "flop_counts": [count.to_json(self._variants_of(count)) for count in self.flop_counts],
             "files": list(self.files),
         }
+
+    def _variants_of(self, count: FlopCount) -> list[str]:
+        return list(dict.fromkeys(r.variant for r in self.results if r.flop_count == count.index))
+
+    def _fvcore_devices(self) -> str:
+        devices = dict.fromkeys(count.fvcore.device for count in self.flop_counts)
+        return " and ".join(devices) or "the profiling device"

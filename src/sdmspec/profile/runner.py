@@ -1,21 +1,27 @@
 """``run_profile``: FLOPs (four ways) and latency for each variant at each batch size and sequence length.
 
 FLOP counts depend on the architecture and the shape only, so fvcore and FlopCounterMode run once per
-(architecture, batch size, sequence length) and are shared by every variant with that architecture; latency is
-measured for each variant on its own weights.
+(architecture, batch size, sequence length), on the path that traces cheaply and counts what the reference loop
+counts (:mod:`sdmspec.profile.counting`), and are shared by every variant with that architecture. Latency is
+measured for each variant on its own weights, on the scan ``--scan`` resolves to (auto: mamba-ssm's kernels where
+usable, else the parallel scan), and each result says which.
+
+Time bound at full size: per variant and shape, latency is 3 warm-up passes plus at most ``FULL_TIMING[1]`` seconds
+of timed passes (plus, with traces, two more passes); the counts cost one meta-device trace and one fvcore trace
+(one real forward pass on the profiling device) per architecture and shape.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from sdmspec.errors import CheckpointError, SdmspecError
-from sdmspec.profile.analytic import MambaShape, analytic_flops, effective_flops
-from sdmspec.profile.counters import FvcoreCount, TorchCount, count_fvcore, count_torch, reference_path
+from sdmspec.models.scan import Scan, ScanChoice, apply_scan, parse_scan, resolve_scan
+from sdmspec.profile.analytic import analytic_flops, effective_flops
+from sdmspec.profile.counters import FvcoreCount, TorchCount, counting_scan
+from sdmspec.profile.counting import CountCache
 from sdmspec.profile.hardware import Hardware, detect_hardware, resolve_device
 from sdmspec.profile.latency import Latency, measure_latency, write_trace
 from sdmspec.profile.loading import LoadedVariant, load_variant
@@ -25,14 +31,20 @@ from sdmspec.profile.records import FlopFigures, ProfileReport, ProfileResult
 from sdmspec.schema import Spec, Variant
 
 SMOKE_SEQ_LENS = (16, 32)
-# (min_run_time, max_run_time) in seconds for adaptive_autorange.
+# (min_run_time, max_run_time) in seconds for adaptive_autorange. The cap bounds a full-size run: 7 variants x 4
+# lengths x 5 s is under 2.5 minutes of timed passes even where the median never settles; a settled median (the
+# usual case on a GPU) stops after min_run_time.
 SMOKE_TIMING = (0.02, 0.3)
-FULL_TIMING = (0.5, 20.0)
+FULL_TIMING = (0.5, 5.0)
 JSON_FILE, CSV_FILE = "profile.json", "profile.csv"
 LATENCY_PLOT, FLOPS_PLOT = "latency_vs_seq_len.png", "flops_dense_vs_effective.png"
 
 Progress = Callable[[str], None]
-_Counts = tuple[TorchCount, FvcoreCount]
+_LATENCY_PATHS = {
+    Scan.KERNELS: "kernels (mamba-ssm, causal-conv1d)",
+    Scan.PARALLEL: "parallel scan (mambapy, PyTorch)",
+    Scan.REFERENCE: "reference scan (sequential loop, PyTorch)",
+}
 
 
 def _select_variants(spec: Spec, names: Sequence[str] | None) -> list[Variant]:
@@ -53,7 +65,7 @@ def _check_shapes(kind: str, values: Sequence[int]) -> tuple[int, ...]:
 
 def _versions() -> dict[str, str | None]:
     found: dict[str, str | None] = {}
-    for name in ("torch", "transformers", "fvcore", "mamba-ssm", "causal-conv1d"):
+    for name in ("torch", "transformers", "fvcore", "mambapy", "mamba-ssm", "causal-conv1d"):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -61,38 +73,8 @@ def _versions() -> dict[str, str | None]:
     return found
 
 
-class _CountCache:
-    """fvcore and FlopCounterMode counts per (architecture, batch size, sequence length)."""
-
-    def __init__(self) -> None:
-        self._counts: dict[tuple[MambaShape, int, int], _Counts] = {}
-        self._cpu_models: dict[MambaShape, Any] = {}
-
-    def get(self, loaded: LoadedVariant, batch_size: int, seq_len: int) -> _Counts:
-        key = (loaded.shape, batch_size, seq_len)
-        if key not in self._counts:
-            torch_count = count_torch(loaded.config, batch_size, seq_len)
-            fvcore_count = count_fvcore(self._cpu_model(loaded), batch_size, seq_len)
-            self._counts[key] = (torch_count, fvcore_count)
-        return self._counts[key]
-
-    def _cpu_model(self, loaded: LoadedVariant) -> Any:
-        if loaded.model.device.type == "cpu":
-            return loaded.model
-        if loaded.shape not in self._cpu_models:  # fvcore traces on the CPU: a replica of the architecture
-            from transformers import MambaForCausalLM
-
-            replica: Any = MambaForCausalLM(loaded.config)
-            self._cpu_models[loaded.shape] = replica.eval()
-        return self._cpu_models[loaded.shape]
-
-
-def _latency_path(hardware: Hardware) -> str:
-    if hardware.device == "cpu":
-        return "reference PyTorch"
-    if hardware.fast_kernels:
-        return "fast kernels (mamba-ssm, causal-conv1d)"
-    return "reference PyTorch (mamba-ssm/causal-conv1d not usable here)"
+def _latency_path(scan: ScanChoice) -> str:
+    return _LATENCY_PATHS[scan.path]
 
 
 def _notes(torch_count: TorchCount, fvcore_count: FvcoreCount) -> tuple[str, ...]:
@@ -110,22 +92,22 @@ def _time_forward(
     batch_size: int,
     seq_len: int,
     hardware: Hardware,
+    scan: ScanChoice,
     timing: tuple[float, float],
     out_dir: Path,
     trace_stem: str | None,
 ) -> Latency:
-    """The headline latency of one shape, and (``trace_stem``) its torch.profiler trace and top-operators table."""
+    """The headline latency of one shape on ``scan``, and (``trace_stem``) its torch.profiler trace and
+    top-operators table."""
     import torch
 
     generator = torch.Generator().manual_seed(0)
     input_ids = torch.randint(0, loaded.shape.vocab_size, (batch_size, seq_len), generator=generator)
     input_ids = input_ids.to(hardware.device)
-    # On the CPU there are no kernels to use; on a GPU the fast path is the one the paper would time.
-    path: AbstractContextManager[Any] = reference_path() if hardware.device == "cpu" else nullcontext()
-    with path:
-        latency = measure_latency(loaded.model, input_ids, min_run_time=timing[0], max_run_time=timing[1])
-        if trace_stem:
-            write_trace(loaded.model, input_ids, out_dir / f"{trace_stem}.json", out_dir / f"{trace_stem}.txt")
+    apply_scan(loaded.model, scan)  # again before every timing: counting may have traced another path on it
+    latency = measure_latency(loaded.model, input_ids, min_run_time=timing[0], max_run_time=timing[1])
+    if trace_stem:
+        write_trace(loaded.model, input_ids, out_dir / f"{trace_stem}.json", out_dir / f"{trace_stem}.txt")
     return latency
 
 
@@ -139,12 +121,15 @@ def run_profile(
     smoke: bool = False,
     out_dir: Path,
     device: str = "auto",
+    scan: str | Scan = Scan.AUTO,
     trace: bool = True,
     progress: Progress | None = None,
 ) -> ProfileReport:
     """Profile ``variants`` (default: all of the spec's) at every batch size x sequence length (default: the spec's
     ``profiling``; ``smoke``: tiny models and sequences of 16 and 32 tokens), write profile.json, profile.csv, the
-    plots and (``trace``) one torch.profiler trace per run under ``out_dir``, and return what was measured."""
+    plots and (``trace``) one torch.profiler trace per run under ``out_dir``, and return what was measured.
+    ``scan`` (auto, kernels, parallel, reference) is the scan the latency runs on, resolved for the device."""
+    requested = parse_scan(scan)
     selected = _select_variants(spec, variants)
     checkpoints = dict(checkpoints or {})
     unknown = sorted(set(checkpoints) - {v.name for v in selected})
@@ -158,8 +143,9 @@ def run_profile(
     batches = _check_shapes("batch sizes", batch_sizes or spec.profiling.batch_sizes)
     lengths = _check_shapes("sequence lengths", seq_lens or (SMOKE_SEQ_LENS if smoke else spec.profiling.seq_lens))
     hardware = detect_hardware(spec, resolve_device(device))
+    latency_scan = resolve_scan(requested, hardware.device)  # refuses here, before any model is built
     timing = SMOKE_TIMING if smoke else FULL_TIMING
-    cache = _CountCache()
+    cache = CountCache(counting_scan(requested), progress)
     results: list[ProfileResult] = []
     files: list[str] = []
     for variant in selected:
@@ -168,10 +154,11 @@ def run_profile(
             for seq_len in lengths:
                 if progress:
                     progress(f"{variant.name}: batch {batch_size}, {seq_len} tokens")
-                torch_count, fvcore_count = cache.get(loaded, batch_size, seq_len)
+                count = cache.get(loaded, batch_size, seq_len)
+                torch_count, fvcore_count = count.torch, count.fvcore
                 analytic = analytic_flops(loaded.shape, batch_size * seq_len)
                 stem = f"traces/{variant.name}_b{batch_size}_s{seq_len}" if trace else None
-                latency = _time_forward(loaded, batch_size, seq_len, hardware, timing, out_dir, stem)
+                latency = _time_forward(loaded, batch_size, seq_len, hardware, latency_scan, timing, out_dir, stem)
                 if stem:
                     files += [f"{stem}.json", f"{stem}.txt"]
                 results.append(
@@ -196,14 +183,16 @@ def run_profile(
                         checkpoint=loaded.checkpoint,
                         sparsity=loaded.sparsity,
                         sparsity_source=loaded.sparsity_source,
-                        latency_path=_latency_path(hardware),
+                        latency_path=_latency_path(latency_scan),
+                        scan=latency_scan,
+                        flop_count=count.index,
                         trace=f"{stem}.json" if stem else None,
                         top_operators=f"{stem}.txt" if stem else None,
                         notes=_notes(torch_count, fvcore_count),
                     )
                 )
         del loaded  # free the variant's weights before loading the next
-    plot_latency(results, out_dir / LATENCY_PLOT, hardware.label)
+    plot_latency(results, out_dir / LATENCY_PLOT, f"{hardware.label}, {_latency_path(latency_scan)}")
     plot_flops(results, out_dir / FLOPS_PLOT, hardware.label)
     files = [JSON_FILE, CSV_FILE, LATENCY_PLOT, FLOPS_PLOT, *files]
     report = ProfileReport(
@@ -214,6 +203,9 @@ def run_profile(
         out_dir=out_dir,
         files=tuple(files),
         versions=_versions(),
+        scan=latency_scan,
+        counting_scan=cache.scan,
+        flop_counts=cache.counts,
     )
     write_csv(out_dir / CSV_FILE, report.results)
     write_json(out_dir / JSON_FILE, report.to_json())

@@ -28,6 +28,8 @@ class ReportOptions:
     statistics: bool = False
     show_source: bool = False
     color: bool = False
+    notices: tuple[str, ...] = ()
+    """Run-level messages that are not findings ("no YAML files under X"); machine formats carry them."""
 
 
 def render(format_name: str, result: LintResult, options: ReportOptions | None = None) -> str:

@@ -1,7 +1,8 @@
 """GitHub Actions workflow commands: ``::error file=F,line=L,col=C,title=CODE name::message`` annotations.
 
 Infos become ``::notice``; findings about the configs as a whole (a setting no config sets) are annotated on the
-line of the spec that defines the setting, or without a file when the spec's files were not found. Values are
+line of the spec that defines the setting, or without a file when the spec's files were not found; run-level
+notices ("no YAML files under X") are warnings without a file. Values are
 escaped as the Actions runner expects (``%``, CR, LF everywhere; ``:`` and ``,`` in properties too).
 """
 
@@ -51,4 +52,6 @@ def annotation(diagnostic: Diagnostic) -> str:
 
 
 def render(result: LintResult, options: ReportOptions) -> str:
-    return "".join(annotation(diagnostic) + "\n" for diagnostic in result.diagnostics)
+    # A run-level notice ("no YAML files under X": a workflow linting the wrong path) is a warning without a file.
+    notices = [f"::warning title={_property('sdmspec lint')}::{_data(notice)}\n" for notice in options.notices]
+    return "".join(notices) + "".join(annotation(diagnostic) + "\n" for diagnostic in result.diagnostics)

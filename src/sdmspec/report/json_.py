@@ -1,8 +1,9 @@
 """JSON output: a stable contract for scripts and CI.
 
 ``{"diagnostics": [{"code", "name", "severity", "file", "line", "column", "key", "expected", "actual", "message",
-"source", "fixable", "spec_location", ...}], "summary": {"files", "errors", "warnings", ...}}``. Fields may be added,
-never removed or renamed; ``file``/``line``/``column`` are null for findings about the configs as a whole, whose
+"source", "fixable", "spec_location", ...}], "summary": {"files", "errors", "warnings", ...}, "notices": [...]}``.
+``notices`` are run-level messages that are not findings ("no YAML files under X", with ``files`` 0). Fields may be
+added, never removed or renamed; ``file``/``line``/``column`` are null for findings about the configs as a whole, whose
 ``spec_location`` (``{"file", "line", "column"}``) says where the spec defines the setting, when its files were found
 (null otherwise, and for every other finding).
 """
@@ -68,5 +69,6 @@ def render(result: LintResult, options: ReportOptions) -> str:
             "fixable": result.fixable(unsafe=options.unsafe_fixes),
             "fixed": options.fixed,
         },
+        "notices": list(options.notices),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

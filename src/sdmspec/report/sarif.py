@@ -4,7 +4,8 @@ One run whose driver lists every rule (id, name, short description, and the rule
 result per diagnostic with its region in Unicode code points (``columnKind``), related locations for cross-file
 findings, and fixes as artifact changes. Every result has a physical location, as code scanning requires: findings
 about the configs as a whole (a setting no config sets) are placed on the spec line that defines the setting, or,
-when the spec's files were not found, on the folder holding the linted configs.
+when the spec's files were not found, on the folder holding the linted configs. Run-level notices ("no YAML files
+under X", a run with no results) are the invocation's tool execution notifications.
 """
 
 from __future__ import annotations
@@ -121,10 +122,15 @@ def _result(diagnostic: Diagnostic, index: dict[str, int], root: str | None) -> 
     return result
 
 
-def sarif_log(result: LintResult) -> dict[str, Any]:
+def _invocations(notices: tuple[str, ...]) -> list[dict[str, Any]]:
+    notifications = [{"level": "warning", "message": {"text": notice}} for notice in notices]
+    return [{"executionSuccessful": True, "toolExecutionNotifications": notifications}]
+
+
+def sarif_log(result: LintResult, notices: tuple[str, ...] = ()) -> dict[str, Any]:
     """The SARIF log as a JSON-ready dict."""
     index = {code: number for number, code in enumerate(RULES)}
-    return {
+    log: dict[str, Any] = {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
         "runs": [
@@ -141,7 +147,10 @@ def sarif_log(result: LintResult) -> dict[str, Any]:
             }
         ],
     }
+    if notices:
+        log["runs"][0]["invocations"] = _invocations(notices)
+    return log
 
 
 def render(result: LintResult, options: ReportOptions) -> str:
-    return json.dumps(sarif_log(result), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(sarif_log(result, options.notices), indent=2, ensure_ascii=False) + "\n"

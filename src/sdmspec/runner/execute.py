@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdmspec.errors import SdmspecError
+from sdmspec.runner.acceleration import stage_acceleration
 from sdmspec.runner.control import StopRequests, folder_lock, orphans
 from sdmspec.runner.launchers.base import Handle, Launcher
 from sdmspec.runner.manifest import StageStatus, now
@@ -82,6 +83,10 @@ class _Dispatcher:
     def _mark(self, stage: Stage, status: StageStatus, message: str, code: int | None = None) -> None:
         self.status[stage.name] = status
         changes: dict[str, object] = {"status": status, "message": message, "ended_at": now()}
+        if status is StageStatus.DONE:
+            acceleration = stage_acceleration(stage.marker)
+            if acceleration is not None:
+                changes["acceleration"] = acceleration
         duration = None
         if stage.name in self.started:
             duration = round(time.monotonic() - self.started.pop(stage.name), 3)
@@ -110,6 +115,7 @@ class _Dispatcher:
             fingerprint=inputs.fingerprint,
             settings=dict(inputs.settings),
             setting_origins=list(inputs.setting_origins),
+            init=dict(inputs.init) if inputs.init is not None else None,
             upstream_runs=upstream_runs(stage, self.store.manifest.stages),
             git_commit=self.prepared.git.commit,
             message=None,

@@ -1,8 +1,9 @@
 """What a stage's result depends on, as one hash; and the provenance a run records (config hashes, git state).
 
 A stage's fingerprint hashes its command (with the run folder and the interpreter abstracted, so moving a run or
-rebuilding the venv does not invalidate it), the spec's digest, the resolved values of the settings it reads, and
-its upstreams' fingerprints. A change anywhere upstream therefore reruns everything below it and nothing else.
+rebuilding the venv does not invalidate it), the spec's digest, the resolved values of the settings it reads, the
+initial weights it starts from (pre-training: the choice and the weights' sha256, not where they lie), and its
+upstreams' fingerprints. A change anywhere upstream therefore reruns everything below it and nothing else.
 
 The settings enter by value, not by file hash: editing a comment or reordering a config must not throw away weeks of
 pre-training, while changing a value the stage reads must rerun it. The config files behind those values are
@@ -19,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sdmspec.runner.plan import Plan, PlanOptions
+from sdmspec.runner.initial import StageInit
+from sdmspec.runner.plan import HOW_OPTIONS, Plan, PlanOptions
 from sdmspec.settings import ExperimentSettings, config_files
 
 
@@ -44,13 +46,21 @@ class StageInputs:
     fingerprint: str
     settings: Mapping[str, Any]
     setting_origins: tuple[str, ...]
+    init: Mapping[str, Any] | None = None
 
 
 def _portable(argv: tuple[str, ...], options: PlanOptions) -> list[str]:
     out = str(options.out)
     portable = []
+    skip = False
     for index, arg in enumerate(argv):
-        if index == 0 and arg == options.python:
+        # How a stage computes (the scan path, activation checkpointing) gives the same result: switching it must
+        # not throw away finished stages.
+        if skip:
+            skip = False
+        elif arg in HOW_OPTIONS:
+            skip = True
+        elif index == 0 and arg == options.python:
             portable.append("python")
         else:
             portable.append(arg.replace(out, "$OUT"))
@@ -58,9 +68,14 @@ def _portable(argv: tuple[str, ...], options: PlanOptions) -> list[str]:
 
 
 def fingerprint_plan(
-    plan: Plan, options: PlanOptions, spec_digest: str, settings: ExperimentSettings
+    plan: Plan,
+    options: PlanOptions,
+    spec_digest: str,
+    settings: ExperimentSettings,
+    inits: Mapping[str, StageInit] | None = None,
 ) -> dict[str, StageInputs]:
-    """Every stage's fingerprint, in plan order (upstreams are fingerprinted first)."""
+    """Every stage's fingerprint, in plan order (upstreams are fingerprinted first); ``inits``: each size's start
+    (:func:`sdmspec.runner.initial.resolve_inits`), required for the stages that read one."""
     found: dict[str, StageInputs] = {}
     for stage in plan.stages:
         read = {
@@ -75,8 +90,15 @@ def fingerprint_plan(
             "settings": read,
             "upstream": {name: found[name].fingerprint for name in stage.depends_on},
         }
+        init = None
+        if stage.reads_init is not None:  # only then: other stages' fingerprints stay what they were
+            if inits is None or stage.reads_init not in inits:
+                raise ValueError(f"{stage.name} starts from the {stage.reads_init} weights, which were not resolved")
+            init = inits[stage.reads_init]
+            payload["init"] = dict(init.fingerprint)
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-        found[stage.name] = StageInputs(hashlib.sha256(canonical.encode()).hexdigest(), read, origins)
+        digest = hashlib.sha256(canonical.encode()).hexdigest()
+        found[stage.name] = StageInputs(digest, read, origins, dict(init.record) if init else None)
     return found
 
 

@@ -51,6 +51,10 @@ class StageRecord(_Record):
     fingerprint: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
     setting_origins: list[str] = Field(default_factory=list)
+    # Model stages: the scan the job ran, and whether it checkpointed activations (from its result, once done).
+    acceleration: dict[str, Any] | None = None
+    # Pre-training: where it started (init, checkpoint, origin, folder, sha256 of the weights) as the runner found it.
+    init: dict[str, Any] | None = None
     # When each upstream had last ended as this stage started: an upstream run since makes this stage stale.
     upstream_runs: dict[str, str | None] | None = None
     started_at: str | None = None
@@ -102,6 +106,9 @@ class Manifest(_Record):
     smoke: bool
     launcher: str
     launcher_options: dict[str, Any] = Field(default_factory=dict)
+    # The scan the model stages were expected to run (and why) and the activation-checkpointing request, as of the
+    # latest invocation; each stage's record holds what its job actually ran.
+    acceleration: dict[str, Any] = Field(default_factory=dict)
     invocations: list[Invocation] = Field(default_factory=list)
     stages: dict[str, StageRecord] = Field(default_factory=dict)
 

@@ -16,6 +16,7 @@ import sdmspec
 from sdmspec.errors import SdmspecError
 from sdmspec.runner.fingerprint import GitState, StageInputs, config_hashes, fingerprint_plan, git_state
 from sdmspec.runner.gate import EnvGate
+from sdmspec.runner.initial import resolve_inits
 from sdmspec.runner.launchers.base import Launcher
 from sdmspec.runner.manifest import Manifest, read_manifest
 from sdmspec.runner.plan import Plan, PlanOptions, Trigger, build_plan, select
@@ -49,10 +50,20 @@ class RunRequest:
     timeout_min: int | None = None
     grace_s: float = 60.0
     argv: tuple[str, ...] = field(default_factory=lambda: tuple(sys.argv))
+    # (size, folder) pairs from `--init-from SIZE=DIR`: where that size's pre-training starts.
+    init_from: tuple[tuple[str, Path], ...] = ()
+    # How the training and profile stages run the model (see sdmspec.models.scan and sdmspec.models.memory).
+    scan: str = "auto"
+    activation_checkpointing: str = "auto"
+    device: str = "auto"
 
     @property
     def out_dir(self) -> Path:
         return (self.out or (SMOKE_OUT if self.smoke else FULL_OUT)).resolve()
+
+    @property
+    def init_folders(self) -> dict[str, Path]:
+        return {size: folder.resolve() for size, folder in self.init_from}
 
     @property
     def parallel_jobs(self) -> int:
@@ -103,12 +114,19 @@ def prepare_run(request: RunRequest, spec: Spec, env: EnvGate, plan: Plan | None
         spec_path=resolve_spec_path(request),
         smoke=request.smoke,
         data_dir=request.data_dir.resolve() if request.data_dir else None,
+        init_from=request.init_folders,
+        scan=request.scan,
+        activation_checkpointing=request.activation_checkpointing,
+        device=request.device,
     )
     plan = plan or build_plan(spec, options)
     selected = select(plan, request.only)
     settings = resolve_settings([configs], spec)
-    inputs = fingerprint_plan(plan, options, spec.digest, settings)
     previous = read_manifest(options.out)
+    inits = resolve_inits(
+        spec, plan, settings.values, smoke=request.smoke, init_from=options.init_from, previous=previous
+    )
+    inputs = fingerprint_plan(plan, options, spec.digest, settings, inits)
     states = plan_state(plan, inputs, previous, spec.digest)
     to_run = stages_to_run(plan, states, selected)
     chosen = set(to_run)
@@ -132,6 +150,44 @@ def prepare_run(request: RunRequest, spec: Spec, env: EnvGate, plan: Plan | None
         states=states,
         to_run=to_run,
         previous=previous,
+        env=env,
+        config_hashes=config_hashes(configs),
+        git=git_state(Path(sdmspec.__file__).parent),
+    )
+
+
+def prepare_unresolved(request: RunRequest, spec: Spec, env: EnvGate, why: str) -> PreparedRun:
+    """The plan alone, for a dry run whose configs do not resolve into settings (the lint gate refuses them).
+
+    Stages and commands come from the spec, not from the settings, so the plan can still be shown; without settings
+    nothing can be fingerprinted or compared with the previous run, so every selected stage is shown as to run, for
+    ``why``. Never executed: such a run is refused before it starts.
+    """
+    configs = request.configs.resolve()
+    options = PlanOptions(
+        out=request.out_dir,
+        configs=configs,
+        spec_path=resolve_spec_path(request),
+        smoke=request.smoke,
+        data_dir=request.data_dir.resolve() if request.data_dir else None,
+        init_from=request.init_folders,
+        scan=request.scan,
+        activation_checkpointing=request.activation_checkpointing,
+        device=request.device,
+    )
+    plan = build_plan(spec, options)
+    selected = select(plan, request.only)
+    chosen = set(selected)
+    return PreparedRun(
+        request=request,
+        spec=spec,
+        options=options,
+        plan=plan,
+        selected=selected,
+        inputs={},
+        states={name: StageState(done=False, reason=why) for name in plan.names},
+        to_run=tuple(name for name in plan.names if name in chosen),
+        previous=read_manifest(options.out),
         env=env,
         config_hashes=config_hashes(configs),
         git=git_state(Path(sdmspec.__file__).parent),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -62,6 +62,8 @@ class Stage:
     marker_check: MarkerCheck = MarkerCheck.EXISTS
     # Key prefixes of the settings (configs, else spec defaults) the stage's job reads: a change there reruns it.
     reads_settings: tuple[str, ...] = ()
+    # Pre-training: the model size whose initial weights the stage starts from (their digest enters its fingerprint).
+    reads_init: str | None = None
     # Training stages: wrapped by torchrun (several GPUs or nodes); the others run as one process.
     distributed: bool = False
     needs_gpu: bool = False
@@ -78,6 +80,14 @@ class PlanOptions:
     smoke: bool = False
     data_dir: Path | None = None
     python: str = field(default_factory=lambda: sys.executable)
+    # Size -> the folder its pre-training starts from (`--init-from SIZE=DIR`); others use the job's default.
+    init_from: Mapping[str, Path] = field(default_factory=dict)
+    # How the model stages run the model (`--scan`, `--activation-checkpointing`): not part of any fingerprint.
+    scan: str = "auto"
+    activation_checkpointing: str = "auto"
+    # `--device cpu|cuda` for every stage's job; "auto" leaves each job its default (training and profile: the GPU
+    # when there is one; the challenge build and verification: the CPU).
+    device: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,20 @@ def _job(options: PlanOptions, *args: str) -> tuple[str, ...]:
     return (options.python, "-m", "sdmspec", *args)
 
 
+# Options fingerprints leave out (see fingerprint._portable): how a stage computes, never what (the scan path, the
+# device, activation checkpointing), and where the initial weights lie (their sha256 is fingerprinted instead).
+HOW_OPTIONS = ("--scan", "--activation-checkpointing", "--device", "--init-from")
+
+
+def _device(options: PlanOptions) -> tuple[str, ...]:
+    return () if options.device == "auto" else ("--device", options.device)
+
+
+def _acceleration(options: PlanOptions, *, training: bool) -> tuple[str, ...]:
+    extra = ("--scan", options.scan, *_device(options))
+    return (*extra, "--activation-checkpointing", options.activation_checkpointing) if training else extra
+
+
 def _common(options: PlanOptions, *, configs: bool, data: bool) -> tuple[str, ...]:
     extra: list[str] = []
     if configs:
@@ -138,11 +162,15 @@ class _Builder:
         argv = _job(
             self.options, "job", "pretrain", "--variant", variant.name, "--out", str(folder),
             *_common(self.options, configs=True, data=True),
+            *_acceleration(self.options, training=True),
         )  # fmt: skip
+        start = self.options.init_from.get(variant.size)  # the dense and SDM variants of a size share it
+        if start is not None:
+            argv += ("--init-from", str(start))
         self.stages.append(
-            Stage(name, StageKind.PRETRAIN, argv, inputs=(), outputs=(str(folder),), depends_on=(),
-                  marker=str(folder / "result.json"), reads_settings=("training.pretrain.",), distributed=True,
-                  needs_gpu=True)
+            Stage(name, StageKind.PRETRAIN, argv, inputs=(str(start),) if start else (), outputs=(str(folder),),
+                  depends_on=(), marker=str(folder / "result.json"), reads_settings=("training.pretrain.",),
+                  distributed=True, needs_gpu=True, reads_init=variant.size)
         )  # fmt: skip
         self.model_stage[variant.name] = self.ready_stage[variant.name] = name
 
@@ -155,7 +183,7 @@ class _Builder:
         folder = self.out / name
         argv = _job(
             self.options, "job", "challenge", "--variant", variant.name, "--dense", str(dense), "--sdm", str(sdm),
-            "--out", str(folder), *_common(self.options, configs=False, data=False),
+            "--out", str(folder), *_common(self.options, configs=False, data=False), *_device(self.options),
         )  # fmt: skip
         self.stages.append(
             Stage(name, StageKind.CHALLENGE, argv, inputs=(str(dense), str(sdm)), outputs=(str(folder),),
@@ -166,6 +194,7 @@ class _Builder:
         argv = _job(
             self.options, "verify-sparsity", str(sdm / "model"), str(folder / "model"),
             "--spec", str(self.options.spec_path), "--format", "json", "--output", str(verdict), "--plot", str(plot),
+            *_device(self.options),
         )  # fmt: skip
         self.stages.append(
             Stage(verify, StageKind.VERIFY, argv, inputs=(str(sdm / "model"), str(folder / "model")),
@@ -183,6 +212,7 @@ class _Builder:
         for variant, model in models.items():
             argv += ["--checkpoint", f"{variant}={model}"]
         argv += ["--spec", str(self.options.spec_path), "--out", str(folder), *(["--smoke"] * self.options.smoke)]
+        argv += _acceleration(self.options, training=False)
         self.stages.append(
             Stage("profile", StageKind.PROFILE, _job(self.options, *argv),
                   inputs=tuple(str(model) for model in models.values()), outputs=(str(folder),),
@@ -196,6 +226,7 @@ class _Builder:
         argv = _job(
             self.options, "job", "finetune", "--variant", variant.name, "--task", task, "--checkpoint",
             str(checkpoint), "--out", str(folder), *_common(self.options, configs=True, data=True),
+            *_acceleration(self.options, training=True),
         )  # fmt: skip
         upstream = tuple(dict.fromkeys((self.model_stage[variant.name], self.ready_stage[variant.name])))
         self.stages.append(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sdmspec.runner.acceleration import expect_scan
 from sdmspec.runner.gate import smoke_deviation
 from sdmspec.runner.launchers.base import Launcher
 from sdmspec.runner.manifest import Invocation, Manifest, ManifestStore, StageRecord, StageStatus, now
@@ -67,6 +68,10 @@ def open_store(prepared: PreparedRun, launcher: Launcher) -> ManifestStore:
         smoke=request.smoke,
         launcher=launcher.name,
         launcher_options=launcher.options(),
+        acceleration={
+            "scan": expect_scan(request).record(),
+            "activation_checkpointing": request.activation_checkpointing,
+        },
         invocations=[
             *(previous.invocations if previous else []),
             Invocation(

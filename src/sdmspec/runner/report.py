@@ -106,6 +106,31 @@ def _status_section(manifest: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _init_section(manifest: Mapping[str, Any]) -> list[str]:
+    """Where each pre-training started: the job's own record (result.json), else what the runner found."""
+    rows = []
+    for record in _stages(manifest, "pretrain"):
+        result = _result(record)
+        init = result.get("init") if result is not None else None
+        init = init if isinstance(init, Mapping) else record.get("init")
+        if not isinstance(init, Mapping):
+            continue
+        pretrained = init.get("init") == "pretrained"
+        digest = init.get("digest")
+        rows.append([
+            record["name"].split("/", 1)[-1],
+            "pretrained" if pretrained else f"{init.get('init')} (random weights)",
+            f"`{init.get('hf_name')}`" if pretrained else DASH,
+            str(init.get("origin") or DASH) if pretrained else DASH,
+            f"`{digest[:19]}…`" if isinstance(digest, str) else DASH,
+        ])  # fmt: skip
+    if not rows:
+        return []
+    lines = ["", "## Phase A start", "", "Where each pre-training started (`training.pretrain.init`; the baselines are"]
+    lines += ["pruned from the trained dense model).", ""]
+    return lines + _table(["variant", "initialization", "checkpoint", "found in", "weights sha256"], rows)
+
+
 def _profile_rows(out: Path) -> list[Mapping[str, Any]]:
     data = _read_json(out / "profile" / "profile.json")
     if not isinstance(data, Mapping):
@@ -215,7 +240,7 @@ def render_report(out: Path) -> str:
     manifest = _read_json(out / "manifest.json")
     if not isinstance(manifest, Mapping):
         manifest = {}
-    lines = _header(manifest) + _status_section(manifest) + _results_section(manifest, out)
+    lines = _header(manifest) + _status_section(manifest) + _init_section(manifest) + _results_section(manifest, out)
     lines += _verify_section(manifest, out) + _profile_section(out)
     lines += ["", "Every stage's command, timing, fingerprint and log: `manifest.json`.", ""]
     return "\n".join(lines)

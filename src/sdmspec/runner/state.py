@@ -2,7 +2,8 @@
 
 A stage is done when all of these hold:
 - its marker proves it finished (a job's ``result.json``, written last by the job; for verify, a ``match`` verdict);
-- its recorded fingerprint equals the current one (same command, spec, settings read, upstream fingerprints);
+- its recorded fingerprint equals the current one (same command, spec, settings read, initial weights, upstream
+  fingerprints);
 - the upstream runs it consumed are still the latest ones (an upstream rerun since makes its outputs stale);
 - it did not fail last time.
 A stage that must run makes everything downstream of it run too (its outputs will change).
@@ -54,6 +55,9 @@ def _why_changed(record: StageRecord, inputs: StageInputs, manifest: Manifest, s
             if record.settings.get(key) != inputs.settings.get(key)
         )
         return f"settings changed: {', '.join(keys)}"
+    before, now = (record.init or {}).get("digest"), (inputs.init or {}).get("digest")
+    if before != now and before is not None:
+        return f"initial weights changed ({before[:19]} -> {now[:19] if now else 'not found here'})"
     return "command or upstream changed"
 
 

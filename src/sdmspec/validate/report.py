@@ -42,6 +42,8 @@ class ValidateOptions:
     configs: Path = Path("configs")
     run_dir: Path | None = None
     data_dir: Path | None = None
+    # Where the profiling check times its model: auto (the GPU when there is one), cpu or cuda.
+    device: str = "auto"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 What: the top level of a document is a sequence (`- a`) or a single scalar.
 
 Why: a config holds settings by key path, so its top level must be a mapping. The jobs read configs with
-`yaml.safe_load` and skip documents that are not mappings: every setting in such a file is silently ignored.
+`yaml.safe_load` and skip documents that are not mappings: every setting in such a file is silently ignored, so no
+job can read it. An error (exit 1), not a warning: the file cannot configure anything as written.
 
 Example::
 
@@ -26,7 +27,7 @@ from sdmspec.lint.values import NULL_TAG, describe, received
 
 CODE = "SDM004"
 NAME = "not-a-mapping"
-SEVERITY = Severity.WARNING
+SEVERITY = Severity.ERROR
 
 
 def check(project: Project) -> Iterator[Finding]:

@@ -45,7 +45,7 @@ def _fvcore_macs(model: torch.nn.Module, ids: torch.Tensor) -> int:
         return int(analysis.total())
 
 
-def _measure(spec: Spec) -> dict[str, Any]:
+def _measure(spec: Spec, requested_device: str) -> dict[str, Any]:
     import torch
     from torch.utils import benchmark
     from torch.utils.flop_counter import FlopCounterMode
@@ -71,8 +71,15 @@ def _measure(spec: Spec) -> dict[str, Any]:
     analytic = analytic_flops(MambaShape.from_config(model.config), SMOKE_SEQ_LEN)
     figures["analytic_weight_macs"] = analytic.weight_macs
     figures["analytic_weight_flops"] = 2 * analytic.weight_macs
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    from sdmspec.models.scan import apply_scan, resolve_scan
+
+    # `sdmspec validate --device cuda` refuses a machine without a GPU before any check runs.
+    device = requested_device if requested_device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     model, ids = torch.nn.Module.to(model, device), ids.to(device)
+    # Timed on the scan the jobs would use on this device (the counts above ran on the reference loop).
+    scan = resolve_scan("auto", device)
+    apply_scan(model, scan)
+    figures["scan"] = scan.path.value
     activities = [torch.profiler.ProfilerActivity.CPU]
     if device == "cuda":
         activities.append(torch.profiler.ProfilerActivity.CUDA)
@@ -93,7 +100,7 @@ def _off(counted: int, expected: int) -> float:
 
 def check_profiling(spec: Spec, options: ValidateOptions) -> Iterator[CheckResult]:
     """One result for the measurement, one for the hardware it ran on."""
-    figures = _measure(spec)
+    figures = _measure(spec, options.device)
     problems, notes = [], []
     flops, analytic = figures["flop_counter_flops"], figures["analytic_weight_flops"]
     if _off(flops, analytic) > AGREEMENT:
@@ -109,7 +116,7 @@ def check_profiling(spec: Spec, options: ValidateOptions) -> Iterator[CheckResul
     detail = (
         f"smoke model, {figures['tokens']} tokens: FlopCounterMode {flops:,} FLOPs{fvcore_text} (closed form "
         f"{analytic:,}); torch.profiler {figures['profiler_events']} ops; median latency "
-        f"{figures['median_latency_ms']} ms on {figures['device']} (torch.utils.benchmark)"
+        f"{figures['median_latency_ms']} ms on {figures['device']}, {figures['scan']} scan (torch.utils.benchmark)"
     )
     status = CheckStatus.FAIL if problems else (CheckStatus.WARN if notes else CheckStatus.PASS)
     yield CheckResult("profiling", status, "; ".join([*problems, *notes, detail]), figures)

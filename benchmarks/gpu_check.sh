@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The prepared GPU check: on a bare GPU machine with no network, in under 8 minutes, everything about sdmspec that
+# only a GPU can show. Writes one log (gpu_check.log) and one summary (summary.md) into the output folder.
+#
+#   On this machine, once:   echo /.whl/ >> .git/info/exclude; bash ../shared/gpu/fetch-wheels.sh .whl
+#   On the GPU machine:      bash benchmarks/gpu_check.sh [OUT_DIR]     (OUT_DIR defaults to $OUT, else gpu-check)
+#
+# The wheels the GPU image lacks (pydantic, datasets, fvcore, submitit, mambapy, ...) are installed from .whl into
+# /tmp/site, and the checkout's code runs from src/ (no install). Steps, cheap and decisive first; each is bounded
+# by `timeout` so one that hangs cannot eat the budget:
+#   1. environment (sdmspec env) and which scan `auto` picks on CUDA
+#   2. the `gpu`-marked tests (the whole smoke pipeline with --device cuda, CUDA zero counts, verify on CUDA,
+#      parallel vs reference on CUDA, the profile on CUDA)
+#   3. `sdmspec run --smoke --device cuda` (all 40 stages)
+#   4. full-size training throughput on every scan path, side by side (benchmarks/bench_train.py step --full)
+#   5. a full-size profile subset (130m dense and SDM at 128 and 1024 tokens)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-${OUT:-gpu-check}}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+log="$out/gpu_check.log"
+summary="$out/summary.md"
+: >"$log"
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_VERBOSITY=error PYTHONUNBUFFERED=1
+
+if compgen -G ".whl/*.whl" >/dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/site .whl/*.whl >>"$log" 2>&1
+  export PYTHONPATH="/tmp/site:$PWD/src"
+else
+  echo "no .whl/ here: using the installed packages (see ../shared/gpu/README.md)" | tee -a "$log"
+  export PYTHONPATH="$PWD/src"
+fi
+
+{
+  echo "# sdmspec GPU check"
+  echo
+  echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
+  echo "- started: $(date -u +%FT%TZ)"
+  echo "- GPU: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo none)"
+  echo "- $(python3 -c 'import torch, transformers; print(f"torch {torch.__version__} (CUDA {torch.version.cuda}), transformers {transformers.__version__}")' 2>&1)"
+  echo
+  echo "| step | exit | seconds |"
+  echo "|---|---|---|"
+} >"$summary"
+
+# step NAME LIMIT_S COMMAND...: run it bounded, log everything, one summary row.
+step() {
+  local name=$1 limit=$2
+  shift 2
+  echo "=== $name (limit ${limit}s): $*" >>"$log"
+  local started=$SECONDS
+  timeout --kill-after=10 "$limit" "$@" >>"$log" 2>&1
+  local code=$?
+  local took=$((SECONDS - started))
+  echo "=== $name: exit $code after ${took}s" >>"$log"
+  echo "| $name | $code$([ "$code" = 124 ] && echo ' (timed out)') | $took |" >>"$summary"
+  echo "$name: exit $code after ${took}s"
+  return 0
+}
+
+step "sdmspec env" 60 python3 -m sdmspec env --format json
+step "scan auto on cuda" 60 python3 -c '
+from sdmspec.models.scan import kernels_status, parallel_status, resolve_scan
+print("kernels:", kernels_status()); print("parallel:", parallel_status())
+print("auto ->", resolve_scan("auto", "cuda").record())'
+step "pytest -m gpu" 240 python3 -m pytest -m gpu -q -p no:cacheprovider -o addopts="" tests
+step "sdmspec run --smoke --device cuda" 150 python3 -m sdmspec run --smoke --device cuda --jobs 4 --out "$out/smoke"
+step "bench_train step --full" 200 python3 benchmarks/bench_train.py step --full --devices cuda --methods sdm \
+  --seq-len 512 --steps 2 --repeats 2
+step "profile 130m (full size)" 90 python3 -m sdmspec profile --variant mamba-130m-dense --variant mamba-130m-sdm \
+  --seq-len 128 --seq-len 1024 --no-trace --out "$out/profile"
+
+{
+  echo
+  echo "## Figures"
+  echo
+  echo '```'
+  # The benchmark's tables and the profile's one-line summary, as the log has them.
+  grep -E '^\||^full size|^smoke model|^torch ' "$log" || true
+  echo '```'
+  echo
+  echo "- ended: $(date -u +%FT%TZ); the whole log: gpu_check.log"
+} >>"$summary"
+cp -f "$out/profile/profile.json" "$out/profile.json" 2>/dev/null || true
+cp -f "$out/smoke/report.md" "$out/smoke_report.md" 2>/dev/null || true
+cat "$summary"

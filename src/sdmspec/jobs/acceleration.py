@@ -1,0 +1,51 @@
+"""How a job's model runs on its device: the scan implementation and activation checkpointing, chosen once and
+recorded in metrics.jsonl and result.json (see :mod:`sdmspec.models.scan` and :mod:`sdmspec.models.memory`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sdmspec.jobs.runtime import Runtime
+from sdmspec.models.scan import ScanChoice, resolve_scan
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass(frozen=True)
+class Acceleration:
+    """The job's resolved scan, and (after :meth:`apply`) its activation-checkpointing decision."""
+
+    scan: ScanChoice
+    checkpointing: dict[str, Any]
+
+    def record(self) -> dict[str, Any]:
+        return {**self.scan.record(), "activation_checkpointing": self.checkpointing}
+
+
+def choose_scan(requested: str, runtime: Runtime) -> ScanChoice:
+    """Resolve ``--scan`` for this rank's device before any data is read, so a refusal costs nothing."""
+    return resolve_scan(requested, runtime.device.type)
+
+
+def accelerate(
+    model: torch.nn.Module,
+    scan: ScanChoice,
+    checkpointing: str,
+    runtime: Runtime,
+    *,
+    micro_batch: int,
+    seq_len: int,
+) -> Acceleration:
+    """Set ``model``'s scan and, when asked for or needed to fit the GPU, activation checkpointing."""
+    from sdmspec.models.memory import choose_checkpointing, enable_checkpointing
+    from sdmspec.models.scan import apply_scan
+
+    apply_scan(model, scan)
+    decision = choose_checkpointing(
+        checkpointing, model, runtime.device, micro_batch, seq_len, scan, bf16=runtime.bf16
+    )
+    if decision.enabled:
+        enable_checkpointing(model)
+    return Acceleration(scan, decision.record())
