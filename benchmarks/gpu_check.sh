@@ -7,16 +7,18 @@
 #
 # The wheels the GPU image lacks (pydantic, datasets, fvcore, submitit, mambapy, ...) are installed from .whl into
 # /tmp/site, and the checkout's code runs from src/ (no install). Steps, cheap and decisive first; each is bounded
-# by `timeout` so one that hangs cannot eat the budget:
+# by `timeout`, and by what is left of one budget for the whole script (BUDGET_S, default 450 s), so one that hangs
+# cannot eat the machine's time; a step with under 20 s left is skipped and says so:
 #   1. environment (sdmspec env) and which scan `auto` picks on CUDA
-#   2. the `gpu`-marked tests (the whole smoke pipeline with --device cuda, CUDA zero counts, verify on CUDA,
-#      parallel vs reference on CUDA, the profile on CUDA)
-#   3. `sdmspec run --smoke --device cuda` (all 40 stages)
-#   4. full-size training throughput on every scan path, side by side (benchmarks/bench_train.py step --full)
-#   5. a full-size profile subset (130m dense and SDM at 128 and 1024 tokens)
+#   2. the `gpu`-marked tests (the smoke pipeline with --device cuda on a small spec, CUDA zero counts, verify on
+#      CUDA, parallel vs reference on CUDA, the profile on CUDA)
+#   3. full-size training throughput on every scan path, side by side (benchmarks/bench_train.py step --full)
+#   4. a full-size profile subset (130m dense and SDM at 128 and 1024 tokens)
+#   5. `sdmspec run --smoke --device cuda` (all 40 stages), with what is left
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-${OUT:-gpu-check}}
+deadline=$((SECONDS + ${BUDGET_S:-450}))
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 log="$out/gpu_check.log"
@@ -44,10 +46,18 @@ fi
   echo "|---|---|---|"
 } >"$summary"
 
-# step NAME LIMIT_S COMMAND...: run it bounded, log everything, one summary row.
+# step NAME LIMIT_S COMMAND...: run it bounded (LIMIT_S or what is left of the budget), log everything, one summary
+# row.
 step() {
   local name=$1 limit=$2
   shift 2
+  local left=$((deadline - SECONDS))
+  if ((left < 20)); then
+    echo "| $name | skipped: ${left}s of the budget left | 0 |" >>"$summary"
+    echo "$name: skipped (${left}s of the budget left)"
+    return 0
+  fi
+  ((limit > left)) && limit=$left
   echo "=== $name (limit ${limit}s): $*" >>"$log"
   local started=$SECONDS
   timeout --kill-after=10 "$limit" "$@" >>"$log" 2>&1
@@ -59,17 +69,17 @@ step() {
   return 0
 }
 
-step "sdmspec env" 60 python3 -m sdmspec env --format json
-step "scan auto on cuda" 60 python3 -c '
+step "sdmspec env" 30 python3 -m sdmspec env --format json
+step "scan auto on cuda" 45 python3 -c '
 from sdmspec.models.scan import kernels_status, parallel_status, resolve_scan
 print("kernels:", kernels_status()); print("parallel:", parallel_status())
 print("auto ->", resolve_scan("auto", "cuda").record())'
-step "pytest -m gpu" 240 python3 -m pytest -m gpu -q -p no:cacheprovider -o addopts="" tests
-step "sdmspec run --smoke --device cuda" 150 python3 -m sdmspec run --smoke --device cuda --jobs 4 --out "$out/smoke"
-step "bench_train step --full" 200 python3 benchmarks/bench_train.py step --full --devices cuda --methods sdm \
+step "pytest -m gpu" 150 python3 -m pytest -m gpu -q -n 4 -p no:cacheprovider -o addopts="" tests
+step "bench_train step --full" 170 python3 benchmarks/bench_train.py step --full --devices cuda --methods sdm \
   --seq-len 512 --steps 2 --repeats 2
-step "profile 130m (full size)" 90 python3 -m sdmspec profile --variant mamba-130m-dense --variant mamba-130m-sdm \
+step "profile 130m (full size)" 60 python3 -m sdmspec profile --variant mamba-130m-dense --variant mamba-130m-sdm \
   --seq-len 128 --seq-len 1024 --no-trace --out "$out/profile"
+step "sdmspec run --smoke --device cuda" 120 python3 -m sdmspec run --smoke --device cuda --jobs 4 --out "$out/smoke"
 
 {
   echo

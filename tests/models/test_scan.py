@@ -97,6 +97,23 @@ def test_auto_refuses_the_reference_loop_on_a_gpu_without_mambapy(monkeypatch: p
     assert choice.path is Scan.REFERENCE and "the sequential loop" in choice.reason
 
 
+def test_the_reason_says_when_transformers_runs_the_parallel_scan_in_training_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import types
+
+    import sdmspec.models.scan as scan
+
+    # The installed transformers has the functional layout: mambapy runs in training and evaluation alike.
+    assert "training only" not in resolve_scan("parallel", "cpu").reason
+    # transformers 4.x: no module-level scan functions, the mixer's slow_forward checks self.training.
+    older = types.ModuleType("modeling_mamba_4x")
+    monkeypatch.setattr(scan, "_modeling_module", lambda: older)
+    for requested in ("parallel", "auto"):
+        reason = resolve_scan(requested, "cpu").reason
+        assert "uses it in training only: evaluation and latency run the sequential loop" in reason
+
+
 def test_a_cpu_model_never_reaches_a_bound_kernel(spec: Spec, monkeypatch: pytest.MonkeyPatch) -> None:
     """transformers binds mamba-ssm at import, process-wide; a mixer asked for parallel/reference runs PyTorch."""
     from transformers.models.mamba import modeling_mamba

@@ -43,9 +43,7 @@ def accelerate(
     from sdmspec.models.scan import apply_scan
 
     apply_scan(model, scan)
-    decision = choose_checkpointing(
-        checkpointing, model, runtime.device, micro_batch, seq_len, scan, bf16=runtime.bf16
-    )
+    decision = choose_checkpointing(checkpointing, model, runtime.device, micro_batch, seq_len, scan, bf16=runtime.bf16)
     if decision.enabled:
         enable_checkpointing(model)
     return Acceleration(scan, decision.record())

@@ -113,7 +113,7 @@ def resolve_scan(requested: str | Scan, device_type: str) -> ScanChoice:
         usable, why = parallel_status()
         if not usable:
             raise SdmspecError(f"--scan parallel: {why}")
-        return ScanChoice(scan, scan, f"asked for: {why}")
+        return ScanChoice(scan, scan, f"asked for: {why}{training_only_caveat()}")
     # auto
     if on_gpu:
         usable, kernels_why = kernels_status()
@@ -123,13 +123,28 @@ def resolve_scan(requested: str | Scan, device_type: str) -> ScanChoice:
         kernels_why = f"mamba-ssm's kernels run on CUDA only, this job runs on {device_type}"
     usable, parallel_why = parallel_status()
     if usable:
-        return ScanChoice(scan, Scan.PARALLEL, f"auto: {kernels_why}; {parallel_why}")
+        return ScanChoice(scan, Scan.PARALLEL, f"auto: {kernels_why}; {parallel_why}{training_only_caveat()}")
     if on_gpu:
         raise SdmspecError(
             f"--scan auto on CUDA found neither fast path ({kernels_why}; {parallel_why}); refusing to run the "
             "sequential reference loop on a GPU silently: install mambapy, or pass --scan reference"
         )
     return ScanChoice(scan, Scan.REFERENCE, f"auto: {kernels_why}; {parallel_why}; the sequential loop")
+
+
+def training_only_caveat() -> str:
+    """What the reason of a parallel choice must add under transformers' older layout (4.x), where ``slow_forward``
+    takes mambapy's scan in training only and runs the loop in evaluation; empty under the functional layout."""
+    try:
+        modeling = _modeling_module()
+    except ImportError:
+        return ""
+    if all(hasattr(modeling, name) for name in _KERNEL_FUNCTIONS):
+        return ""
+    return (
+        f"; transformers {_transformers_version()} uses it in training only: evaluation and latency run the "
+        "sequential loop (transformers >= 5 uses it everywhere)"
+    )
 
 
 def apply_scan(model: nn.Module, choice: ScanChoice) -> int:
