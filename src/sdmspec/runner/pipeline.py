@@ -99,18 +99,11 @@ class PreparedRun:
     git: GitState
 
 
-def prepare_run(request: RunRequest, spec: Spec, env: EnvGate, plan: Plan | None = None) -> PreparedRun:
-    """Plan the run, fingerprint it, and hold it against the previous manifest in the output folder.
-
-    ``plan`` replaces the spec's pipeline (tests inject light stages through it). Refuses (SdmspecError, exit 2) to
-    start a selected stage whose upstream is neither selected nor done: ``--only`` never runs anything unasked.
-    """
-    if request.launcher not in LAUNCHERS:
-        raise SdmspecError(f"unknown launcher {request.launcher!r}; choose one of {', '.join(LAUNCHERS)}")
-    configs = request.configs.resolve()
-    options = PlanOptions(
+def plan_options(request: RunRequest) -> PlanOptions:
+    """What the plan is built from: the request's paths resolved, and how its stages are to compute."""
+    return PlanOptions(
         out=request.out_dir,
-        configs=configs,
+        configs=request.configs.resolve(),
         spec_path=resolve_spec_path(request),
         smoke=request.smoke,
         data_dir=request.data_dir.resolve() if request.data_dir else None,
@@ -119,6 +112,18 @@ def prepare_run(request: RunRequest, spec: Spec, env: EnvGate, plan: Plan | None
         activation_checkpointing=request.activation_checkpointing,
         device=request.device,
     )
+
+
+def prepare_run(request: RunRequest, spec: Spec, env: EnvGate, plan: Plan | None = None) -> PreparedRun:
+    """Plan the run, fingerprint it, and hold it against the previous manifest in the output folder.
+
+    ``plan`` replaces the spec's pipeline (tests inject light stages through it). Refuses (SdmspecError, exit 2) to
+    start a selected stage whose upstream is neither selected nor done: ``--only`` never runs anything unasked.
+    """
+    if request.launcher not in LAUNCHERS:
+        raise SdmspecError(f"unknown launcher {request.launcher!r}; choose one of {', '.join(LAUNCHERS)}")
+    options = plan_options(request)
+    configs = options.configs
     plan = plan or build_plan(spec, options)
     selected = select(plan, request.only)
     settings = resolve_settings([configs], spec)
@@ -163,18 +168,8 @@ def prepare_unresolved(request: RunRequest, spec: Spec, env: EnvGate, why: str) 
     nothing can be fingerprinted or compared with the previous run, so every selected stage is shown as to run, for
     ``why``. Never executed: such a run is refused before it starts.
     """
-    configs = request.configs.resolve()
-    options = PlanOptions(
-        out=request.out_dir,
-        configs=configs,
-        spec_path=resolve_spec_path(request),
-        smoke=request.smoke,
-        data_dir=request.data_dir.resolve() if request.data_dir else None,
-        init_from=request.init_folders,
-        scan=request.scan,
-        activation_checkpointing=request.activation_checkpointing,
-        device=request.device,
-    )
+    options = plan_options(request)
+    configs = options.configs
     plan = build_plan(spec, options)
     selected = select(plan, request.only)
     chosen = set(selected)
