@@ -3,6 +3,8 @@ the reference loop on a GPU silently; every mixer runs the path it was given."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import torch
 
@@ -108,10 +110,16 @@ def test_the_reason_says_when_transformers_runs_the_parallel_scan_in_training_on
     assert "training only" not in resolve_scan("parallel", "cpu").reason
     # transformers 4.x: no module-level scan functions, the mixer's slow_forward checks self.training.
     older = types.ModuleType("modeling_mamba_4x")
-    monkeypatch.setattr(scan, "_modeling_module", lambda: older)
+    monkeypatch.setitem(sys.modules, scan._MODELING, older)
     for requested in ("parallel", "auto"):
         reason = resolve_scan(requested, "cpu").reason
         assert "uses it in training only: evaluation and latency run the sequential loop" in reason
+    # Before the model code is imported, transformers' version decides.
+    monkeypatch.delitem(sys.modules, scan._MODELING)
+    monkeypatch.setattr(scan.importlib.metadata, "version", lambda name: "4.46.3")
+    assert "transformers 4.46.3 uses it in training only" in resolve_scan("parallel", "cpu").reason
+    monkeypatch.setattr(scan.importlib.metadata, "version", lambda name: "5.17.0")
+    assert "training only" not in resolve_scan("parallel", "cpu").reason
 
 
 def test_a_cpu_model_never_reaches_a_bound_kernel(spec: Spec, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import enum
 import importlib
+import importlib.metadata
 import inspect
+import sys
 from dataclasses import dataclass
 from types import MethodType, ModuleType
 from typing import TYPE_CHECKING, Any
@@ -134,12 +136,21 @@ def resolve_scan(requested: str | Scan, device_type: str) -> ScanChoice:
 
 def training_only_caveat() -> str:
     """What the reason of a parallel choice must add under transformers' older layout (4.x), where ``slow_forward``
-    takes mambapy's scan in training only and runs the loop in evaluation; empty under the functional layout."""
-    try:
-        modeling = _modeling_module()
-    except ImportError:
-        return ""
-    if all(hasattr(modeling, name) for name in _KERNEL_FUNCTIONS):
+    takes mambapy's scan in training only and runs the loop in evaluation; empty under the functional layout (5.x).
+
+    The layout is read off the modeling module when it is already imported, else off transformers' version, so that
+    planning a run (``sdmspec run --dry-run``) does not pay for importing the model code.
+    """
+    modeling = sys.modules.get(_MODELING)
+    if modeling is not None:
+        older = not all(hasattr(modeling, name) for name in _KERNEL_FUNCTIONS)
+    else:
+        try:
+            major = int(importlib.metadata.version("transformers").split(".")[0])
+        except (importlib.metadata.PackageNotFoundError, ValueError):
+            return ""
+        older = major < 5
+    if not older:
         return ""
     return (
         f"; transformers {_transformers_version()} uses it in training only: evaluation and latency run the "
@@ -227,14 +238,18 @@ def _functional_bindings(modeling: ModuleType, *, kernels: bool) -> dict[str, An
     return {name: inspect.unwrap(function) for name, function in _ORIGINALS.items()}
 
 
+_MODELING = "transformers.models.mamba.modeling_mamba"
+
+
 def _modeling_module() -> ModuleType:
-    return importlib.import_module("transformers.models.mamba.modeling_mamba")
+    return importlib.import_module(_MODELING)
 
 
 def _transformers_version() -> str:
-    import transformers
-
-    return str(transformers.__version__)
+    try:
+        return importlib.metadata.version("transformers")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 def _first_line(err: BaseException) -> str:
