@@ -206,3 +206,23 @@ def test_cuda_profile_with_scan_auto_times_a_fast_path_and_counts_like_the_cpu(t
         assert on_gpu["scan"] == gpu["scan"]
         assert on_gpu["latency_path"].startswith("kernels" if gpu["scan"] == "kernels" else "parallel scan")
         assert on_gpu["flops"] == on_cpu["flops"]
+
+
+def test_torch_profiler_chatter_goes_to_a_log_beside_the_traces(repo: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "profile"
+    argv = ["profile", "--smoke", "--out", str(out), "--device", "cpu", "--variant", VARIANTS[0], "--seq-len", "16"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "sdmspec", *argv], cwd=repo, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert (out / "traces" / f"{VARIANTS[0]}_b1_s16.json").stat().st_size > 0
+    log = out / "traces" / "profiler.log"
+    assert log.is_file()
+    for chatter in ("profiler_start", "profiler_stop", "STAGE:"):
+        assert chatter not in done.stdout + done.stderr
+    assert f"profiling {VARIANTS[0]}" in done.stdout + done.stderr  # the command's own progress still shows

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from sdmspec.capture import capture_output, default_log_path
 from sdmspec.errors import SdmspecError
-from sdmspec.validate.capture import capture_output, default_log_path
 from sdmspec_cli import run_sdmspec
 
 # What the libraries print while the profiling check runs, when they do: transformers' kernel-fallback warning_once
@@ -109,7 +109,7 @@ def test_capture_catches_python_logging_warnings_and_file_descriptors(tmp_path: 
 _IN_A_PROCESS = """
 import ctypes, sys, warnings
 from pathlib import Path
-from sdmspec.validate.capture import capture_output
+from sdmspec.capture import capture_output
 with capture_output(Path(sys.argv[1])) as captured:
     warnings.warn("a library warning", UserWarning)
     ctypes.CDLL(None).printf(b"printf from C, buffered\\n")

@@ -21,8 +21,8 @@ from sdmspec.errors import EXIT_FINDINGS, SdmspecError
 from sdmspec.schema import load_spec
 
 if TYPE_CHECKING:
+    from sdmspec.capture import CapturedOutput
     from sdmspec.validate import ValidationReport
-    from sdmspec.validate.capture import CapturedOutput
 
 
 class ValidateFormat(str, Enum):
@@ -94,8 +94,8 @@ def validate(
     the paper's hyperparameters, WikiText-103 and GLUE load offline, profiling works here (and whether this is the
     paper's hardware), and checkpoints under --run-dir are iso-sparse. Each check passes, warns, fails or is
     skipped with the reason."""
+    from sdmspec.capture import capture_output, default_log_path
     from sdmspec.validate import ValidateOptions, validate_setup
-    from sdmspec.validate.capture import capture_output, default_log_path
 
     _check_device(device)
     spec = load_spec(spec_path)

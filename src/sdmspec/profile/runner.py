@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 
+from sdmspec.capture import capture_output
 from sdmspec.errors import CheckpointError, SdmspecError
 from sdmspec.models.scan import Scan, ScanChoice, apply_scan, parse_scan, resolve_scan
 from sdmspec.profile.analytic import analytic_flops, effective_flops
@@ -37,6 +38,7 @@ SMOKE_SEQ_LENS = (16, 32)
 SMOKE_TIMING = (0.02, 0.3)
 FULL_TIMING = (0.5, 5.0)
 JSON_FILE, CSV_FILE = "profile.json", "profile.csv"
+TRACE_LOG = "traces/profiler.log"  # what torch.profiler prints while the traces are written
 LATENCY_PLOT, FLOPS_PLOT = "latency_vs_seq_len.png", "flops_dense_vs_effective.png"
 
 Progress = Callable[[str], None]
@@ -107,7 +109,10 @@ def _time_forward(
     apply_scan(loaded.model, scan)  # again before every timing: counting may have traced another path on it
     latency = measure_latency(loaded.model, input_ids, min_run_time=timing[0], max_run_time=timing[1])
     if trace_stem:
-        write_trace(loaded.model, input_ids, out_dir / f"{trace_stem}.json", out_dir / f"{trace_stem}.txt")
+        # torch.profiler's Kineto writes profiler_start/stop lines straight to the file descriptors: they go to one
+        # log beside the traces, not into the command's progress lines.
+        with capture_output(out_dir / TRACE_LOG, append=True):
+            write_trace(loaded.model, input_ids, out_dir / f"{trace_stem}.json", out_dir / f"{trace_stem}.txt")
     return latency
 
 

@@ -1,9 +1,9 @@
-"""Keep third-party output out of ``sdmspec validate``'s report: it goes to a log file instead.
+"""Keep third-party output out of a command's own output: it goes to a log file instead.
 
-The checks import and run transformers, datasets, torch.profiler and fvcore, which talk: transformers' kernel-fallback
-``warning_once`` messages, Python warnings, ``print`` calls, and C++ lines written straight to file descriptor 2
-(torch.profiler's Kineto ``profiler_start``/``profiler_stop``). The command's output is its report, so while the checks
-run, every route is pointed at one log file:
+``sdmspec validate``'s checks and ``sdmspec profile``'s traces run transformers, datasets, torch.profiler and fvcore,
+which talk: transformers' kernel-fallback ``warning_once`` messages, Python warnings, ``print`` calls, and C++ lines
+written straight to file descriptors 1 and 2 (torch.profiler's Kineto ``profiler_start``/``profiler_stop``). A
+command's output is its report, so while such code runs, every route is pointed at one log file:
 
 * file descriptors 1 and 2 (``os.dup2``), for C and C++ output;
 * ``sys.stdout``/``sys.stderr``, for Python prints, warnings and logging's last-resort handler;
@@ -127,11 +127,12 @@ def _repoint_handlers(streams: dict[int, _Switch]) -> list[tuple[logging.StreamH
 
 
 @contextlib.contextmanager
-def capture_output(path: Path) -> Iterator[CapturedOutput]:
-    """Send everything written to stdout and stderr (Python, logging, C) to ``path`` while the block runs."""
+def capture_output(path: Path, *, append: bool = False) -> Iterator[CapturedOutput]:
+    """Send everything written to stdout and stderr (Python, logging, C) to ``path`` while the block runs
+    (``append``: after what the file holds, for one log over several blocks)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        log = path.open("w", encoding="utf-8", errors="replace")
+        log = path.open("a" if append else "w", encoding="utf-8", errors="replace")
     except OSError as err:
         raise SdmspecError(f"cannot write the log {path}: {err.strerror or err}") from err
     captured = CapturedOutput(path)
