@@ -11,8 +11,9 @@ import torch
 from job_helpers import options, read_json, run_cli
 from test_job_cli import assert_one_line_error
 
+from sdmspec.checkpoint.folders import weight_files
 from sdmspec.errors import EXIT_USAGE
-from sdmspec.models.pretrained import FROM_FLAG, FROM_SMOKE, weight_files, weights_digest
+from sdmspec.models.pretrained import FROM_FLAG, FROM_SMOKE, weights_digest
 from sdmspec.models.smoke_checkpoint import ensure_smoke_checkpoint, write_smoke_checkpoint
 from sdmspec.schema import Spec
 

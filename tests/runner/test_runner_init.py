@@ -12,9 +12,10 @@ import pytest
 import torch
 from runner_fakes import GRAPH, REPO, copy_configs, cpu_env, fake_plan, ran
 
+from sdmspec.checkpoint.folders import weight_files
 from sdmspec.errors import EXIT_USAGE, CheckpointError, SdmspecError
 from sdmspec.models.build import dimensions, mamba_config
-from sdmspec.models.pretrained import FROM_CACHE, weight_files, weights_digest
+from sdmspec.models.pretrained import FROM_CACHE, weights_digest
 from sdmspec.runner.execute import RunEvent, execute
 from sdmspec.runner.initial import parse_init_from
 from sdmspec.runner.launchers.local import LocalLauncher

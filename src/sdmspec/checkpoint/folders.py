@@ -13,28 +13,53 @@ if TYPE_CHECKING:
     import torch
 
 
+def read_weight_map(index: Path) -> dict[str, Path]:
+    """An index file's ``weight_map`` (tensor name -> shard file), each shard checked to be a file in its folder."""
+    try:
+        weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"{index}: not a readable index file ({first_line(err)})") from None
+    if not isinstance(weight_map, dict):
+        raise CheckpointError(f"{index}: weight_map is not a mapping")
+    folder = index.parent.resolve()
+    shard_of: dict[str, Path] = {}
+    for key, shard in weight_map.items():
+        name = str(shard)
+        shard_path = folder / name
+        # An index is untrusted input too: it may only name files inside its own folder. Judged by name, not by
+        # resolved path: in the Hugging Face cache every file of a snapshot is a symlink into blobs/.
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise CheckpointError(f"{index}: shard {shard!r} is outside the checkpoint folder")
+        if not shard_path.is_file():
+            raise CheckpointError(f"{index}: shard {shard!r} (for {key!r}) is missing")
+        shard_of[str(key)] = shard_path
+    return shard_of
+
+
+def find_layout(folder: Path) -> Path | None:
+    """The weights file or index of a Hugging Face folder, in transformers' order of preference; None if none."""
+    for name in HF_LAYOUTS:
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def weight_files(folder: Path) -> list[Path]:
+    """The files :func:`open_source` reads for a Hugging Face folder: its weights file, or its index and shards."""
+    found = find_layout(folder)
+    if found is None:
+        raise CheckpointError(f"{folder}: no weights ({', '.join(HF_LAYOUTS)})")
+    if not found.name.endswith(".index.json"):
+        return [found]
+    return [found, *sorted(set(read_weight_map(found).values()))]
+
+
 class ShardedSource:
     """A Hugging Face folder sharded with an index file (``weight_map``: tensor name -> shard file)."""
 
     def __init__(self, index: Path) -> None:
-        try:
-            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise CheckpointError(f"{index}: not a readable index file ({first_line(err)})") from None
-        if not isinstance(weight_map, dict):
-            raise CheckpointError(f"{index}: weight_map is not a mapping")
-        folder = index.parent.resolve()
-        self._shard_of: dict[str, Path] = {}
-        for key, shard in weight_map.items():
-            name = str(shard)
-            shard_path = folder / name
-            # An index is untrusted input too: it may only name files inside its own folder. Judged by name, not by
-            # resolved path: in the Hugging Face cache every file of a snapshot is a symlink into blobs/.
-            if Path(name).name != name or name in ("", ".", ".."):
-                raise CheckpointError(f"{index}: shard {shard!r} is outside the checkpoint folder")
-            if not shard_path.is_file():
-                raise CheckpointError(f"{index}: shard {shard!r} (for {key!r}) is missing")
-            self._shard_of[str(key)] = shard_path
+        self._shard_of = read_weight_map(index)
         self._open_path: Path | None = None
         self._open: TensorSource | None = None
         self._open_keys: frozenset[str] = frozenset()
@@ -79,11 +104,10 @@ def open_source(path: Path) -> TensorSource:
     if path.name.endswith(".index.json") and path.is_file():
         return ShardedSource(path)
     if path.is_dir():
-        for name in HF_LAYOUTS:
-            candidate = path / name
-            if candidate.is_file():
-                return ShardedSource(candidate) if name.endswith(".index.json") else open_file(candidate)
-        raise CheckpointError(f"{path}: a folder without {', '.join(HF_LAYOUTS)}")
+        found = find_layout(path)
+        if found is None:
+            raise CheckpointError(f"{path}: a folder without {', '.join(HF_LAYOUTS)}")
+        return ShardedSource(found) if found.name.endswith(".index.json") else open_file(found)
     if not path.exists():
         raise CheckpointError(f"{path}: no such file or folder")
     if not path.is_file():

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdmspec.checkpoint.sources import HF_LAYOUTS, first_line
+from sdmspec.checkpoint.folders import find_layout, weight_files
+from sdmspec.checkpoint.sources import first_line
 from sdmspec.errors import CheckpointError, ConfigError, JobError
 from sdmspec.models.build import Dimensions, dimensions
 from sdmspec.schema import Spec
@@ -157,7 +158,7 @@ def find_in_cache(hf_name: str) -> Path | None:
     if not isinstance(found, str):
         return None  # not cached, or cached as known to be absent
     folder = Path(found).parent
-    return folder if any((folder / layout).is_file() for layout in HF_LAYOUTS) else None
+    return folder if find_layout(folder) is not None else None
 
 
 def read_config(folder: Path) -> dict[str, Any]:
@@ -188,28 +189,6 @@ def check_config(folder: Path, expected: Dimensions, what: str) -> None:
             wrong.append(f"{name} ({key}) {'missing' if found is None else found}, expected {want}")
     if wrong:
         raise CheckpointError(f"{folder / 'config.json'} does not describe {what}: {'; '.join(wrong)}")
-
-
-def weight_files(folder: Path) -> list[Path]:
-    """The files the loader reads, as :func:`sdmspec.checkpoint.folders.open_source` picks them (index, shards)."""
-    for layout in HF_LAYOUTS:
-        candidate = folder / layout
-        if not candidate.is_file():
-            continue
-        if not layout.endswith(".index.json"):
-            return [candidate]
-        try:
-            weight_map = json.loads(candidate.read_text(encoding="utf-8"))["weight_map"]
-            shards = sorted({str(shard) for shard in weight_map.values()})
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as err:
-            raise CheckpointError(f"{candidate}: not a readable index file ({first_line(err)})") from None
-        for shard in shards:
-            if Path(shard).name != shard or shard in ("", ".", ".."):
-                raise CheckpointError(f"{candidate}: shard {shard!r} is outside the checkpoint folder")
-            if not (folder / shard).is_file():
-                raise CheckpointError(f"{candidate}: shard {shard!r} is missing")
-        return [candidate, *(folder / shard for shard in shards)]
-    raise CheckpointError(f"{folder}: no weights ({', '.join(HF_LAYOUTS)})")
 
 
 def _sha256(path: Path) -> str:
