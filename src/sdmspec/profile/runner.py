@@ -153,6 +153,9 @@ def run_profile(
     cache = CountCache(counting_scan(requested), progress)
     results: list[ProfileResult] = []
     files: list[str] = []
+    if trace:
+        (out_dir / TRACE_LOG).unlink(missing_ok=True)  # the traces append to it: this run's lines only
+        files.append(TRACE_LOG)
     for variant in selected:
         loaded = load_variant(spec, variant, checkpoints.get(variant.name), smoke=smoke, device=hardware.device)
         for batch_size in batches:
