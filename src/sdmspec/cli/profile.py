@@ -83,12 +83,12 @@ def profile(
     no_trace: bool = typer.Option(False, "--no-trace", help="Skip the torch.profiler traces (large at full size)."),
 ) -> None:
     """Count FLOPs four ways (fvcore MACs, torch FLOPs, analytic, effective) and time each variant's forward pass."""
+    from sdmspec.device import check_device_name
     from sdmspec.models.scan import parse_scan
     from sdmspec.profile import run_profile
     from sdmspec.schema import load_spec
 
-    if device not in ("cpu", "cuda", "auto"):
-        raise SdmspecError(f"--device must be cpu, cuda or auto, got {device!r}")
+    check_device_name(device)
     requested = parse_scan(scan)
     report = run_profile(
         load_spec(spec_path),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from sdmspec.errors import EXIT_FINDINGS, SdmspecError
+from sdmspec.errors import EXIT_FINDINGS
 from sdmspec.schema import load_spec
 
 if TYPE_CHECKING:
@@ -95,9 +95,10 @@ def validate(
     paper's hardware), and checkpoints under --run-dir are iso-sparse. Each check passes, warns, fails or is
     skipped with the reason."""
     from sdmspec.capture import capture_output, default_log_path
+    from sdmspec.device import resolve_device
     from sdmspec.validate import ValidateOptions, validate_setup
 
-    _check_device(device)
+    resolve_device(device)  # an unknown name, or cuda without a GPU: one line, exit 2, before any check runs
     spec = load_spec(spec_path)
     options = ValidateOptions(configs=configs, run_dir=run_dir, data_dir=data_dir, device=device)
     captured = None
@@ -114,19 +115,6 @@ def validate(
         print_validation_report(report, captured)
     if report.failed:
         raise typer.Exit(EXIT_FINDINGS)
-
-
-def _check_device(device: str) -> None:
-    """A one-line usage error (exit 2) for an unknown device, or cuda where there is none."""
-    if device not in ("auto", "cpu", "cuda"):
-        raise SdmspecError(f"--device must be auto, cpu or cuda, got {device!r}")
-    if device == "cuda":
-        try:
-            import torch
-        except ImportError:
-            raise SdmspecError("--device cuda: torch is not installed (the `train` extra)") from None
-        if not torch.cuda.is_available():
-            raise SdmspecError("--device cuda: no CUDA GPU is available on this machine")
 
 
 def register(app: typer.Typer) -> None:

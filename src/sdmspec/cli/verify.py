@@ -72,20 +72,10 @@ def verify_sparsity(
 
 
 def _counting_device(device: str) -> str | None:
-    """None for the CPU (tensors stay as the reader mapped them); "cuda" only where there is a GPU (else exit 2)."""
-    from sdmspec.errors import SdmspecError
+    """None for the CPU (tensors stay as the reader mapped them), else "cuda"; cuda without a GPU is exit 2."""
+    from sdmspec.device import resolve_device
 
-    if device not in ("cpu", "cuda", "auto"):
-        raise SdmspecError(f"--device must be cpu, cuda or auto, got {device!r}")
-    if device == "cpu":
-        return None
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if device == "cuda":
-        raise SdmspecError("--device cuda: no CUDA GPU is available on this machine")
-    return None
+    return None if resolve_device(device) == "cpu" else "cuda"
 
 
 def register(app: typer.Typer) -> None:

@@ -12,12 +12,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sdmspec.device import resolve_device
 from sdmspec.errors import JobError
 
 if TYPE_CHECKING:
     import torch
-
-DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -79,17 +78,15 @@ def _env_int(name: str, default: int) -> int:
         raise JobError(f"environment variable {name}={raw!r} is not an integer") from None
 
 
-def check_device_options(device: str, bf16: bool) -> None:
-    """Refuse GPU-only options where there is no GPU, before anything expensive starts."""
+def check_device_options(device: str, bf16: bool) -> str:
+    """Refuse GPU-only options where there is no GPU, before anything expensive starts; the device ("cpu", "cuda")
+    the job runs on."""
     import torch
 
-    if device not in DEVICE_CHOICES:
-        raise JobError(f"--device must be one of {', '.join(DEVICE_CHOICES)}, got {device!r}")
-    has_cuda = torch.cuda.is_available()
-    if device == "cuda" and not has_cuda:
-        raise JobError("--device cuda: no CUDA GPU is available on this machine (use --device cpu, or run on a GPU)")
-    if bf16 and (device == "cpu" or not has_cuda or not torch.cuda.is_bf16_supported()):
+    resolved = resolve_device(device, JobError)
+    if bf16 and (resolved == "cpu" or not torch.cuda.is_bf16_supported()):
         raise JobError("--bf16 needs a CUDA GPU with bfloat16 support; this job would run on the CPU")
+    return resolved
 
 
 def start_runtime(device: str = "auto", *, bf16: bool = False, small: bool = False) -> Runtime:
@@ -100,13 +97,12 @@ def start_runtime(device: str = "auto", *, bf16: bool = False, small: bool = Fal
     """
     import torch
 
-    check_device_options(device, bf16)
+    use_cuda = check_device_options(device, bf16) == "cuda"
     if small and "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(1)
     world_size = _env_int("WORLD_SIZE", 1)
     rank = _env_int("RANK", 0)
     local_rank = _env_int("LOCAL_RANK", 0)
-    use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     if use_cuda:
         torch.cuda.set_device(local_rank)
         chosen = torch.device("cuda", local_rank)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sdmspec.environment import check_environment, probe
-from sdmspec.errors import JobError
 from sdmspec.schema import Spec
 
 
@@ -48,19 +47,6 @@ class Hardware:
             "mismatches": list(self.mismatches),
             "spec_check": self.environment,
         }
-
-
-def resolve_device(requested: str) -> str:
-    """``auto`` picks CUDA when it is available; asking for CUDA without it is an error."""
-    import torch
-
-    if requested not in ("auto", "cpu", "cuda"):
-        raise JobError(f"unknown device {requested!r}; use cpu, cuda or auto")
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise JobError("--device cuda was asked for, but no CUDA GPU is available here (use --device cpu or auto)")
-    return requested
 
 
 def detect_hardware(spec: Spec, device: str) -> Hardware:

@@ -18,12 +18,13 @@ from importlib import metadata
 from pathlib import Path
 
 from sdmspec.capture import capture_output
-from sdmspec.errors import CheckpointError, SdmspecError
+from sdmspec.device import resolve_device
+from sdmspec.errors import CheckpointError, JobError, SdmspecError
 from sdmspec.models.scan import Scan, ScanChoice, apply_scan, parse_scan, resolve_scan
 from sdmspec.profile.analytic import analytic_flops, effective_flops
 from sdmspec.profile.counters import FvcoreCount, TorchCount, counting_scan
 from sdmspec.profile.counting import CountCache
-from sdmspec.profile.hardware import Hardware, detect_hardware, resolve_device
+from sdmspec.profile.hardware import Hardware, detect_hardware
 from sdmspec.profile.latency import Latency, measure_latency, write_trace
 from sdmspec.profile.loading import LoadedVariant, load_variant
 from sdmspec.profile.output import write_csv, write_json
@@ -147,7 +148,7 @@ def run_profile(
         raise SdmspecError(f"--out {out_dir} exists and is not a folder")
     batches = _check_shapes("batch sizes", batch_sizes or spec.profiling.batch_sizes)
     lengths = _check_shapes("sequence lengths", seq_lens or (SMOKE_SEQ_LENS if smoke else spec.profiling.seq_lens))
-    hardware = detect_hardware(spec, resolve_device(device))
+    hardware = detect_hardware(spec, resolve_device(device, JobError))
     latency_scan = resolve_scan(requested, hardware.device)  # refuses here, before any model is built
     timing = SMOKE_TIMING if smoke else FULL_TIMING
     cache = CountCache(counting_scan(requested), progress)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sdmspec.device import check_device_name, cuda_available
 from sdmspec.errors import SdmspecError
 from sdmspec.models.scan import ScanChoice, resolve_scan
 
@@ -45,11 +46,8 @@ class ExpectedScan:
 def expect_scan(request: RunRequest) -> ExpectedScan:
     """Resolve ``request.scan`` for the device the stages get here (a GPU when there is one, as the jobs' ``auto``
     device does); on SLURM the nodes decide, and this machine's answer is only indicative."""
-    import torch
-
-    if request.device not in ("auto", "cpu", "cuda"):
-        raise SdmspecError(f"--device must be auto, cpu or cuda, got {request.device!r}")
-    has_gpu = torch.cuda.is_available()
+    check_device_name(request.device)
+    has_gpu = cuda_available()
     device = request.device if request.device != "auto" else ("cuda" if has_gpu else "cpu")
     where = f"on this machine's {device}"
     if request.launcher == "slurm":
