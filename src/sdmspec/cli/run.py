@@ -21,7 +21,6 @@ from rich.table import Table
 from sdmspec.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, SdmspecError
 
 if TYPE_CHECKING:
-    from sdmspec.runner.acceleration import ExpectedScan
     from sdmspec.runner.execute import RunEvent
     from sdmspec.runner.gate import EnvGate, LintGate
     from sdmspec.runner.pipeline import PreparedRun
@@ -36,8 +35,9 @@ def _short(text: str, prepared: PreparedRun) -> str:
     return text.replace(str(prepared.options.out), "$OUT").replace(sys.executable, "python").replace(here, "")
 
 
-def print_plan(prepared: PreparedRun, console: Console, expected: ExpectedScan | None = None) -> None:
-    """The plan as a table: each stage's state, upstreams, and its command with the inputs it reads and outputs."""
+def print_plan(prepared: PreparedRun, console: Console) -> None:
+    """The plan as a table: each stage's state, upstreams, and its command with the inputs it reads and outputs;
+    then the scan the model stages will use and the activation-checkpointing request."""
     table = Table(title=f"sdmspec run plan ($OUT = {prepared.options.out})", title_justify="left", show_lines=True)
     table.add_column("stage", no_wrap=True)
     table.add_column("state")
@@ -55,18 +55,17 @@ def print_plan(prepared: PreparedRun, console: Console, expected: ExpectedScan |
         cell += [f"out: {_short(path, prepared)}" for path in stage.outputs]
         table.add_row(stage.name, label, after, escape("\n".join(cell)))
     console.print(table)
-    if expected is not None:
-        from sdmspec.runner.acceleration import MODEL_STAGES
+    from sdmspec.runner.acceleration import MODEL_STAGES
 
-        stages = ", ".join(MODEL_STAGES)
-        console.print(escape(f"{stages} stages: {expected.describe()}"), soft_wrap=True)
-        console.print(
-            escape(
-                f"activation checkpointing: {prepared.request.activation_checkpointing} "
-                "(auto: each training job turns it on when its micro-batch would not fit the GPU otherwise)"
-            ),
-            soft_wrap=True,
-        )
+    stages = ", ".join(MODEL_STAGES)
+    console.print(escape(f"{stages} stages: {prepared.expected_scan.describe()}"), soft_wrap=True)
+    console.print(
+        escape(
+            f"activation checkpointing: {prepared.request.activation_checkpointing} "
+            "(auto: each training job turns it on when its micro-batch would not fit the GPU otherwise)"
+        ),
+        soft_wrap=True,
+    )
     console.print(f"{len(prepared.to_run)} of {len(prepared.selected)} selected stage(s) to run; nothing was launched.")
 
 
@@ -239,22 +238,22 @@ def run(
         reason = "--smoke" if smoke and not allow_env_mismatch else "--allow-env-mismatch"
         console.print(f"[yellow]accepted ({reason}):[/] the deviations above are recorded in the manifest.")
     try:
-        prepared = prepare_run(request, spec, env)
+        prepared = prepare_run(request, spec, env, expected_scan=expected_scan)
     except ConfigError as err:
         if not dry_run or lint.passed:
             raise
         # Configs lint refuses may not resolve into settings ('3e-4' is a string): the stages are still known.
         console.print(f"[yellow]settings unknown:[/] {escape(str(err))}")
-        prepared = prepare_unresolved(request, spec, env, "settings unknown")
+        prepared = prepare_unresolved(request, spec, env, "settings unknown", expected_scan)
     if dry_run:
-        print_plan(prepared, console, expected_scan)
+        print_plan(prepared, console)
         if refusals:
             _refuse(refusals, console, dry_run=True)
-        if expected_scan.problem is not None and request.launcher != "slurm":
-            raise SdmspecError(expected_scan.problem)
-        raise typer.Exit(EXIT_OK)
+    # A scan that cannot run here stops everything before any stage starts (exit 2); on SLURM the nodes decide.
     if expected_scan.problem is not None and request.launcher != "slurm":
-        raise SdmspecError(expected_scan.problem)  # before any stage starts: exit 2
+        raise SdmspecError(expected_scan.problem)
+    if dry_run:
+        raise typer.Exit(EXIT_OK)
     printer = _Printer(console)
     outcome = execute(prepared, make_launcher(prepared), printer)
     printer.flush()

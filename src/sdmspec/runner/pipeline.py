@@ -14,6 +14,7 @@ from pathlib import Path
 
 import sdmspec
 from sdmspec.errors import SdmspecError
+from sdmspec.runner.acceleration import ExpectedScan, expect_scan
 from sdmspec.runner.fingerprint import GitState, StageInputs, config_hashes, fingerprint_plan, git_state
 from sdmspec.runner.gate import EnvGate
 from sdmspec.runner.initial import resolve_inits
@@ -97,6 +98,8 @@ class PreparedRun:
     env: EnvGate
     config_hashes: dict[str, str]
     git: GitState
+    # The scan the model stages are expected to run here, and why (the manifest records it).
+    expected_scan: ExpectedScan
 
 
 def plan_options(request: RunRequest) -> PlanOptions:
@@ -114,7 +117,13 @@ def plan_options(request: RunRequest) -> PlanOptions:
     )
 
 
-def prepare_run(request: RunRequest, spec: Spec, env: EnvGate, plan: Plan | None = None) -> PreparedRun:
+def prepare_run(
+    request: RunRequest,
+    spec: Spec,
+    env: EnvGate,
+    plan: Plan | None = None,
+    expected_scan: ExpectedScan | None = None,
+) -> PreparedRun:
     """Plan the run, fingerprint it, and hold it against the previous manifest in the output folder.
 
     ``plan`` replaces the spec's pipeline (tests inject light stages through it). Refuses (SdmspecError, exit 2) to
@@ -158,10 +167,13 @@ def prepare_run(request: RunRequest, spec: Spec, env: EnvGate, plan: Plan | None
         env=env,
         config_hashes=config_hashes(configs),
         git=git_state(Path(sdmspec.__file__).parent),
+        expected_scan=expected_scan or expect_scan(request),
     )
 
 
-def prepare_unresolved(request: RunRequest, spec: Spec, env: EnvGate, why: str) -> PreparedRun:
+def prepare_unresolved(
+    request: RunRequest, spec: Spec, env: EnvGate, why: str, expected_scan: ExpectedScan | None = None
+) -> PreparedRun:
     """The plan alone, for a dry run whose configs do not resolve into settings (the lint gate refuses them).
 
     Stages and commands come from the spec, not from the settings, so the plan can still be shown; without settings
@@ -186,6 +198,7 @@ def prepare_unresolved(request: RunRequest, spec: Spec, env: EnvGate, why: str) 
         env=env,
         config_hashes=config_hashes(configs),
         git=git_state(Path(sdmspec.__file__).parent),
+        expected_scan=expected_scan or expect_scan(request),
     )
 
 

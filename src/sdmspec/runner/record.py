@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sdmspec.runner.acceleration import expect_scan
 from sdmspec.runner.gate import smoke_deviation
 from sdmspec.runner.launchers.base import Launcher
 from sdmspec.runner.manifest import Invocation, Manifest, ManifestStore, StageRecord, StageStatus, now
@@ -69,7 +68,7 @@ def open_store(prepared: PreparedRun, launcher: Launcher) -> ManifestStore:
         launcher=launcher.name,
         launcher_options=launcher.options(),
         acceleration={
-            "scan": expect_scan(request).record(),
+            "scan": prepared.expected_scan.record(),
             "activation_checkpointing": request.activation_checkpointing,
         },
         invocations=[
