@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Acceleration:
-    """The job's resolved scan, and (after :meth:`apply`) its activation-checkpointing decision."""
+    """The job's resolved scan and its activation-checkpointing decision (:func:`accelerate` makes both)."""
 
     scan: ScanChoice
     checkpointing: dict[str, Any]

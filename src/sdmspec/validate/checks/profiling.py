@@ -71,10 +71,11 @@ def _measure(spec: Spec, requested_device: str) -> dict[str, Any]:
     analytic = analytic_flops(MambaShape.from_config(model.config), SMOKE_SEQ_LEN)
     figures["analytic_weight_macs"] = analytic.weight_macs
     figures["analytic_weight_flops"] = 2 * analytic.weight_macs
+    from sdmspec.device import resolve_device
     from sdmspec.models.scan import apply_scan, resolve_scan
 
     # `sdmspec validate --device cuda` refuses a machine without a GPU before any check runs.
-    device = requested_device if requested_device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    device = resolve_device(requested_device)
     model, ids = torch.nn.Module.to(model, device), ids.to(device)
     # Timed on the scan the jobs would use on this device (the counts above ran on the reference loop).
     scan = resolve_scan("auto", device)
