@@ -1,7 +1,9 @@
-"""Atomic writes: a file is either its old content or its new content, never half of one (temp file, fsync, rename)."""
+"""Atomic writes: a file is either its old content or its new content, never half of one (temp file, fsync, rename);
+and the one file digest (sha256, read in blocks)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -50,3 +52,12 @@ def atomic_save(path: Path, writer: Callable[[Path], None]) -> None:
     """Let ``writer`` write to a temporary path (torch.save, safetensors' save_file), then move it into place."""
     with atomic_path(path) as tmp:
         writer(tmp)
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of ``path``'s bytes (hex), read a MiB at a time: checkpoints do not fit in memory twice."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sdmspec.checkpoint.folders import find_layout, weight_files
 from sdmspec.checkpoint.sources import first_line
 from sdmspec.errors import CheckpointError, ConfigError, JobError
+from sdmspec.io import sha256_file
 from sdmspec.models.build import Dimensions, dimensions
 from sdmspec.schema import Spec
 
@@ -191,19 +192,11 @@ def check_config(folder: Path, expected: Dimensions, what: str) -> None:
         raise CheckpointError(f"{folder / 'config.json'} does not describe {what}: {'; '.join(wrong)}")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def weights_digest(files: list[Path]) -> str:
     """``sha256:`` over each weight file's name and sha256 (symlinks, as in the Hugging Face cache, are followed)."""
     digest = hashlib.sha256()
     for path in files:
-        digest.update(f"{path.name}\0{_sha256(path)}\n".encode())
+        digest.update(f"{path.name}\0{sha256_file(path)}\n".encode())
     return f"sha256:{digest.hexdigest()}"
 
 

@@ -20,17 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sdmspec.io import sha256_file
 from sdmspec.runner.initial import StageInit
 from sdmspec.runner.plan import HOW_OPTIONS, Plan, PlanOptions
 from sdmspec.settings import ExperimentSettings, config_files
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def config_hashes(configs: Path) -> dict[str, str]:
