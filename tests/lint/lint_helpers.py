@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
-from pathlib import Path
-from typing import Any
-
-import pytest
 
 from sdmspec.lint import LintResult, lint_text
 from sdmspec.schema import Spec
@@ -23,13 +18,3 @@ def found(text: str | bytes, spec: Spec, select: Collection[str] | None = None) 
     """(line, column, code) of every finding on ``text``; the configs-as-a-whole SDM203 only when selected."""
     ignore = None if select and any("SDM2" in s or s == "SDM" for s in select) else ["SDM203"]
     return positions(lint_text(text, spec, "config.yaml", select=select, ignore=ignore))
-
-
-SARIF_SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
-
-
-def sarif_schema() -> dict[str, Any]:
-    """The SARIF 2.1.0 JSON schema, from ../shared beside the clone (a missing schema fails the test)."""
-    if not SARIF_SCHEMA.is_file():
-        pytest.fail(f"the SARIF 2.1.0 schema is missing: expected {SARIF_SCHEMA} (../shared beside the clone)")
-    return json.loads(SARIF_SCHEMA.read_text())  # type: ignore[no-any-return]

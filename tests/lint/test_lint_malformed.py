@@ -16,9 +16,9 @@ import sdmspec.lint.source as source_module
 from sdmspec.cli.app import app
 from sdmspec.lint import lint_paths, lint_text
 from sdmspec.schema import Spec
+from shared_data import YAML_TEST_SUITE, shared_path
 
 runner = CliRunner()
-YAML_TEST_SUITE = Path(__file__).resolve().parents[3] / "shared" / "yaml-test-suite" / "cases"
 
 
 def _billion_laughs() -> str:
@@ -112,12 +112,11 @@ def test_four_megabyte_file(spec: Spec, tmp_path: Path) -> None:
 
 
 def test_every_yaml_test_suite_input_in_one_run(repo: Path) -> None:
-    if not YAML_TEST_SUITE.is_dir():
-        pytest.fail(f"the YAML test suite is missing: expected {YAML_TEST_SUITE} (../shared beside the clone)")
-    inputs = list(YAML_TEST_SUITE.rglob("in.yaml"))
+    suite = shared_path(YAML_TEST_SUITE)
+    inputs = list(suite.rglob("in.yaml"))
     assert len(inputs) >= 400
     result = subprocess.run(
-        [sys.executable, "-m", "sdmspec", "lint", str(YAML_TEST_SUITE), "--spec", str(repo / "spec"), "-f", "json"],
+        [sys.executable, "-m", "sdmspec", "lint", str(suite), "--spec", str(repo / "spec"), "-f", "json"],
         capture_output=True,
         text=True,
         timeout=300,

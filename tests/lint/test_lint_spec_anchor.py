@@ -6,14 +6,13 @@ import json
 import shutil
 from pathlib import Path
 
-import jsonschema
 import pytest
-from lint_helpers import sarif_schema
 
 from sdmspec.lint import lint_paths, lint_text
 from sdmspec.lint.spec_positions import definitions, setting_definitions, spec_files
 from sdmspec.report import render
 from sdmspec.schema import Spec, load_spec
+from shared_data import validate_sarif
 
 MISSING = "training.finetune.warmup_steps_ratio"
 
@@ -100,10 +99,10 @@ def test_another_spec_is_never_used(repo: Path, tmp_path: Path, monkeypatch: pyt
     assert result.diagnostics and all(d.spec_location is None for d in result.diagnostics)
     # SARIF still gives every result a physical location: the folder holding the linted configs.
     log = json.loads(render("sarif", result))
-    jsonschema.validate(log, sarif_schema())
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]}
     assert uris == {"configs/"}
     assert all(line.startswith("::warning title=") for line in render("github", result).splitlines())
+    validate_sarif(log)
 
 
 def test_a_spec_built_in_memory_has_no_anchor(spec: Spec) -> None:
