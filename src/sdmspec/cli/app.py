@@ -15,6 +15,7 @@ import typer
 
 from sdmspec import __version__
 from sdmspec.errors import EXIT_USAGE, SdmspecError
+from sdmspec.extras import install_hint, require_extra
 
 # Command name -> the module (sdmspec.cli.<module>) whose register(app) adds it. The order is `sdmspec --help`'s.
 COMMANDS: dict[str, str] = {
@@ -30,6 +31,9 @@ COMMANDS: dict[str, str] = {
     "docs": "docs",
 }
 COMMAND_MODULES: tuple[str, ...] = tuple(COMMANDS.values())
+# Commands that cannot do anything without the `train` extra: checked before they start, so a core-only install
+# (the pre-commit hook's) gets one line naming the install, not a partial run ending in an ImportError.
+NEEDS_TRAINING_STACK = frozenset({"variants", "job", "profile", "run"})
 
 
 def _version(value: bool) -> None:
@@ -71,6 +75,21 @@ def _modules_for(argv: Sequence[str]) -> tuple[str, ...]:
     return COMMAND_MODULES
 
 
+def _missing_training_stack(argv: Sequence[str]) -> str | None:
+    words = [arg for arg in argv if not arg.startswith("-")]
+    if not words or words[0] not in NEEDS_TRAINING_STACK or {"-h", "--help"} & set(argv):
+        return None
+    return require_extra("train", _command_of(argv))
+
+
+def _command_of(argv: Sequence[str]) -> str:
+    """The command and subcommand as typed (`job pretrain`), for messages."""
+    words = [arg for arg in argv if not arg.startswith("-")][:2]
+    if words and words[0] != "job" and words[0] != "spec":
+        words = words[:1]
+    return " ".join(words) or "sdmspec"
+
+
 def __getattr__(name: str) -> typer.Typer:
     # `app` (every command) is built on first access: tests and typer's tooling use it, `main` does not.
     if name == "app":
@@ -83,11 +102,22 @@ def __getattr__(name: str) -> typer.Typer:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: run the app, turning the project's errors into one line on stderr and a documented exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    missing = _missing_training_stack(args)
+    if missing:
+        typer.echo(f"sdmspec: error: {missing}", err=True)
+        sys.exit(EXIT_USAGE)
     try:
         build_app(_modules_for(args))(args=args, prog_name="sdmspec", standalone_mode=True)
     except SdmspecError as err:
         typer.echo(f"sdmspec: error: {err}", err=True)
         sys.exit(err.exit_code)
+    except ModuleNotFoundError as err:
+        # A core-only install (the pre-commit hook's) running a command that needs the training stack.
+        hint = install_hint(err, _command_of(args))
+        if hint is None:
+            raise
+        typer.echo(f"sdmspec: error: {hint}", err=True)
+        sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
         typer.echo("sdmspec: interrupted", err=True)
         sys.exit(130)

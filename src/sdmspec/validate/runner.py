@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 from sdmspec.errors import SdmspecError
+from sdmspec.extras import missing_extra
 from sdmspec.schema import Spec
 from sdmspec.validate.checks.data import check_data
 from sdmspec.validate.checks.hyperparameters import check_hyperparameters
@@ -27,8 +28,6 @@ AREAS: dict[str, CheckFunction] = {
     "iso-sparsity": check_iso_sparsity,
 }
 
-# The training stack: without these the model, data and profiling checks are skipped, not failed.
-TRAIN_EXTRA_MODULES = frozenset({"torch", "transformers", "datasets", "tokenizers", "safetensors", "fvcore"})
 _OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
 
 
@@ -67,9 +66,9 @@ def _run_area(area: str, check: CheckFunction, spec: Spec, options: ValidateOpti
     try:
         return list(check(spec, options))
     except ModuleNotFoundError as err:
-        top = (err.name or "").split(".")[0]
-        if top in TRAIN_EXTRA_MODULES:  # a core-only install (the pre-commit hook's): the check cannot run here
-            reason = f"needs {top}, which is not installed (install sdmspec's 'train' extra)"
+        extra = missing_extra(err)
+        if extra is not None:  # a core-only install (the pre-commit hook's): the check cannot run here
+            reason = f"needs {err.name}, which is not installed (install sdmspec's {extra!r} extra)"
             return [CheckResult(area, CheckStatus.SKIP, reason)]
         return [CheckResult(area, CheckStatus.FAIL, f"the check cannot run: {err}")]
     except SdmspecError as err:
