@@ -9,7 +9,8 @@ Example::
 
     eval_every: 1:30   # the integer 90 under yaml.safe_load
 
-Fix (unsafe: it changes what the script receives): quote it, `"1:30"`.
+Fix (unsafe: it changes what the script receives): quote it, `"1:30"`. For a setting the spec types as a number the
+quoted string would be the wrong type, so the fix writes the number the script already receives (`90`), a safe fix.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from collections.abc import Iterator
 from sdmspec.lint.diagnostics import Applicability, Finding, Severity
 from sdmspec.lint.project import Project
 from sdmspec.lint.rules._helpers import at, quote, replace
-from sdmspec.lint.values import FLOAT_TAG, INT_TAG, describe, is_plain, received
+from sdmspec.lint.values import FLOAT_TAG, INT_TAG, describe, is_plain, received, render
+from sdmspec.schema import SettingType
 
 CODE = "SDM107"
 NAME = "sexagesimal-number"
@@ -31,9 +33,14 @@ def check(project: Project) -> Iterator[Finding]:
         for node, is_key in file.source.scalars:
             if not is_plain(node) or node.tag not in (INT_TAG, FLOAT_TAG) or ":" not in node.value:
                 continue
-            written = quote(node.value)
-            message = f"{node.value} is {describe(received(node))} under yaml.safe_load (base 60); write {written}"
-            fix = replace(file, node, written, f"write {written}", Applicability.UNSAFE)
             occurrence = None if is_key else file.occurrence_of(node)
             key = occurrence.key if occurrence else None
+            value = received(node)
+            read = occurrence.reading.value if occurrence else None
+            if occurrence and occurrence.setting.type in (SettingType.INT, SettingType.FLOAT) and read is not None:
+                written, applicability = render(read, occurrence.setting.type, node), Applicability.SAFE
+            else:
+                written, applicability = quote(node.value), Applicability.UNSAFE
+            message = f"{node.value} is {describe(value)} under yaml.safe_load (base 60); write {written}"
+            fix = replace(file, node, written, f"write {written}", applicability)
             yield at(file, node, message, key=key, expected=written, actual=node.value, fix=fix)

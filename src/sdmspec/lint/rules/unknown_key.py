@@ -13,7 +13,10 @@ Example::
       pretrain:
         learning_rte: 2.0e-4   # did you mean learning_rate?
 
-Fix (unsafe: the job then reads the value): rename the key to the suggestion, when there is one.
+Fix (unsafe: the job then reads the value): rename the key to the suggestion, when there is one. When the suggested
+key is already set in the same file, a rename would write a duplicate key (SDM104, and PyYAML would keep the last
+one): the typo is offered for deletion instead when both values agree with the spec (for a setting the paper does
+not pin, when they mean the same), and otherwise left for a person to decide, with a note saying why.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ from collections.abc import Iterator
 
 from yaml.nodes import ScalarNode
 
-from sdmspec.lint.diagnostics import Applicability, Finding, Severity
-from sdmspec.lint.project import Project
+from sdmspec.lint.diagnostics import Applicability, Edit, Finding, Fix, Severity, Span
+from sdmspec.lint.project import ConfigFile, Occurrence, Project, StrayKey
 from sdmspec.lint.rules._helpers import at, close_match, replace
-from sdmspec.lint.values import is_plain
+from sdmspec.lint.values import is_plain, read_setting
 from sdmspec.schema import Spec
 
 CODE = "SDM301"
@@ -42,6 +45,8 @@ def children(spec: Spec, parent: str) -> list[str]:
 
 def check(project: Project) -> Iterator[Finding]:
     for file in project.files:
+        # Two misspellings of one key must not both be renamed onto it in one pass: the first claims the name.
+        claimed: dict[str, int] = {}
         for stray in file.stray_keys:
             if not stray.parent:
                 continue
@@ -53,8 +58,59 @@ def check(project: Project) -> Iterator[Finding]:
             fix = None
             if close:
                 message += f"; did you mean {close[0]!r}?"
-                if isinstance(stray.key_node, ScalarNode) and is_plain(stray.key_node):
+                target = f"{stray.parent}.{close[0]}"
+                taken = _occurrence(file, target)
+                if taken is not None:
+                    note, fix = _when_the_key_exists(file, stray, taken)
+                    message += note
+                elif target in claimed:
+                    message += f" (so is the key on line {claimed[target]}: not renamed until that one is)"
+                elif isinstance(stray.key_node, ScalarNode) and is_plain(stray.key_node):
+                    claimed[target] = file.source.span(stray.key_node).line
                     fix = replace(file, stray.key_node, close[0], f"rename to {close[0]}", Applicability.UNSAFE)
             else:
                 message += f" (known: {', '.join(known)})"
             yield at(file, stray.key_node, message, key=stray.path, expected=close[0] if close else None, fix=fix)
+
+
+def _occurrence(file: ConfigFile, key: str) -> Occurrence | None:
+    return next((occurrence for occurrence in file.occurrences if occurrence.key == key), None)
+
+
+def _when_the_key_exists(file: ConfigFile, stray: StrayKey, taken: Occurrence) -> tuple[str, Fix | None]:
+    """A rename onto a key the file already sets would duplicate it: delete the typo when nothing is lost."""
+    line = file.source.span(taken.key_node).line
+    setting = taken.setting
+    ours, theirs = read_setting(stray.value_node, setting.type).value, taken.reading.value
+    if ours is None or theirs is None:
+        agree = False
+    elif setting.pinned:
+        agree = setting.accepts(ours) and setting.accepts(theirs)
+    else:
+        agree = setting.compatible(ours, theirs)
+    if not agree:
+        return f" ({taken.key} is already set on line {line} to another value: not renamed; keep one by hand)", None
+    entry = _entry_span(file, stray)
+    if entry is None:
+        return f" ({taken.key} is already set on line {line} to the same value: delete this key)", None
+    fix = Fix(f"delete it ({taken.key} is set on line {line})", (Edit(entry, ""),), Applicability.UNSAFE)
+    return f" ({taken.key} is already set on line {line} to the same value)", fix
+
+
+def _entry_span(file: ConfigFile, stray: StrayKey) -> Span | None:
+    """The whole lines of a block mapping entry ``key: value`` (its comment included), or None when the entry shares
+    a line with anything else (flow style, ``a: {b: 1}``) and cannot be cut out as lines."""
+    text = file.source.text
+    start = stray.key_node.start_mark.index
+    line_start = text.rfind("\n", 0, start) + 1
+    if text[line_start:start].strip():
+        return None
+    end = stray.value_node.end_mark.index
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end + 1
+    rest = text[end:line_end].strip()
+    if rest and not rest.startswith("#"):
+        return None
+    first_line, first_column = file.source.position(line_start)
+    last_line, last_column = file.source.position(line_end)
+    return Span(line_start, line_end, first_line, first_column, last_line, last_column)
