@@ -183,3 +183,10 @@ def test_unknown_selector_is_a_usage_error(spec: Spec) -> None:
     with pytest.raises(SdmspecError) as caught:
         lint_text("a: 1\n", spec, select=["XYZ1"])
     assert caught.value.exit_code == EXIT_USAGE
+
+
+def test_quoted_number_says_what_was_written_and_what_was_meant(spec: Spec) -> None:
+    result = lint_text('epochs:\n  mrpc: &e "4"\n', spec, "c.yaml", select=["SDM105"])
+    (finding,) = result.diagnostics
+    assert (finding.expected, finding.actual) == ("4", '"4"')
+    assert "the string '4', not the number" in finding.message

@@ -41,5 +41,9 @@ def check(project: Project) -> Iterator[Finding]:
         fix = None
         if written is not None and not occurrence.merged:
             fix = replace(file, node, written, f"write {written}", Applicability.SAFE)
-        message = f"the number {node.value} is quoted: yaml.safe_load gives the string {node.value!r}"
-        yield at(file, node, message, key=occurrence.key, expected=written, actual=node.value, fix=fix)
+        number = written or node.value.strip()
+        message = f"the number {number} is quoted: yaml.safe_load gives the string {node.value!r}, not the number"
+        # `actual` is the scalar as written, quotes included: "expected 4, actual 4" said nothing.
+        span = file.source.value_span(node)
+        raw = file.source.text[span.start : span.end]
+        yield at(file, node, message, key=occurrence.key, expected=written, actual=raw, fix=fix)
