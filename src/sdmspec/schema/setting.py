@@ -6,6 +6,11 @@ A setting is pinned in exactly one of three ways, or left unspecified:
 * ``one_of``: a set of allowed values;
 * ``unspecified: true``: the paper does not give it; any well-typed value is accepted and lint reports it as
   information. ``default`` is what a job uses when no config sets it.
+
+Types are scalars (``int``, ``float``, ``str``, ``bool``, ``version``) or lists of scalars (``list[int]``,
+``list[float]``, ``list[str]``: learning-rate milestones ``[30, 60, 80]``, image mean ``[0.485, 0.456, 0.406]``).
+A list setting's ``exact`` is a list, its ``one_of`` a list of lists; lists are equal when their elements are,
+in order.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Scalar = bool | int | float | str
+# What a setting's value may be: a scalar, or a list of scalars (held as a tuple) for the list types.
+Value = Scalar | tuple[Scalar, ...]
 
 
 class SettingType(str, Enum):
@@ -29,6 +36,25 @@ class SettingType(str, Enum):
     BOOL = "bool"
     # A version string such as "2.1": must be a *string* in YAML (an unquoted 2.10 is the float 2.1).
     VERSION = "version"
+    LIST_INT = "list[int]"
+    LIST_FLOAT = "list[float]"
+    LIST_STR = "list[str]"
+
+    @property
+    def element(self) -> SettingType | None:
+        """The type of a list type's elements (``list[int]`` -> ``int``); None for a scalar type."""
+        return _ELEMENTS.get(self)
+
+    @property
+    def is_list(self) -> bool:
+        return self in _ELEMENTS
+
+
+_ELEMENTS = {
+    SettingType.LIST_INT: SettingType.INT,
+    SettingType.LIST_FLOAT: SettingType.FLOAT,
+    SettingType.LIST_STR: SettingType.STR,
+}
 
 
 class Tolerance(BaseModel):
@@ -51,8 +77,17 @@ def version_release(text: str) -> tuple[int, ...] | None:
     return tuple(int(part) for part in match.group(1).split("."))
 
 
-def _coerce(kind: SettingType, value: Any) -> Scalar:
+def _coerce(kind: SettingType, value: Any) -> Value:
     """Convert a spec-side value to the setting's type (the spec is ours, so we may be lenient here)."""
+    element = kind.element
+    if element is not None:
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"expected a list (a {kind.value}), got {value!r}")
+        return tuple(_coerce_scalar(element, item) for item in value)
+    return _coerce_scalar(kind, value)
+
+
+def _coerce_scalar(kind: SettingType, value: Any) -> Scalar:
     if kind is SettingType.BOOL:
         if not isinstance(value, bool):
             raise ValueError(f"expected a boolean, got {value!r}")
@@ -65,7 +100,10 @@ def _coerce(kind: SettingType, value: Any) -> Scalar:
         if isinstance(value, bool):
             raise ValueError(f"expected a number, got {value!r}")
         # Spec authors may write 2e-4; we parse it as YAML 1.2 would, unlike the training script's PyYAML.
-        return float(value)
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a number, got {value!r}") from None
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {value!r} (quote it in spec/)")
     if kind is SettingType.VERSION and version_release(value) is None:
@@ -84,11 +122,12 @@ class Setting(BaseModel):
         min_length=1, description="Where the value comes from: the description's words, or 'assumption'."
     )
     description: str = ""
-    exact: Scalar | None = None
+    # Checked and converted to the setting's type by the validator below, which says what it expected.
+    exact: Any = None
     tolerance: Tolerance | None = None
-    one_of: tuple[Scalar, ...] | None = None
+    one_of: tuple[Any, ...] | None = None
     unspecified: bool = False
-    default: Scalar | None = None
+    default: Any = None
     # per_file: each file may hold its own value (model.name differs between the 130m and 370m configs).
     scope: str = Field(default="global", pattern="^(global|per_file)$")
     # required: a pinned setting no config sets is worth a warning (the job's default would decide).
@@ -99,14 +138,20 @@ class Setting(BaseModel):
         ways = [self.exact is not None, self.one_of is not None, self.unspecified]
         if sum(ways) != 1:
             raise ValueError("a setting needs exactly one of 'exact', 'one_of' or 'unspecified: true'")
-        if self.tolerance is not None and (self.exact is None or self.type is not SettingType.FLOAT):
-            raise ValueError("'tolerance' applies only to an exact float")
+        floats = (SettingType.FLOAT, SettingType.LIST_FLOAT)
+        if self.tolerance is not None and (self.exact is None or self.type not in floats):
+            raise ValueError("'tolerance' applies only to an exact float (or list of floats)")
         # Normalise every spec-side value to the declared type once, so comparisons below are plain.
-        object.__setattr__(self, "exact", None if self.exact is None else _coerce(self.type, self.exact))
-        if self.one_of is not None:
-            object.__setattr__(self, "one_of", tuple(_coerce(self.type, v) for v in self.one_of))
-        if self.default is not None:
-            object.__setattr__(self, "default", _coerce(self.type, self.default))
+        for name in ("exact", "one_of", "default"):
+            value = getattr(self, name)
+            try:
+                if name == "one_of" and value is not None:
+                    value = tuple(_coerce(self.type, option) for option in value)
+                elif value is not None:
+                    value = _coerce(self.type, value)
+            except ValueError as err:
+                raise ValueError(f"{name}: {err} (type {self.type.value})") from None
+            object.__setattr__(self, name, value)
         return self
 
     @property
@@ -131,27 +176,44 @@ class Setting(BaseModel):
             return "one of " + ", ".join(format_value(v) for v in self.one_of)
         return "unspecified"
 
-    def expected_value(self) -> Scalar | None:
-        """The value a job uses when no config sets this setting: the pinned value, else the default."""
-        if self.exact is not None:
-            return self.exact
-        if self.one_of is not None:
-            return self.default if self.default is not None else self.one_of[0]
-        return self.default
+    @property
+    def element_setting(self) -> Setting | None:
+        """For a list setting, a setting of its elements' type (any value): what lint judges each element by."""
+        element = self.type.element
+        if element is None:
+            return None
+        return Setting(key=self.key, type=element, unspecified=True, source=self.source)
 
-    def accepts(self, value: Scalar) -> bool:
+    def expected_value(self) -> Value | None:
+        """The value a job uses when no config sets this setting: the pinned value, else the default."""
+        value: Value | None = self.default
+        if self.exact is not None:
+            value = self.exact
+        elif self.one_of is not None and self.default is None:
+            value = self.one_of[0]
+        return value
+
+    def accepts(self, value: Value) -> bool:
         """Whether a well-typed value satisfies the pin. Type errors are the caller's business (lint reports them)."""
         if self.unspecified:
             return True
         allowed = (self.exact,) if self.exact is not None else (self.one_of or ())
         return any(self._equal(value, candidate) for candidate in allowed)
 
-    def compatible(self, left: Scalar, right: Scalar) -> bool:
+    def compatible(self, left: Value, right: Value) -> bool:
         """Whether two configs' values of this setting can both hold: what lint's conflict rule and the jobs agree on.
 
         Versions are compatible when one release refines the other ("2.1" and "2.1.2+cu121"; not "2.1.0" and
-        "2.1.2"); floats when they are the same double (``.nan`` twice included); anything else when equal.
+        "2.1.2"); floats when they are the same double (``.nan`` twice included); anything else when equal; lists
+        when they have the same length and their elements are compatible in order.
         """
+        element = self.element_setting
+        if element is not None:
+            if not (isinstance(left, tuple) and isinstance(right, tuple)) or len(left) != len(right):
+                return left == right
+            return all(element.compatible(a, b) for a, b in zip(left, right, strict=True))
+        if isinstance(left, tuple) or isinstance(right, tuple):
+            return left == right
         if self.type is SettingType.VERSION:
             ours, theirs = version_release(str(left)), version_release(str(right))
             if ours is None or theirs is None:
@@ -162,7 +224,15 @@ class Setting(BaseModel):
             return left == right or (math.isnan(left) and math.isnan(right))
         return left == right
 
-    def _equal(self, actual: Scalar, expected: Scalar) -> bool:
+    def _equal(self, actual: Value, expected: Value) -> bool:
+        element = self.type.element
+        if element is not None:
+            if not (isinstance(actual, tuple | list) and isinstance(expected, tuple)) or len(actual) != len(expected):
+                return False
+            inner = self.model_copy(update={"type": element})
+            return all(inner._equal(a, e) for a, e in zip(actual, expected, strict=True))
+        if isinstance(actual, tuple | list) or isinstance(expected, tuple):
+            return False
         if self.type is SettingType.VERSION:
             got, want = version_release(str(actual)), version_release(str(expected))
             # "2.1" pins the release series: 2.1, 2.1.0 and 2.1.2+cu121 all satisfy it; 2.10 does not.
@@ -197,4 +267,6 @@ def format_value(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return render_float(value, scientific=value != 0 and abs(value) < 1e-3)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(format_value(item) for item in value) + "]"
     return str(value)
