@@ -41,7 +41,7 @@ class GateError(SdmspecError):
     exit_code = EXIT_FINDINGS
 
 
-class MissingSection(SpecError):
+class MissingSectionError(SpecError):
     """A command needs a spec section this paper's spec does not have (``models``, ``variants``, ...)."""
 
     def __init__(self, section: str) -> None:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sdmspec.errors import MissingSection, SpecError
+from sdmspec.errors import MissingSectionError
 from sdmspec.schema import Setting, Spec, load_spec
 from sdmspec.schema.loading import find_spec_dir
-from sdmspec.schema.problems import InvalidSpec
+from sdmspec.schema.problems import InvalidSpecError
 
 
 def test_repo_spec_has_the_papers_values(spec: Spec) -> None:
@@ -85,14 +85,18 @@ def test_spec_digest_changes_with_content(tmp_path: Path, repo: Path) -> None:
     [
         ("config: [1, 2]\n", "spec.yaml:1:9: config", "needs a 'config' section"),
         ("config:\n  a:\n    type: int\n    exact: 1\n    exact: 2\n    source: x\n", "spec.yaml:5:5:", "twice"),
-        ("paper: {title: t, source: s}\nconfig: {a: {type: int, exact: 1}}\n", "spec.yaml:2:10: config.a.source", "missing required key"),
+        (
+            "paper: {title: t, source: s}\nconfig: {a: {type: int, exact: 1}}\n",
+            "spec.yaml:2:10: config.a.source",
+            "missing required key",
+        ),
         ("config: {a: {type: int, exact: 1, source: x}\n", "spec.yaml:2:1", "not valid YAML"),
     ],
 )
 def test_malformed_specs_name_file_line_and_path(tmp_path: Path, text: str, where: str, message: str) -> None:
     path = tmp_path / "spec.yaml"
     path.write_text(text)
-    with pytest.raises(InvalidSpec) as info:
+    with pytest.raises(InvalidSpecError) as info:
         load_spec(path)
     found = [str(problem) for problem in info.value.problems]
     assert any(where in line and message in line for line in found), found
@@ -110,7 +114,7 @@ def test_a_broken_spec_is_reported_whole(tmp_path: Path) -> None:
         "  - {kind: divides, divisor: training.batch_siz, dividend: training.batch_size, source: s}\n"
         "modls: {}\n"
     )
-    with pytest.raises(InvalidSpec) as info:
+    with pytest.raises(InvalidSpecError) as info:
         load_spec(tmp_path)
     found = {(p.file and Path(p.file).name, p.line, p.path): p.message for p in info.value.problems}
     assert len(found) == 5, found
@@ -128,7 +132,7 @@ def test_a_spec_needs_only_paper_and_config(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("config:\n  lr: {type: float, exact: 0.1, source: s}\n")
     spec = load_spec(tmp_path)
     assert not spec.has("models") and spec.settings["lr"].exact == 0.1
-    with pytest.raises(MissingSection, match="no 'variants' section"):
+    with pytest.raises(MissingSectionError, match="no 'variants' section"):
         _ = spec.variants
 
 

@@ -5,6 +5,7 @@ adds this paper's optional sections (models, variants, sparsity, data, profiling
 """
 
 from sdmspec.schema.loading import find_spec_dir, load_spec
+from sdmspec.schema.paper import PaperSpec, Rule, SectionInfo
 from sdmspec.schema.pipeline import (
     PIPELINE_SECTIONS,
     DataSpec,
@@ -17,7 +18,6 @@ from sdmspec.schema.pipeline import (
     Variant,
 )
 from sdmspec.schema.setting import Setting, SettingType, Tolerance
-from sdmspec.schema.paper import PaperSpec, Rule, SectionInfo
 
 __all__ = [
     "PIPELINE_SECTIONS",

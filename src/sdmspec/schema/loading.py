@@ -6,7 +6,7 @@ merged and a section defined twice is an error. The ``config`` section is a tree
 ``description`` (string values beside its settings) say how the setup document presents it.
 
 Each file is composed into YAML nodes first, so every problem (see :mod:`sdmspec.schema.problems`) is placed at its
-file, line and column; they are all collected and raised together as one :class:`InvalidSpec`.
+file, line and column; they are all collected and raised together as one :class:`InvalidSpecError`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sdmspec.errors import SpecError
+from sdmspec.schema.paper import SectionInfo
 from sdmspec.schema.pipeline import PIPELINE_SECTIONS, Spec, reference_problems
 from sdmspec.schema.problems import (
-    InvalidSpec,
+    InvalidSpecError,
     Path_,
     Place,
     SpecProblem,
@@ -34,7 +35,6 @@ from sdmspec.schema.problems import (
     known_keys,
     problem_at,
 )
-from sdmspec.schema.paper import SectionInfo
 
 SPEC_DIR_NAME = "spec"
 # String values of a config section that describe it rather than being settings.
@@ -246,7 +246,7 @@ def _validate(reader: _Reader, where: str) -> Spec | None:
 def load_spec(path: Path | None = None) -> Spec:
     """Load and validate the spec at ``path`` (a folder or one file); with no path, find ``spec/`` from here up.
 
-    Raises :class:`InvalidSpec` listing every problem when the spec does not load.
+    Raises :class:`InvalidSpecError` listing every problem when the spec does not load.
     """
     root = path if path is not None else find_spec_dir()
     reader = _Reader()
@@ -254,7 +254,7 @@ def load_spec(path: Path | None = None) -> Spec:
         reader.read(file)
     spec = _validate(reader, _display(root))
     if reader.problems or spec is None:
-        raise InvalidSpec(reader.problems)
+        raise InvalidSpecError(reader.problems)
     # Titles and descriptions only present the settings: they leave the digest (and so the run records) alone.
     canonical = spec.model_dump(mode="json", by_alias=True, exclude={"section_info"})
     return spec.model_copy(update={"digest": _digest(canonical)})

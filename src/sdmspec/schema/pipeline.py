@@ -3,7 +3,7 @@
 A spec for any paper is ``paper`` + ``config`` (:mod:`sdmspec.schema.spec`); the sections here are optional and
 read only by the commands that run this paper's experiment (``run``, ``job``, ``variants``, ``profile``,
 ``verify-sparsity``). Each is reached through :class:`Spec`'s accessor of the same name, which raises a one-line
-:class:`~sdmspec.errors.MissingSection` (exit 2) when the spec does not have it.
+:class:`~sdmspec.errors.MissingSectionError` (exit 2) when the spec does not have it.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Iterator, Mapping
 from enum import Enum
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from sdmspec.errors import MissingSection
+from sdmspec.errors import MissingSectionError
 from sdmspec.schema.paper import PaperSpec, Sourced
 
 PipelineSection = Literal["models", "variants", "sparsity", "data", "profiling"]
@@ -167,7 +167,7 @@ def reference_problems(sections: Mapping[str, Any]) -> Iterator[tuple[tuple[str 
 
 class Spec(PaperSpec):
     """A paper's spec with this pipeline's optional sections. Read a section through its accessor (``spec.models``):
-    it raises :class:`~sdmspec.errors.MissingSection` (exit 2) naming the section when the spec does not have it."""
+    it raises :class:`~sdmspec.errors.MissingSectionError` (exit 2) naming the section when the spec lacks it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -194,7 +194,7 @@ class Spec(PaperSpec):
     def _require(self, section: PipelineSection) -> Any:
         value = getattr(self, f"{section}_section")
         if value is None:
-            raise MissingSection(section)
+            raise MissingSectionError(section)
         return value
 
     @property
@@ -235,7 +235,7 @@ class Spec(PaperSpec):
         raise KeyError(f"unknown variant {name!r}; known: {', '.join(v.name for v in self.variants)}")
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """As :meth:`pydantic.BaseModel.model_copy`, also accepting the sections' names (``update={"sparsity": ...}``)."""
+        """As :meth:`pydantic.BaseModel.model_copy`, also taking the sections' names (``update={"sparsity": x}``)."""
         aliases: dict[str, str] = {section: f"{section}_section" for section in PIPELINE_SECTIONS}
         renamed = {aliases.get(key, key): value for key, value in (update or {}).items()}
         return super().model_copy(update=renamed, deep=deep)

@@ -3,7 +3,7 @@
 The loader reads each spec file's YAML nodes (their positions) as well as its values, so a problem found anywhere
 (YAML syntax, a duplicate key, a section defined twice, a Pydantic validation error, a dangling reference) is
 reported where the user wrote it, with the dotted path of the file (``config.training.pretrain.batch_size.range``,
-``variants[2].method``) and what is expected there. :class:`InvalidSpec` carries them all; its message lists them,
+``variants[2].method``) and what is expected there. :class:`InvalidSpecError` carries them all; its message lists them,
 one a line, so every command that loads the spec shows the whole report.
 """
 
@@ -47,7 +47,7 @@ class SpecProblem:
         return (self.file or "", self.line or 0, self.column or 0)
 
 
-class InvalidSpec(SpecError):
+class InvalidSpecError(SpecError):
     """The spec does not load; ``problems`` holds every problem found, in file and line order."""
 
     def __init__(self, problems: Sequence[SpecProblem]) -> None:

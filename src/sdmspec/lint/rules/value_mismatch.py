@@ -48,10 +48,16 @@ def check(project: Project) -> Iterator[Finding]:
         if value is None or not setting.pinned or setting.accepts(value):
             continue
         node = occurrence.value_node
-        if isinstance(node, SequenceNode) and isinstance(setting.exact, tuple) and isinstance(value, tuple):
-            if len(value) == len(setting.exact) and len(node.value) == len(value):
-                yield from _elements(file, occurrence, node, value, setting.exact)
-                continue
+        exact = setting.exact
+        if (
+            isinstance(node, SequenceNode)
+            and isinstance(exact, tuple)
+            and isinstance(value, tuple)
+            and len(value) == len(exact) == len(node.value)
+        ):
+            # A list of the paper's length: judge element by element, each at its place.
+            yield from _elements(file, occurrence, node, value, exact)
+            continue
         expected = setting.expected_text()
         note = " (an assumption to confirm)" if setting.is_assumption else ""
         message = f"{occurrence.key} is {occurrence.reading.text}; the paper says {expected}{note}"
