@@ -164,6 +164,11 @@ class Setting(BaseModel):
         """True when the value is ours, not the paper's, and should be confirmed with the authors."""
         return self.source.strip().lower().startswith("assumption")
 
+    @property
+    def is_todo(self) -> bool:
+        """True when the source is still a placeholder (``sdmspec spec init`` writes "TODO: quote the paper")."""
+        return self.source.strip().upper().startswith("TODO")
+
     def expected_text(self) -> str:
         """The expectation as a reader would write it: ``128``, ``one of 'a', 'b'``, ``2.0e-4 (±1%)``."""
         if self.exact is not None:
