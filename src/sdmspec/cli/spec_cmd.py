@@ -98,3 +98,40 @@ def check(
 def register(app: typer.Typer) -> None:
     """Add the ``spec`` command group to the sdmspec app."""
     app.add_typer(spec_app, name="spec")
+
+
+@spec_app.command("init")
+def init(
+    configs: list[Path] | None = typer.Argument(
+        None, help="The repo's YAML configs: files or folders (recursively). Default: configs/."
+    ),
+    output: Path = typer.Option(Path("spec"), "--output", "-o", help="The spec folder to write."),
+    title: str = typer.Option("TODO: the paper's title", "--title", help="The paper's title (paper.yaml)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite paper.yaml and config.yaml in the folder."),
+) -> None:
+    """Write a starting spec (paper.yaml + config.yaml) from an existing repo's configs: every key found, its type
+    inferred, `unspecified: true` with the configs' value as default, `source: "TODO: quote the paper"`, keys whose
+    value differs between files marked `scope: per_file`. `sdmspec lint` then passes on those configs and lists
+    every TODO source (SDM204) until the paper is quoted and the values pinned."""
+    from sdmspec.errors import ConfigError, SdmspecError
+    from sdmspec.schema.scaffold import scaffold
+    from sdmspec.settings import config_files
+
+    files = config_files(list(configs) if configs else [Path("configs")])
+    if not files:
+        raise ConfigError(f"no YAML configs under {', '.join(map(str, configs or [Path('configs')]))}")
+    targets = (output / "paper.yaml", output / "config.yaml")
+    existing = [str(path) for path in targets if path.exists()]
+    if existing and not force:
+        raise SdmspecError(f"{', '.join(existing)} already exist(s); pass --force to overwrite")
+    started = scaffold(files, title=title)
+    output.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(targets[0], started.paper_yaml)
+    atomic_write_text(targets[1], started.config_yaml)
+    for note in started.skipped:
+        typer.echo(f"sdmspec: note: skipped {note}", err=True)
+    typer.echo(
+        f"wrote {output}/: {started.settings} settings from {started.files} config(s), {started.per_file} per_file; "
+        f"next: quote the paper in each TODO source (`sdmspec lint --spec {output} "
+        f"{' '.join(map(str, configs or [Path('configs')]))}` lists them)"
+    )

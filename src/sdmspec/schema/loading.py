@@ -2,8 +2,9 @@
 
 A spec is ``paper`` + ``config`` (any number of files; one per concern is usual); their top-level sections are
 merged and a section defined twice is an error. The ``config`` section is a tree whose leaves (mappings with a
-``type``) are settings; it is flattened into ``Spec.settings`` keyed by dotted path. A section's ``title`` and
-``description`` (string values beside its settings) say how the setup document presents it.
+``type`` string) are settings, so a section may hold a setting named ``type`` (``optimizer.type``); it is flattened
+into ``Spec.settings`` keyed by dotted path. A section's ``title`` and ``description`` (string values beside its
+settings) say how the setup document presents it.
 
 Each file is composed into YAML nodes first, so every problem (see :mod:`sdmspec.schema.problems`) is placed at its
 file, line and column; they are all collected and raised together as one :class:`InvalidSpecError`.
@@ -166,7 +167,7 @@ def _flatten_settings(
             if len(prefix) > 1:
                 expected += ", or a section's title or description (a string)"
             problems.append(problem_at(places, path, f"expected {expected}; found {node!r}"))
-        elif "type" in node:
+        elif isinstance(node.get("type"), str):  # a section may hold a setting named `type` (optimizer.type)
             yield ".".join(map(str, path[1:])), {**node, "key": ".".join(map(str, path[1:]))}
         else:
             yield from _flatten_settings(node, places, problems, path)

@@ -75,7 +75,8 @@ def _run_area(area: str, check: CheckFunction, spec: Spec, options: ValidateOpti
     missing = [section for section in REQUIRES.get(area, ()) if not spec.has(section)]
     if missing:
         names = ", ".join(f"'{section}'" for section in missing)
-        return [CheckResult(area, CheckStatus.SKIP, f"not applicable: the spec has no {names} section")]
+        noun = "section" if len(missing) == 1 else "sections"
+        return [CheckResult(area, CheckStatus.SKIP, f"not applicable: the spec has no {names} {noun}")]
     try:
         return list(check(spec, options))
     except ModuleNotFoundError as err:
