@@ -196,6 +196,10 @@ def _setting_row(name: str, setting: Setting, live: LiveEnvironment) -> EnvRow:
         return EnvRow(
             "pytorch build", setting.expected_text(), live.torch_build or "unknown", status, False, setting.source
         )
+    if name == "gpu_count":
+        ok = setting.accepts(live.gpu_count)
+        status = Status.OK if ok else Status.MISMATCH
+        return EnvRow("gpu count", setting.expected_text(), str(live.gpu_count), status, False, setting.source)
     known = {"cuda": live.cuda, "pytorch": live.torch, "python": live.python}
     if name in known or setting.type is SettingType.VERSION:
         found = known[name] if name in known else _distribution_version(name)

@@ -101,8 +101,8 @@ def render_setup(spec: Spec) -> str:
         "",
         f"**{spec.paper.title}**. {spec.paper.description}".rstrip(),
         "",
-        f"Every value below cites its source: the words of the {spec.paper.source.lower()}, or {ASSUMPTION} for a "
-        f"value the description does not give, to be confirmed with the authors. Spec digest `{spec.digest[:16]}`.",
+        f"Every value below cites its source in {spec.paper.source.strip()}: the paper's words, or {ASSUMPTION} for "
+        f"a value the paper does not give, to be confirmed with the authors. Spec digest `{spec.digest[:16]}`.",
         "",
     ]
     lines += _settings(spec)

@@ -150,7 +150,7 @@ class Setting(BaseModel):
                 elif value is not None:
                     value = _coerce(self.type, value)
             except ValueError as err:
-                raise ValueError(f"{name}: {err} (type {self.type.value})") from None
+                raise ValueError(f"{name}: {err}") from None
             object.__setattr__(self, name, value)
         return self
 
