@@ -134,6 +134,9 @@ def test_a_spec_needs_only_paper_and_config(tmp_path: Path) -> None:
     assert not spec.has("models") and spec.settings["lr"].exact == 0.1
     with pytest.raises(MissingSectionError, match="no 'variants' section"):
         _ = spec.variants
+    with pytest.raises(MissingSectionError, match="no 'models' section") as info:
+        spec.require("models", "variants")
+    assert info.value.exit_code == 2
 
 
 def test_find_spec_dir_walks_up(repo: Path) -> None:

@@ -191,6 +191,12 @@ class Spec(PaperSpec):
         """Whether the spec has the pipeline section ``section``."""
         return getattr(self, f"{section}_section") is not None
 
+    def require(self, *sections: PipelineSection) -> None:
+        """Raise :class:`~sdmspec.errors.MissingSectionError` for the first of ``sections`` the spec lacks: a command
+        checks what it needs before any work, so a spec for another paper is refused in one line (exit 2)."""
+        for section in sections:
+            self._require(section)
+
     def _require(self, section: PipelineSection) -> Any:
         value = getattr(self, f"{section}_section")
         if value is None:
