@@ -1,4 +1,6 @@
-"""The live environment against the spec's: GPU model and memory, CUDA, PyTorch version and build, kernels, tools.
+"""The live environment against the spec's ``environment.*`` settings, whichever a paper's spec has: GPU model, memory
+and count, CUDA, PyTorch version and build, Python, and any package's version; plus this pipeline's kernels and FLOP
+counter when the spec has its sections.
 
 ``sdmspec env`` prints the rows; ``sdmspec run`` gates on the rows marked ``gating`` (the paper's hardware and
 software versions): a mismatch refuses to start unless the user accepts it as a recorded deviation.
