@@ -141,3 +141,12 @@ def test_a_spec_needs_only_paper_and_config(tmp_path: Path) -> None:
 
 def test_find_spec_dir_walks_up(repo: Path) -> None:
     assert find_spec_dir(repo / "configs") == repo / "spec"
+
+
+def test_a_regression_task_has_one_label() -> None:
+    from sdmspec.schema import FinetuneTask
+
+    task = {"path": "glue", "name": "stsb", "text_fields": ["sentence1", "sentence2"], "source": "STS-B"}
+    assert FinetuneTask.model_validate({**task, "num_labels": 1}).num_labels == 1
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        FinetuneTask.model_validate({**task, "num_labels": 0})
