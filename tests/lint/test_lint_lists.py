@@ -1,4 +1,5 @@
-"""List settings (list[int], list[float], list[str]): read element by element, each finding at its element."""
+"""List settings (list[int], list[float], list[str]): read element by element, each finding at its element; and
+settings pinned to a range."""
 
 from __future__ import annotations
 
@@ -100,4 +101,42 @@ def test_spec_side_lists_are_checked(tmp_path: Path) -> None:
     path = tmp_path / "spec.yaml"
     path.write_text("paper: {title: t, source: s}\nconfig:\n  m: {type: 'list[int]', exact: 30, source: s}\n")
     with pytest.raises(InvalidSpecError, match=r"spec.yaml:3:6: config.m: exact: expected a list"):
+        load_spec(path)
+
+
+def test_a_range_pins_numbers_between_its_ends(tmp_path: Path) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text(
+        "paper: {title: t, source: s}\n"
+        "config:\n"
+        "  warmup_ratio: {type: float, range: [0.0, 0.1], default: 0.06, source: 'at most 10% of the steps'}\n"
+        "  batch_size: {type: int, range: [16, 32], source: 'a batch of 16 to 32'}\n"
+    )
+    spec = load_spec(path)
+    ratio = spec.settings["warmup_ratio"]
+    assert ratio.accepts(0.1) and ratio.accepts(0) and not ratio.accepts(0.2) and ratio.expected_value() == 0.06
+    assert ratio.expected_text() == "between 0.0 and 0.1"
+    result = lint_text("warmup_ratio: 0.2\nbatch_size: 24\n", spec, "c.yaml")
+    ((diagnostic),) = result.diagnostics
+    assert (diagnostic.line, diagnostic.code, diagnostic.expected) == (1, "SDM201", "between 0.0 and 0.1")
+    assert diagnostic.fix is None  # no single value to write
+    validator = jsonschema.Draft202012Validator(config_json_schema(spec))
+    assert validator.is_valid({"warmup_ratio": 0.05, "batch_size": 32})
+    assert not validator.is_valid({"batch_size": 64}) and not validator.is_valid({"warmup_ratio": -0.1})
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("{type: str, range: [a, b], source: s}", "'range' applies only to an int or a float"),
+        ("{type: int, range: [8, 4], source: s}", "the low end 8 is above the high end 4"),
+        ("{type: int, range: [1, 4], default: 8, source: s}", "default: 8 is outside the range"),
+    ],
+)
+def test_a_malformed_range_is_a_spec_problem(tmp_path: Path, setting: str, message: str) -> None:
+    from sdmspec.schema.problems import InvalidSpecError
+
+    path = tmp_path / "spec.yaml"
+    path.write_text(f"paper: {{title: t, source: s}}\nconfig:\n  x: {setting}\n")
+    with pytest.raises(InvalidSpecError, match=message):
         load_spec(path)

@@ -107,7 +107,7 @@ def test_a_broken_spec_is_reported_whole(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text(
         "config:\n"
         "  training:\n"
-        "    batch_size: {type: int, exact: 256, range: [1, 2], source: s}\n"
+        "    batch_size: {type: int, exact: 256, ranges: [1, 2], source: s}\n"
         "    lr: {type: float, exact: fast, source: s}\n"
         "    milestones: {type: 'list[int]', exact: [30, x], source: s}\n"
         "rules:\n"
@@ -118,8 +118,8 @@ def test_a_broken_spec_is_reported_whole(tmp_path: Path) -> None:
         load_spec(tmp_path)
     found = {(p.file and Path(p.file).name, p.line, p.path): p.message for p in info.value.problems}
     assert len(found) == 5, found
-    assert "did you mean 'one_of'" not in found[("config.yaml", 3, "config.training.batch_size.range")]
-    assert "unknown key 'range'" in found[("config.yaml", 3, "config.training.batch_size.range")]
+    assert "did you mean 'range'" in found[("config.yaml", 3, "config.training.batch_size.ranges")]
+    assert "unknown key 'ranges'" in found[("config.yaml", 3, "config.training.batch_size.ranges")]
     assert "expected a number" in found[("config.yaml", 4, "config.training.lr")]
     assert "expected an integer" in found[("config.yaml", 5, "config.training.milestones")]
     assert "did you mean 'training.batch_size'" in found[("config.yaml", 7, "rules[0].divisor")]

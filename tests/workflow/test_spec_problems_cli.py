@@ -10,7 +10,7 @@ from workflow_helpers import CLI
 BROKEN_CONFIG = """\
 config:
   training:
-    batch_size: {type: int, exact: 256, range: [1, 512], source: "3.4: mini-batch size of 256"}
+    batch_size: {type: int, exact: 256, ranges: [1, 512], source: "3.4: mini-batch size of 256"}
     lr: {type: float, exact: 0.1}
 rules:
   - {kind: divides, divisor: training.batch_siz, dividend: training.batch_size, source: s}
@@ -33,7 +33,7 @@ def test_lint_reports_every_spec_problem_in_text_and_exits_2(sdmspec: CLI, tmp_p
     assert result.returncode == 2
     assert "spec/config.yaml" in result.stdout
     for where, what in (
-        ("3:41", "config.training.batch_size.range: unknown key 'range'"),
+        ("3:41", "config.training.batch_size.ranges: unknown key 'ranges'"),
         ("4:5", "config.training.lr.source: missing required key 'source'"),
         ("6:30", "rules[0].divisor: unknown setting 'training.batch_siz'"),
     ):
@@ -48,7 +48,7 @@ def test_a_broken_spec_fails_also_with_nothing_to_lint(sdmspec: CLI, tmp_path: P
     report = json.loads(result.stdout)
     found = {(d["file"], d["line"], d["column"], d["code"], d["key"]) for d in report["diagnostics"]}
     assert found == {
-        ("spec/config.yaml", 3, 41, "SDM000", "config.training.batch_size.range"),
+        ("spec/config.yaml", 3, 41, "SDM000", "config.training.batch_size.ranges"),
         ("spec/config.yaml", 4, 5, "SDM000", "config.training.lr.source"),
         ("spec/config.yaml", 6, 30, "SDM000", "rules[0].divisor"),
     }

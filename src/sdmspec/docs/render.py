@@ -37,6 +37,10 @@ def _setting_row(setting: Setting) -> tuple[str, str, str]:
         value = f"{NOT_GIVEN}; {default}"
     elif setting.one_of is not None:
         value = "one of " + ", ".join(f"`{format_value(v)}`" for v in setting.one_of)
+    elif setting.range is not None:
+        low, high = (format_value(end) for end in setting.range)
+        value = f"between `{low}` and `{high}`"
+        value += f"; default `{format_value(setting.default)}`" if setting.default is not None else ""
     else:
         value = f"`{setting.expected_text()}`"
     return f"`{setting.key}`", value, sourced(setting.source)

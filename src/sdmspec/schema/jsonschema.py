@@ -6,6 +6,7 @@ does not allow, before ``sdmspec lint`` runs. How a setting becomes a field:
 * types are strict: an ``int`` setting is a JSON ``integer``, a ``float`` a ``number`` (so ``"2e-4"`` in quotes
   fails), a ``version`` a *string* (so an unquoted ``2.10`` fails);
 * ``exact`` becomes ``const`` (floats: ``minimum``/``maximum``, widened by the tolerance), ``one_of`` an ``enum``,
+  ``range`` a ``minimum`` and ``maximum``,
   a version a ``pattern`` that accepts the pinned release series ("2.1" accepts 2.1.2+cu121, not 2.10);
 * a list setting (``list[int]``) is an ``array`` of its element type; pinned, a ``const`` list or an ``enum`` of
   lists (a list of floats within a tolerance: ``prefixItems`` with each element's bounds);
@@ -121,6 +122,8 @@ def setting_field(setting: Setting) -> tuple[Any, Any]:
         annotation = Annotated[float, Field(ge=low, le=high)]
     elif setting.exact is not None:
         annotation = Literal[setting.exact]
+    elif setting.range is not None:
+        annotation = Annotated[base, Field(ge=setting.range[0], le=setting.range[1])]
     elif setting.one_of is not None and setting.type is not SettingType.VERSION:
         annotation = Literal[setting.one_of]
     elif setting.one_of is not None:

@@ -2,7 +2,7 @@
 
 The loader reads each spec file's YAML nodes (their positions) as well as its values, so a problem found anywhere
 (YAML syntax, a duplicate key, a section defined twice, a Pydantic validation error, a dangling reference) is
-reported where the user wrote it, with the dotted path of the file (``config.training.pretrain.batch_size.range``,
+reported where the user wrote it, with the dotted path of the file (``config.training.pretrain.batch_size.ranges``,
 ``variants[2].method``) and what is expected there. :class:`InvalidSpecError` carries them all; its message lists them,
 one a line, so every command that loads the spec shows the whole report.
 """

@@ -1,9 +1,11 @@
 """One setting of the configs as the paper describes it: its type, what the paper pins, and where it says so.
 
-A setting is pinned in exactly one of three ways, or left unspecified:
+A setting is pinned in exactly one of four ways, or left unspecified:
 
 * ``exact``: one value (for floats, optionally within a ``tolerance``);
 * ``one_of``: a set of allowed values;
+* ``range: [low, high]``: any number between the two, both included (ints and floats: "a warmup of at most 10%",
+  "learning rates between 1e-5 and 5e-5"); ``default`` is what a job uses;
 * ``unspecified: true``: the paper does not give it; any well-typed value is accepted and lint reports it as
   information. ``default`` is what a job uses when no config sets it.
 
@@ -126,6 +128,7 @@ class Setting(BaseModel):
     exact: Any = None
     tolerance: Tolerance | None = None
     one_of: tuple[Any, ...] | None = None
+    range: tuple[Any, Any] | None = None
     unspecified: bool = False
     default: Any = None
     # per_file: each file may hold its own value (model.name differs between the 130m and 370m configs).
@@ -135,24 +138,39 @@ class Setting(BaseModel):
 
     @model_validator(mode="after")
     def _one_way_of_pinning(self) -> Setting:
-        ways = [self.exact is not None, self.one_of is not None, self.unspecified]
+        ways = [self.exact is not None, self.one_of is not None, self.range is not None, self.unspecified]
         if sum(ways) != 1:
-            raise ValueError("a setting needs exactly one of 'exact', 'one_of' or 'unspecified: true'")
+            raise ValueError("a setting needs exactly one of 'exact', 'one_of', 'range' or 'unspecified: true'")
+        if self.range is not None and self.type not in (SettingType.INT, SettingType.FLOAT):
+            raise ValueError("'range' applies only to an int or a float")
         floats = (SettingType.FLOAT, SettingType.LIST_FLOAT)
         if self.tolerance is not None and (self.exact is None or self.type not in floats):
             raise ValueError("'tolerance' applies only to an exact float (or list of floats)")
         # Normalise every spec-side value to the declared type once, so comparisons below are plain.
-        for name in ("exact", "one_of", "default"):
+        for name in ("exact", "one_of", "range", "default"):
             value = getattr(self, name)
             try:
-                if name == "one_of" and value is not None:
+                if name in ("one_of", "range") and value is not None:
                     value = tuple(_coerce(self.type, option) for option in value)
                 elif value is not None:
                     value = _coerce(self.type, value)
             except ValueError as err:
                 raise ValueError(f"{name}: {err}") from None
             object.__setattr__(self, name, value)
+        if self.range is not None and not self.range[0] <= self.range[1]:
+            raise ValueError(f"range: the low end {self.range[0]} is above the high end {self.range[1]}")
+        if self.range is not None and self.default is not None and not self._in_range(self.default):
+            raise ValueError(f"default: {self.default} is outside the range {self.expected_text()}")
         return self
+
+    def _in_range(self, value: Value) -> bool:
+        assert self.range is not None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if self.type is SettingType.INT and not isinstance(value, int):
+            return False
+        low, high = self.range
+        return bool(low <= value <= high)
 
     @property
     def pinned(self) -> bool:
@@ -179,6 +197,8 @@ class Setting(BaseModel):
             return text
         if self.one_of is not None:
             return "one of " + ", ".join(format_value(v) for v in self.one_of)
+        if self.range is not None:
+            return f"between {format_value(self.range[0])} and {format_value(self.range[1])}"
         return "unspecified"
 
     @property
@@ -202,6 +222,8 @@ class Setting(BaseModel):
         """Whether a well-typed value satisfies the pin. Type errors are the caller's business (lint reports them)."""
         if self.unspecified:
             return True
+        if self.range is not None:
+            return self._in_range(value)
         allowed = (self.exact,) if self.exact is not None else (self.one_of or ())
         return any(self._equal(value, candidate) for candidate in allowed)
 

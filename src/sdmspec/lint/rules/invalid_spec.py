@@ -3,7 +3,7 @@
 What: a problem in the spec's own files: YAML that does not parse, a key written twice, a section defined in two
 files, an unknown key or section (with the closest known one), a value of the wrong type, a missing required key,
 a rule or variant naming something the spec does not define. Every problem is reported in one run, at
-`spec/FILE:LINE:COL`, with the path as written in the file (`config.training.pretrain.batch_size.range`,
+`spec/FILE:LINE:COL`, with the path as written in the file (`config.training.pretrain.batch_size.ranges`,
 `variants[2].method`) and what is expected there.
 
 Why: lint judges configs by the spec; a spec that does not load would judge nothing. `sdmspec lint` reports these
@@ -17,7 +17,7 @@ Example::
         batch_size:
           type: int
           exact: 256
-          range: [1, 512]   # unknown key 'range'; expected one of: type, source, ... exact, one_of, ...
+          ranges: [1, 512]  # unknown key 'ranges'; expected one of: ... (did you mean 'range'?)
 
 Fix: none automatic; edit the spec.
 """
