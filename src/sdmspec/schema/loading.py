@@ -38,6 +38,7 @@ from sdmspec.schema.problems import (
 )
 
 SPEC_DIR_NAME = "spec"
+_LATER_SETTING_FIELDS = ("range",)
 # String values of a config section that describe it rather than being settings.
 SECTION_TEXT_KEYS = ("title", "description")
 TOP_LEVEL = ("paper", "config", "rules", *PIPELINE_SECTIONS)
@@ -258,4 +259,9 @@ def load_spec(path: Path | None = None) -> Spec:
         raise InvalidSpecError(reader.problems)
     # Titles and descriptions only present the settings: they leave the digest (and so the run records) alone.
     canonical = spec.model_dump(mode="json", by_alias=True, exclude={"section_info"})
+    for setting in canonical["settings"].values():
+        # Ways of pinning added later leave the digest of a spec that does not use them as it was (run records).
+        for name in _LATER_SETTING_FIELDS:
+            if setting.get(name) is None:
+                setting.pop(name, None)
     return spec.model_copy(update={"digest": _digest(canonical)})
