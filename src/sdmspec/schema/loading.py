@@ -28,12 +28,13 @@ from sdmspec.schema.paper import SectionInfo
 from sdmspec.schema.pipeline import PIPELINE_SECTIONS, Spec, reference_problems
 from sdmspec.schema.problems import (
     InvalidSpecError,
-    Path_,
+    KeyPath,
     Place,
     SpecProblem,
     describe_error,
     did_you_mean,
     known_keys,
+    path_text,
     problem_at,
 )
 
@@ -78,7 +79,7 @@ class _Reader:
 
     def __init__(self) -> None:
         self.sections: dict[str, Any] = {}
-        self.places: dict[Path_, Place] = {}
+        self.places: dict[KeyPath, Place] = {}
         self.problems: list[SpecProblem] = []
         self._origin: dict[str, str] = {}
         # A file that could not be read may hold the missing sections: do not report them as missing then.
@@ -122,7 +123,7 @@ class _Reader:
             self.sections[section] = data[section]
             self._origin[section] = name
 
-    def _record(self, file: str, node: Node, path: Path_) -> None:
+    def _record(self, file: str, node: Node, path: KeyPath) -> None:
         """Places of every node below ``node``; a key written twice is a problem (the spec must be unambiguous)."""
         if isinstance(node, MappingNode):
             seen: set[object] = set()
@@ -132,7 +133,7 @@ class _Reader:
                 if key in seen:
                     mark = key_node.start_mark
                     text = "the key is written twice here; the spec must say each thing once"
-                    self.problems.append(SpecProblem(file, mark.line + 1, mark.column + 1, _text(child), text))
+                    self.problems.append(SpecProblem(file, mark.line + 1, mark.column + 1, path_text(child), text))
                     continue
                 seen.add(key)
                 if not path and child in self.places:
@@ -146,14 +147,8 @@ class _Reader:
                 self._record(file, item, child)
 
 
-def _text(path: Path_) -> str:
-    from sdmspec.schema.problems import path_text
-
-    return path_text(path)
-
-
 def _flatten_settings(
-    tree: Mapping[str, Any], places: Mapping[Path_, Place], problems: list[SpecProblem], prefix: Path_ = ("config",)
+    tree: Mapping[str, Any], places: Mapping[KeyPath, Place], problems: list[SpecProblem], prefix: KeyPath = ("config",)
 ) -> Iterator[tuple[str, dict[str, Any]] | SectionInfo]:
     """The settings (dotted key, raw record) and the sections (with title and description) of the config tree."""
     text = {key: tree[key] for key in SECTION_TEXT_KEYS if isinstance(tree.get(key), str)}
@@ -174,7 +169,7 @@ def _flatten_settings(
             yield from _flatten_settings(node, places, problems, path)
 
 
-def _setting_path(loc: tuple[int | str, ...]) -> Path_:
+def _setting_path(loc: tuple[int | str, ...]) -> KeyPath:
     """A Pydantic error location in spec terms: ``settings.<dotted key>...`` is ``config.<key parts>...``."""
     if len(loc) >= 2 and loc[0] == "settings" and isinstance(loc[1], str):
         return ("config", *loc[1].split("."), *loc[2:])
@@ -183,7 +178,7 @@ def _setting_path(loc: tuple[int | str, ...]) -> Path_:
     return tuple(loc)
 
 
-def _rule_problems(sections: Mapping[str, Any], settings: Mapping[str, Any]) -> Iterator[tuple[Path_, str]]:
+def _rule_problems(sections: Mapping[str, Any], settings: Mapping[str, Any]) -> Iterator[tuple[KeyPath, str]]:
     rules = sections.get("rules")
     for index, rule in enumerate(rules if isinstance(rules, list) else ()):
         for side in ("divisor", "dividend"):
@@ -237,9 +232,11 @@ def _validate(reader: _Reader, where: str) -> Spec | None:
                 continue  # reported above: each reference at its place, a missing paper section with what it holds
             path = _setting_path(loc)
             kind = error["type"]
-            expected = known_keys(Spec, loc[:-1]) if kind == "extra_forbidden" else None
-            if kind == "extra_forbidden" and loc[:1] == ("settings",):
-                expected = known_keys(Spec, ("settings", "x"))
+            expected = None
+            if kind == "extra_forbidden":
+                # Settings are keyed by dotted path, not by the model's field names: any key names a Setting.
+                model_loc = ("settings", "any") if loc[:1] == ("settings",) else loc[:-1]
+                expected = known_keys(Spec, model_loc)
             message = describe_error(error, expected)
             problems.append(problem_at(places, path, message, on_key=kind in ("extra_forbidden", "missing")))
     return spec

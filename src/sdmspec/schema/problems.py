@@ -23,7 +23,7 @@ from yaml.error import Mark
 from sdmspec.errors import SpecError
 
 PathPart = str | int
-Path_ = tuple[PathPart, ...]
+KeyPath = tuple[PathPart, ...]
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class InvalidSpecError(SpecError):
         super().__init__(f"invalid spec ({count} problem{'s' if count != 1 else ''}):\n{lines}")
 
 
-def path_text(path: Path_) -> str:
+def path_text(path: KeyPath) -> str:
     """A path as the user wrote it: ``config.training.pretrain.batch_size``, ``variants[2].method``."""
     text = ""
     for part in path:
@@ -74,7 +74,7 @@ class Place:
     value: Mark
 
 
-def problem_at(places: Mapping[Path_, Place], path: Path_, message: str, on_key: bool = False) -> SpecProblem:
+def problem_at(places: Mapping[KeyPath, Place], path: KeyPath, message: str, on_key: bool = False) -> SpecProblem:
     """A problem at ``path``, placed at the nearest written node (a missing key: at its parent)."""
     for depth in range(len(path), 0, -1):
         place = places.get(path[:depth])
