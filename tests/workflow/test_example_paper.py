@@ -112,3 +112,18 @@ def test_env_and_validate_work_with_the_example(sdmspec: CLI) -> None:
     checks = {c["name"]: c["status"] for c in json.loads(validate.stdout)["checks"]}
     assert checks["hyperparameters"] == "fail"  # the drifted resnet56 config
     assert {checks[name] for name in ("variants", "data", "profiling", "iso-sparsity")} == {"skip"}
+
+
+def test_spec_init_makes_a_key_null_in_some_configs_nullable(sdmspec: CLI, tmp_path: Path) -> None:
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "a.yaml").write_text("training: {max_grad_norm: null, lr: 0.1}\n")
+    (tmp_path / "configs" / "b.yaml").write_text("training: {max_grad_norm: 1.0, lr: 0.1, resume: ~}\n")
+    result = sdmspec("spec", "init", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "skipped" not in result.stderr
+    spec = load_spec(tmp_path / "spec")
+    clip = spec.settings["training.max_grad_norm"]
+    assert (clip.type, clip.nullable, clip.default, clip.scope) == (SettingType.FLOAT, True, 1.0, "global")
+    resume = spec.settings["training.resume"]  # null in every config: a nullable string until the paper says more
+    assert (resume.type, resume.nullable, resume.default) == (SettingType.STR, True, None)
+    assert lint_paths([tmp_path / "configs"], spec).errors == 0

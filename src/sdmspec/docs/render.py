@@ -43,6 +43,8 @@ def _setting_row(setting: Setting) -> tuple[str, str, str]:
         value += f"; default `{format_value(setting.default)}`" if setting.default is not None else ""
     else:
         value = f"`{setting.expected_text()}`"
+    if setting.nullable:
+        value += "; or `null` (none)"
     return f"`{setting.key}`", value, sourced(setting.source)
 
 

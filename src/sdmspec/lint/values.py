@@ -41,6 +41,11 @@ def is_plain(node: ScalarNode) -> bool:
     return not node.style
 
 
+def is_null(node: Node) -> bool:
+    """Whether ``node`` is YAML's null (``null``, ``~`` or nothing), as ``yaml.safe_load`` reads it."""
+    return isinstance(node, ScalarNode) and node.tag == NULL_TAG
+
+
 def received(node: ScalarNode) -> object:
     """The value ``yaml.safe_load`` gives for a scalar with a standard tag; the text for any other tag.
 

@@ -105,7 +105,8 @@ def _list_field(setting: Setting, default: Value | None) -> tuple[Any, Any]:
 
     listed = list(default) if isinstance(default, tuple) else None
     info = Field(default=listed, description=_description(setting), json_schema_extra=schema_extra)
-    return _LIST_TYPES[setting.type], info
+    annotation = _LIST_TYPES[setting.type]
+    return (annotation | None if setting.nullable else annotation), info
 
 
 def setting_field(setting: Setting) -> tuple[Any, Any]:
@@ -130,7 +131,7 @@ def setting_field(setting: Setting) -> tuple[Any, Any]:
         either = "|".join(f"({version_pattern(str(v))})" for v in setting.one_of)
         annotation = Annotated[str, Field(pattern=either)]
     info = Field(default=default, description=_description(setting), json_schema_extra=_drop_null_default)
-    return annotation, info
+    return (annotation | None if setting.nullable else annotation), info
 
 
 def _model_name(path: str) -> str:

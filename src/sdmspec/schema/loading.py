@@ -39,7 +39,8 @@ from sdmspec.schema.problems import (
 )
 
 SPEC_DIR_NAME = "spec"
-_LATER_SETTING_FIELDS = ("range",)
+# Setting fields added after run records began, with their defaults: left out of the digest while at the default.
+_LATER_SETTING_FIELDS: dict[str, object] = {"range": None, "nullable": False}
 # String values of a config section that describe it rather than being settings.
 SECTION_TEXT_KEYS = ("title", "description")
 TOP_LEVEL = ("paper", "config", "rules", *PIPELINE_SECTIONS)
@@ -258,7 +259,7 @@ def load_spec(path: Path | None = None) -> Spec:
     canonical = spec.model_dump(mode="json", by_alias=True, exclude={"section_info"})
     for setting in canonical["settings"].values():
         # Ways of pinning added later leave the digest of a spec that does not use them as it was (run records).
-        for name in _LATER_SETTING_FIELDS:
-            if setting.get(name) is None:
+        for name, default in _LATER_SETTING_FIELDS.items():
+            if setting.get(name) == default:
                 setting.pop(name, None)
     return spec.model_copy(update={"digest": _digest(canonical)})

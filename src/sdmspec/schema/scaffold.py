@@ -33,6 +33,8 @@ class Observed:
 
     kinds: list[SettingType] = field(default_factory=list)
     values: list[tuple[str, Value]] = field(default_factory=list)
+    # Some config writes null here (another gives the type): the setting is nullable.
+    null: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,18 +115,18 @@ def _convert(kind: SettingType, value: Any) -> Any:
 
 
 def _walk(
-    mapping: MappingNode, prefix: str, file: str, found: dict[str, Observed], skipped: list[str]
+    mapping: MappingNode, prefix: str, file: str, found: dict[str, Observed], skipped: list[str], nulls: list[str]
 ) -> Iterable[None]:
     for key, value in mapping.value:
         if not isinstance(key, ScalarNode) or key.tag == f"{_TAG}merge":
             continue
         path = f"{prefix}{key.value}"
         if isinstance(value, MappingNode):
-            yield from _walk(value, f"{path}.", file, found, skipped)
+            yield from _walk(value, f"{path}.", file, found, skipped, nulls)
             continue
         inferred = _infer(value)
-        if inferred is None:
-            skipped.append(f"{file}: {path} (null, or a list of mappings or lists: no setting type fits)")
+        if inferred is None:  # null (or a list of mappings): typed by another file, or reported
+            (nulls if isinstance(value, ScalarNode) else skipped).append(path)
             continue
         observed = found.setdefault(path, Observed())
         observed.kinds.append(inferred[0])
@@ -136,29 +138,42 @@ def observe(files: Sequence[Path]) -> tuple[dict[str, Observed], list[str]]:
     """Every key path of the configs, with what each file holds there; and what could not be typed."""
     found: dict[str, Observed] = {}
     skipped: list[str] = []
+    notes: list[str] = []
+    nulls: list[str] = []
     for path in files:
         try:
             document = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
             raise ConfigError(f"{path}: cannot read the config ({str(err).splitlines()[0]})") from err
         if isinstance(document, MappingNode):
-            list(_walk(document, "", str(path), found, skipped))
+            list(_walk(document, "", str(path), found, skipped, nulls))
         else:
-            skipped.append(f"{path}: not a mapping")
+            notes.append(f"{path}: not a mapping")
+    for key in nulls:
+        # Null in every config: the type is unknown; a nullable string takes the nulls until the paper says more.
+        observed = found.setdefault(key, Observed(kinds=[SettingType.STR]))
+        observed.null = True
+    untyped = dict.fromkeys(key for key in skipped if key not in found)
+    skipped = [
+        f"{key} (a list of mappings or of lists: no setting type fits; lint reports it as unknown)" for key in untyped
+    ]
     sections = {key.rsplit(".", 1)[0] for key in found if "." in key}
     for key in [key for key in found if key in sections]:  # a leaf in one file, a section in another
-        skipped.append(f"{key}: a value in some configs and a section in others")
+        skipped.append(f"{key} (a value in some configs and a section in others)")
         del found[key]
-    return found, skipped
+    return found, [*notes, *skipped]
 
 
 def _setting(observed: Observed) -> dict[str, Any]:
     kind = _combine(set(observed.kinds))
     values = [_convert(kind, value) for _, value in observed.values]
     record: dict[str, Any] = {"type": kind.value, "unspecified": True}
-    record["default"] = list(values[0]) if isinstance(values[0], tuple) else values[0]
+    if values:
+        record["default"] = list(values[0]) if isinstance(values[0], tuple) else values[0]
     if any(value != values[0] for value in values[1:]):
         record["scope"] = "per_file"
+    if observed.null:
+        record["nullable"] = True
     record["source"] = TODO_SOURCE
     return record
 

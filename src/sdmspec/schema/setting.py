@@ -9,6 +9,8 @@ A setting is pinned in exactly one of four ways, or left unspecified:
 * ``unspecified: true``: the paper does not give it; any well-typed value is accepted and lint reports it as
   information. ``default`` is what a job uses when no config sets it.
 
+``nullable: true`` lets a config write ``null`` for "none" (no gradient clipping) besides the pinned values.
+
 Types are scalars (``int``, ``float``, ``str``, ``bool``, ``version``) or lists of scalars (``list[int]``,
 ``list[float]``, ``list[str]``: learning-rate milestones ``[30, 60, 80]``, image mean ``[0.485, 0.456, 0.406]``).
 A list setting's ``exact`` is a list, its ``one_of`` a list of lists; lists are equal when their elements are,
@@ -135,6 +137,8 @@ class Setting(BaseModel):
     scope: str = Field(default="global", pattern="^(global|per_file)$")
     # required: a pinned setting no config sets is worth a warning (the job's default would decide).
     required: bool = True
+    # nullable: a config may write null for "none" (no gradient clipping, no warmup); any other value is judged.
+    nullable: bool = False
 
     @model_validator(mode="after")
     def _one_way_of_pinning(self) -> Setting:

@@ -24,7 +24,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from sdmspec.lint.diagnostics import Finding, Severity
 from sdmspec.lint.project import Project
 from sdmspec.lint.rules._helpers import at
-from sdmspec.lint.values import describe, received
+from sdmspec.lint.values import describe, is_null, received
 
 CODE = "SDM303"
 NAME = "wrong-type"
@@ -35,7 +35,7 @@ def check(project: Project) -> Iterator[Finding]:
     for file in project.files:
         for occurrence in file.occurrences:
             reading = occurrence.reading
-            if reading.value is not None:
+            if reading.value is not None or (occurrence.setting.nullable and is_null(occurrence.value_node)):
                 continue
             node = occurrence.value_node
             kind = occurrence.setting.type.value

@@ -1,5 +1,5 @@
-"""List settings (list[int], list[float], list[str]): read element by element, each finding at its element; and
-settings pinned to a range."""
+"""The setting types beyond scalars: lists (list[int], list[float], list[str]) read element by element, each finding
+at its element; settings pinned to a range; nullable settings."""
 
 from __future__ import annotations
 
@@ -140,3 +140,18 @@ def test_a_malformed_range_is_a_spec_problem(tmp_path: Path, setting: str, messa
     path.write_text(f"paper: {{title: t, source: s}}\nconfig:\n  x: {setting}\n")
     with pytest.raises(InvalidSpecError, match=message):
         load_spec(path)
+
+
+def test_a_nullable_setting_takes_null_and_judges_any_other_value(tmp_path: Path) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text(
+        "paper: {title: t, source: s}\n"
+        "config:\n"
+        "  max_grad_norm: {type: float, exact: 1.0, nullable: true, source: 'clip at 1.0, or not at all'}\n"
+        "  seed: {type: int, unspecified: true, source: s}\n"
+    )
+    spec = load_spec(path)
+    assert findings(spec, "max_grad_norm: null\nseed: ~\n") == {(2, 7, "SDM303", "seed")}
+    assert findings(spec, "max_grad_norm: 2.0\n") == {(1, 16, "SDM201", "max_grad_norm")}
+    validator = jsonschema.Draft202012Validator(config_json_schema(spec))
+    assert validator.is_valid({"max_grad_norm": None}) and not validator.is_valid({"seed": None})
