@@ -1,4 +1,6 @@
-"""The live environment against the spec's: GPU model and memory, CUDA, PyTorch version and build, kernels, tools.
+"""The live environment against the spec's ``environment.*`` settings, whichever a paper's spec has: GPU model, memory
+and count, CUDA, PyTorch version and build, Python, and any package's version; plus this pipeline's kernels and FLOP
+counter when the spec has its sections.
 
 ``sdmspec env`` prints the rows; ``sdmspec run`` gates on the rows marked ``gating`` (the paper's hardware and
 software versions): a mismatch refuses to start unless the user accepts it as a recorded deviation.
@@ -10,11 +12,11 @@ from __future__ import annotations
 import importlib.util
 import platform
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-from sdmspec.schema import Spec
+from sdmspec.schema import Setting, SettingType, Spec
 from sdmspec.schema.setting import version_release
 
 
@@ -135,8 +137,21 @@ def _gpu_matches(expected: str, found: str) -> bool:
     return all(word in found_words for word in re.findall(r"[a-z0-9]+", expected.lower()))
 
 
-def _version_row(spec: Spec, key: str, name: str, found: str | None) -> EnvRow:
-    setting = spec.settings[key]
+ENVIRONMENT_SECTION = "environment."
+# Spec keys under `environment.` this module knows how to probe, with their row names. Any other version-typed key
+# (`environment.transformers: "4.40"`) is compared with the installed distribution of that name; other keys are
+# shown for information.
+_KNOWN_ROWS = {
+    "gpu": "gpu",
+    "gpu_memory_gb": "gpu memory",
+    "cuda": "cuda",
+    "pytorch": "pytorch",
+    "pytorch_build": "pytorch build",
+    "python": "python",
+}
+
+
+def _version_row(setting: Setting, name: str, found: str | None) -> EnvRow:
     expected = setting.expected_text()
     if found is None:
         return EnvRow(name, expected, "not found", Status.MISSING, True, setting.source)
@@ -152,50 +167,66 @@ def _present(name: str, version: str | None, usable: bool | None, expected: str)
     return EnvRow(name, expected, found, status, False)
 
 
-def check_environment(spec: Spec, live: LiveEnvironment | None = None) -> EnvReport:
-    """Compare ``live`` (default: :func:`probe`) with the spec's ``environment.*`` settings."""
-    live = live or probe()
-    gpu_setting = spec.settings["environment.gpu"]
-    memory_setting = spec.settings["environment.gpu_memory_gb"]
-    rows = []
+def _gpu_row(setting: Setting, live: LiveEnvironment) -> EnvRow:
     if live.gpu is None:
-        rows.append(EnvRow("gpu", gpu_setting.expected_text(), "no CUDA GPU", Status.MISSING, True, gpu_setting.source))
-        rows.append(EnvRow("gpu memory", f"{memory_setting.expected_text()} GB", "-", Status.MISSING, True))
-    else:
-        gpu_ok = _gpu_matches(str(gpu_setting.expected_value()), live.gpu)
-        rows.append(
-            EnvRow("gpu", gpu_setting.expected_text(), live.gpu, Status.OK if gpu_ok else Status.MISMATCH, True)
+        return EnvRow("gpu", setting.expected_text(), "no CUDA GPU", Status.MISSING, True, setting.source)
+    ok = _gpu_matches(str(setting.expected_value()), live.gpu)
+    return EnvRow("gpu", setting.expected_text(), live.gpu, Status.OK if ok else Status.MISMATCH, True, setting.source)
+
+
+def _memory_row(setting: Setting, live: LiveEnvironment) -> EnvRow:
+    expected = f"{setting.expected_text()} GB"
+    if live.gpu is None:
+        return EnvRow("gpu memory", expected, "-", Status.MISSING, True, setting.source)
+    wanted = setting.expected_value()
+    want = float(wanted) if isinstance(wanted, int | float) else 0.0
+    # Cards report a little less than their label (an "80GB" A100 shows about 79.2 GiB).
+    ok = live.gpu_memory_gb is not None and abs(live.gpu_memory_gb - want) <= 0.05 * want
+    found = f"{live.gpu_memory_gb} GiB"
+    return EnvRow("gpu memory", expected, found, Status.OK if ok else Status.MISMATCH, True, setting.source)
+
+
+def _setting_row(name: str, setting: Setting, live: LiveEnvironment) -> EnvRow:
+    """The row of one ``environment.*`` setting: probed when this module knows it, else shown for information."""
+    if name == "gpu":
+        return _gpu_row(setting, live)
+    if name == "gpu_memory_gb":
+        return _memory_row(setting, live)
+    if name == "pytorch_build":
+        ok = live.torch_build is not None and setting.accepts(live.torch_build)
+        status = Status.OK if ok else Status.MISMATCH
+        return EnvRow(
+            "pytorch build", setting.expected_text(), live.torch_build or "unknown", status, False, setting.source
         )
-        want = float(memory_setting.expected_value() or 0)
-        # Cards report a little less than their label (an "80GB" A100 shows about 79.2 GiB).
-        memory_ok = live.gpu_memory_gb is not None and abs(live.gpu_memory_gb - want) <= 0.05 * want
-        rows.append(
-            EnvRow(
-                "gpu memory",
-                f"{memory_setting.expected_text()} GB",
-                f"{live.gpu_memory_gb} GiB",
-                Status.OK if memory_ok else Status.MISMATCH,
-                True,
-                memory_setting.source,
-            )
-        )
-    rows.append(_version_row(spec, "environment.cuda", "cuda", live.cuda))
-    rows.append(_version_row(spec, "environment.pytorch", "pytorch", live.torch))
-    build_setting = spec.settings["environment.pytorch_build"]
-    build_ok = live.torch_build is not None and build_setting.accepts(live.torch_build)
-    rows.append(
-        EnvRow(
-            "pytorch build",
-            build_setting.expected_text(),
-            live.torch_build or "unknown",
-            Status.OK if build_ok else Status.MISMATCH,
-            False,
-            build_setting.source,
-        )
-    )
-    rows.append(_present("mamba-ssm", live.mamba_ssm, live.mamba_ssm_usable if live.gpu else False, "usable"))
-    rows.append(
-        _present("causal-conv1d", live.causal_conv1d, live.causal_conv1d_usable if live.gpu else False, "usable")
-    )
-    rows.append(_present("fvcore", live.fvcore, None, f"installed ({spec.profiling.source})"))
+    if name == "gpu_count":
+        ok = setting.accepts(live.gpu_count)
+        status = Status.OK if ok else Status.MISMATCH
+        return EnvRow("gpu count", setting.expected_text(), str(live.gpu_count), status, False, setting.source)
+    known = {"cuda": live.cuda, "pytorch": live.torch, "python": live.python}
+    if name in known or setting.type is SettingType.VERSION:
+        found = known[name] if name in known else _distribution_version(name)
+        row = _version_row(setting, _KNOWN_ROWS.get(name, name), found)
+        # The paper's hardware and core versions gate a run; other packages are reported only.
+        return row if name in ("cuda", "pytorch") else replace(row, gating=False)
+    return EnvRow(name, setting.expected_text(), "not probed", Status.INFO, False, setting.source)
+
+
+def check_environment(spec: Spec, live: LiveEnvironment | None = None) -> EnvReport:
+    """Compare ``live`` (default: :func:`probe`) with the spec's ``environment.*`` settings, whichever it has.
+
+    The kernel and FLOP-counter rows (mamba-ssm, causal-conv1d, fvcore) are this paper's pipeline's: they appear
+    when the spec has its ``models`` (and ``profiling``, naming fvcore) sections.
+    """
+    live = live or probe()
+    rows = [
+        _setting_row(key[len(ENVIRONMENT_SECTION) :], setting, live)
+        for key, setting in spec.settings.items()
+        if key.startswith(ENVIRONMENT_SECTION)
+    ]
+    if spec.has("models"):
+        rows.append(_present("mamba-ssm", live.mamba_ssm, live.mamba_ssm_usable if live.gpu else False, "usable"))
+        causal = live.causal_conv1d_usable if live.gpu else False
+        rows.append(_present("causal-conv1d", live.causal_conv1d, causal, "usable"))
+    if spec.has("profiling") and spec.profiling.flops_tool == "fvcore":
+        rows.append(_present("fvcore", live.fvcore, None, f"installed ({spec.profiling.source})"))
     return EnvReport(live=live, rows=tuple(rows))

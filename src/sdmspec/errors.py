@@ -39,3 +39,13 @@ class GateError(SdmspecError):
     """`sdmspec run` refused to start: a check failed."""
 
     exit_code = EXIT_FINDINGS
+
+
+class MissingSectionError(SpecError):
+    """A command needs a spec section this paper's spec does not have (``models``, ``variants``, ...)."""
+
+    def __init__(self, section: str) -> None:
+        super().__init__(
+            f"the spec has no '{section}' section, which this command needs (add it to spec/, e.g. spec/{section}.yaml)"
+        )
+        self.section = section

@@ -112,7 +112,7 @@ def resolve_settings(configs: list[Path] | tuple[Path, ...], spec: Spec) -> Expe
             continue
         for key, raw in _leaves(data):
             setting = spec.settings.get(key)
-            if setting is None:
+            if setting is None or setting.type.is_list:  # the jobs read scalars; lint checks list settings
                 continue
             value = _typed(setting, raw, str(file))
             if setting.scope == "per_file":
@@ -130,7 +130,7 @@ def resolve_settings(configs: list[Path] | tuple[Path, ...], spec: Spec) -> Expe
     for key, setting in spec.settings.items():
         if key not in values and setting.scope == "global":
             default = setting.expected_value()
-            if default is not None:
+            if default is not None and not isinstance(default, tuple):
                 values[key] = default
                 origins[key] = "spec default" if setting.unspecified else f"spec ({setting.source})"
     return ExperimentSettings(values=values, origins=origins, models=tuple(dict.fromkeys(models)))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from sdmspec.environment import LiveEnvironment, Status, check_environment, probe
-from sdmspec.schema import Spec
+from sdmspec.schema import Spec, load_spec
 
 PAPER_MACHINE = LiveEnvironment(
     python="3.11.7",
@@ -54,3 +55,35 @@ def test_probe_describes_this_machine() -> None:
     live = probe()
     assert live.python.count(".") == 2
     assert live.torch is not None  # the dev set-up installs the train extra
+
+
+def _spec_with(tmp_path: Path, environment: str) -> Spec:
+    (tmp_path / "paper.yaml").write_text("paper: {title: t, source: s}\n")
+    (tmp_path / "config.yaml").write_text(f"config:\n  environment:\n{environment}")
+    return load_spec(tmp_path)
+
+
+def test_another_papers_environment_gets_its_own_rows_only(tmp_path: Path) -> None:
+    spec = _spec_with(
+        tmp_path,
+        "    pytorch: {type: version, exact: '2.1', source: s}\n"
+        "    pyyaml: {type: version, exact: '1.0', source: s}\n"
+        "    gpu_count: {type: int, exact: 8, source: s}\n"
+        "    cluster: {type: str, exact: slurm, source: s}\n",
+    )
+    rows = {row.name: row for row in check_environment(spec, PAPER_MACHINE).rows}
+    # No Mamba kernels or fvcore without this pipeline's sections; a version key is read from the installed package.
+    assert set(rows) == {"pytorch", "pyyaml", "gpu count", "cluster"}
+    assert rows["pytorch"].status is Status.OK and rows["pytorch"].gating
+    assert (
+        rows["pyyaml"].status is Status.MISMATCH and rows["pyyaml"].found.startswith("6.") and not rows["pyyaml"].gating
+    )
+    assert rows["gpu count"].status is Status.OK and rows["gpu count"].found == "8"
+    assert rows["cluster"].status is Status.INFO
+
+
+def test_a_spec_without_environment_settings_has_no_rows(tmp_path: Path) -> None:
+    (tmp_path / "paper.yaml").write_text("paper: {title: t, source: s}\n")
+    (tmp_path / "config.yaml").write_text("config:\n  lr: {type: float, exact: 0.1, source: s}\n")
+    report = check_environment(load_spec(tmp_path), PAPER_MACHINE)
+    assert report.rows == () and report.matches

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sdmspec.errors import SpecError
+from sdmspec.errors import MissingSectionError
 from sdmspec.schema import Setting, Spec, load_spec
 from sdmspec.schema.loading import find_spec_dir
+from sdmspec.schema.problems import InvalidSpecError
 
 
 def test_repo_spec_has_the_papers_values(spec: Spec) -> None:
@@ -80,21 +81,72 @@ def test_spec_digest_changes_with_content(tmp_path: Path, repo: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("text", "where", "message"),
     [
-        ("config: [1, 2]\n", "no 'config' section"),
-        ("config:\n  a:\n    type: int\n    exact: 1\n    exact: 2\n    source: x\n", "duplicate key"),
-        ("config: {a: {type: int, exact: 1}}\n", "invalid spec"),
-        ("config: {a: {type: int, exact: 1, source: x}\n", "cannot read the spec"),
+        ("config: [1, 2]\n", "spec.yaml:1:9: config", "needs a 'config' section"),
+        ("config:\n  a:\n    type: int\n    exact: 1\n    exact: 2\n    source: x\n", "spec.yaml:5:5:", "twice"),
+        (
+            "paper: {title: t, source: s}\nconfig: {a: {type: int, exact: 1}}\n",
+            "spec.yaml:2:10: config.a.source",
+            "missing required key",
+        ),
+        ("config: {a: {type: int, exact: 1, source: x}\n", "spec.yaml:2:1", "not valid YAML"),
     ],
 )
-def test_malformed_specs_give_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
+def test_malformed_specs_name_file_line_and_path(tmp_path: Path, text: str, where: str, message: str) -> None:
     path = tmp_path / "spec.yaml"
     path.write_text(text)
-    with pytest.raises(SpecError, match=message) as info:
+    with pytest.raises(InvalidSpecError) as info:
         load_spec(path)
-    assert "\n" not in str(info.value)
+    found = [str(problem) for problem in info.value.problems]
+    assert any(where in line and message in line for line in found), found
+
+
+def test_a_broken_spec_is_reported_whole(tmp_path: Path) -> None:
+    (tmp_path / "paper.yaml").write_text("paper: {title: t, source: s}\n")
+    (tmp_path / "config.yaml").write_text(
+        "config:\n"
+        "  training:\n"
+        "    batch_size: {type: int, exact: 256, ranges: [1, 2], source: s}\n"
+        "    lr: {type: float, exact: fast, source: s}\n"
+        "    milestones: {type: 'list[int]', exact: [30, x], source: s}\n"
+        "rules:\n"
+        "  - {kind: divides, divisor: training.batch_siz, dividend: training.batch_size, source: s}\n"
+        "modls: {}\n"
+    )
+    with pytest.raises(InvalidSpecError) as info:
+        load_spec(tmp_path)
+    found = {(p.file and Path(p.file).name, p.line, p.path): p.message for p in info.value.problems}
+    assert len(found) == 5, found
+    assert "did you mean 'range'" in found[("config.yaml", 3, "config.training.batch_size.ranges")]
+    assert "unknown key 'ranges'" in found[("config.yaml", 3, "config.training.batch_size.ranges")]
+    assert "expected a number" in found[("config.yaml", 4, "config.training.lr")]
+    assert "expected an integer" in found[("config.yaml", 5, "config.training.milestones")]
+    assert "did you mean 'training.batch_size'" in found[("config.yaml", 7, "rules[0].divisor")]
+    assert "did you mean 'models'" in found[("config.yaml", 8, "modls")]
+    assert str(info.value).count("\n") == 5  # the summary line, then one line a problem
+
+
+def test_a_spec_needs_only_paper_and_config(tmp_path: Path) -> None:
+    (tmp_path / "paper.yaml").write_text("paper: {title: t, source: s}\n")
+    (tmp_path / "config.yaml").write_text("config:\n  lr: {type: float, exact: 0.1, source: s}\n")
+    spec = load_spec(tmp_path)
+    assert not spec.has("models") and spec.settings["lr"].exact == 0.1
+    with pytest.raises(MissingSectionError, match="no 'variants' section"):
+        _ = spec.variants
+    with pytest.raises(MissingSectionError, match="no 'models' section") as info:
+        spec.require("models", "variants")
+    assert info.value.exit_code == 2
 
 
 def test_find_spec_dir_walks_up(repo: Path) -> None:
     assert find_spec_dir(repo / "configs") == repo / "spec"
+
+
+def test_a_regression_task_has_one_label() -> None:
+    from sdmspec.schema import FinetuneTask
+
+    task = {"path": "glue", "name": "stsb", "text_fields": ["sentence1", "sentence2"], "source": "STS-B"}
+    assert FinetuneTask.model_validate({**task, "num_labels": 1}).num_labels == 1
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        FinetuneTask.model_validate({**task, "num_labels": 0})

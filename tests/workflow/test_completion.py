@@ -39,7 +39,7 @@ def test_bash_completes_commands() -> None:
 
 
 def test_bash_completes_subcommands_and_options() -> None:
-    assert set(_complete("bash", "sdmspec spec ", 2)) == {"schema", "check"}
+    assert set(_complete("bash", "sdmspec spec ", 2)) == {"schema", "check", "init"}
     assert {"--format", "--run-dir", "--data-dir", "--configs", "--check"} <= set(
         _complete("bash", "sdmspec validate --", 2)
     )

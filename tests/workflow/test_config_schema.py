@@ -154,7 +154,9 @@ def test_spec_check_exit_codes(sdmspec: CLI, tmp_path: Path) -> None:
     (broken / "models.yaml").write_text((broken / "models.yaml").read_text().replace("params: 129135360", "params: -1"))
     bad = sdmspec("spec", "check", str(broken))
     assert bad.returncode == 1
-    assert "params" in bad.stderr
+    # The problem is the report (as lint reports configs): its file, line and path, and what is expected.
+    assert "models.yaml" in bad.stdout and "models.130m.params: expected greater than 0" in bad.stdout
+    assert "does not load (1 problem)" in bad.stderr
     assert "Traceback" not in bad.stderr
 
 

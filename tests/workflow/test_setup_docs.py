@@ -87,3 +87,23 @@ def test_output_option_and_unreadable_spec(sdmspec: CLI, project: Path) -> None:
     result = sdmspec("docs", "--check", cwd=project)
     assert result.returncode == 2
     assert result.stderr.startswith("sdmspec: error:") and "Traceback" not in result.stderr
+
+
+def test_parts_follow_the_specs_sections_and_titles(tmp_path: Path) -> None:
+    (tmp_path / "paper.yaml").write_text("paper: {title: A paper, source: Section 4}\n")
+    (tmp_path / "config.yaml").write_text(
+        "config:\n"
+        "  optim:\n"
+        "    lr: {type: float, exact: 0.1, source: '4: lr 0.1'}\n"
+        "    schedule:\n"
+        "      title: Schedule\n"
+        "      description: Step decay.\n"
+        "      milestones: {type: 'list[int]', exact: [30, 60], source: '4: at 30 and 60'}\n"
+        "  seed: {type: int, unspecified: true, default: 0, source: 'TODO: quote the paper'}\n"
+    )
+    text = render_setup(load_spec(tmp_path))
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings == ["## `optim`", "## Schedule", "## Settings", "## Assumptions to confirm with the authors"]
+    assert "Step decay.\n\n| Setting" in text and "| `optim.schedule.milestones` | `[30, 60]` |" in text
+    assert "Sources still to quote from the paper (TODO): `seed`." in text
+    assert "sdmspec env" not in text and "Mamba" not in text

@@ -25,8 +25,9 @@ def docs(
         None, "--spec", help="The spec folder or file (default: spec/ in this folder or a parent)."
     ),
 ) -> None:
-    """Write EXPERIMENTAL_SETUP.md (hardware, data, models and variants, hyperparameters, sparsity, profiling,
-    each value with its source and assumptions flagged) from the spec. Deterministic, so CI can check it."""
+    """Write EXPERIMENTAL_SETUP.md from the spec: one part per titled section of its config tree (then data, models
+    and variants, sparsity and profiling when the spec has those sections), each value with its source, assumptions
+    and TODO sources listed. Deterministic, so CI can check it."""
     from sdmspec.docs import check_setup_doc, default_doc_path, write_setup_doc
 
     spec_location = spec_path if spec_path is not None else find_spec_dir()

@@ -62,8 +62,9 @@ def env(
     ),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when a gating row does not match the spec."),
 ) -> None:
-    """Compare this machine with the paper's environment: GPU model and memory, CUDA, PyTorch version and build,
-    mamba-ssm and causal-conv1d (present and usable), fvcore. One row each with expected, found and status."""
+    """Compare this machine with the spec's `environment.*` settings (GPU model, memory and count, CUDA, PyTorch
+    version and build, Python, any package's version), plus mamba-ssm, causal-conv1d and fvcore when the spec has
+    this pipeline's sections. One row each with expected, found and status."""
     from sdmspec.environment import check_environment
 
     report = check_environment(load_spec(spec_path))

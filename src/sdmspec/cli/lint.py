@@ -5,7 +5,8 @@ Exit codes: 0 no errors (warnings and infos do not fail), 1 errors found (or, wi
 
 With ``--format json`` or ``sarif``, stdout (or ``--output``) holds exactly one document whenever the exit code is 0
 or 1, also when there is nothing to lint (an empty report whose notices say so); exit 2 prints one error line on
-stderr and no document.
+stderr and no document, except for a spec that does not load: its problems (SDM000, each at spec/FILE:LINE:COL)
+are the report, in the chosen format, and the exit code is 2 whether or not there is anything to lint.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import typer
 
 from sdmspec.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from sdmspec.schema.problems import InvalidSpecError
 
 
 class OutputFormat(str, Enum):
@@ -51,6 +53,17 @@ def _emit(report: str, output: Path | None) -> None:
         atomic_write_text(output, report)
     else:
         typer.echo(report, nl=False)
+
+
+def report_invalid_spec(err: InvalidSpecError, output_format: str, output: Path | None) -> None:
+    """A spec that does not load, reported as lint reports configs (SDM000 findings), and the one-line error."""
+    from sdmspec.lint.spec_report import spec_result
+    from sdmspec.report import ReportOptions, render
+
+    color = output is None and output_format == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    _emit(render(output_format, spec_result(err.problems), ReportOptions(color=color)), output)
+    count = len(err.problems)
+    typer.echo(f"sdmspec: error: the spec does not load ({count} problem{'s' if count != 1 else ''})", err=True)
 
 
 def lint(
@@ -98,6 +111,11 @@ def lint(
     from sdmspec.settings import config_files
 
     targets = list(paths) if paths else [DEFAULT_CONFIG_FOLDER]
+    try:
+        spec = load_spec(spec_path)  # first: a broken spec is an error also when there is nothing to lint
+    except InvalidSpecError as err:
+        report_invalid_spec(err, output_format.value, output)
+        raise typer.Exit(EXIT_USAGE) from err
     if not config_files(targets):
         # Nothing to lint (an empty folder, a folder named like a file): not an error, but machine formats still
         # print their one document (an empty report carrying the notice), so a pipe into `jq` or an upload works.
@@ -107,7 +125,6 @@ def lint(
             empty = LintResult(diagnostics=(), files=0)
             _emit(render(output_format.value, empty, ReportOptions(notices=(notice,))), output)
         raise typer.Exit(EXIT_OK)
-    spec = load_spec(spec_path)
     if diff:
         outcome = fix_paths(
             targets,

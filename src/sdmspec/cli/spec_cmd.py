@@ -1,11 +1,15 @@
-"""``sdmspec spec``: the reference spec itself: its JSON Schema for editors and validators, and a check of spec/.
+"""``sdmspec spec``: the reference spec itself: its JSON Schema for editors and validators, a check of spec/, and
+``init``, which writes a starting spec from an existing repo's configs.
 
-Exit codes: ``schema`` 0 written, 2 spec unreadable; ``check`` 0 valid, 1 invalid (the spec is what it checks).
+Exit codes: ``schema`` 0 written, 2 spec unreadable; ``check`` 0 valid, 1 invalid (the spec is what it checks: every
+problem is reported, at spec/FILE:LINE:COL, in the chosen format); ``init`` 0 written, 2 no configs or the spec
+folder already holds files (without ``--force``).
 """
 
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -13,6 +17,7 @@ import typer
 from sdmspec.errors import EXIT_FINDINGS, SpecError
 from sdmspec.io import atomic_write_text
 from sdmspec.schema import load_spec
+from sdmspec.schema.problems import InvalidSpecError
 
 spec_app = typer.Typer(
     name="spec",
@@ -44,27 +49,89 @@ def schema(
         typer.echo(f"wrote {output}", err=True)
 
 
+class CheckFormat(str, Enum):
+    TEXT = "text"
+    JSON = "json"
+    GITHUB = "github"
+    SARIF = "sarif"
+
+
 @spec_app.command("check")
 def check(
     spec_path: Path | None = typer.Argument(None, help=SPEC_OPTION_HELP, show_default=False),
+    output_format: CheckFormat = typer.Option(
+        CheckFormat.TEXT, "--format", "-f", help="How to report an invalid spec's problems.", case_sensitive=False
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the problems' report to this file."),
 ) -> None:
-    """Validate a spec folder (or file) and summarise it; exit 1 when it is invalid."""
+    """Validate a spec folder (or file) and summarise it; exit 1 when it is invalid, reporting every problem (at
+    spec/FILE:LINE:COL, with the path as written and what is expected) as `sdmspec lint` reports configs."""
     try:
         spec = load_spec(spec_path)
+    except InvalidSpecError as err:
+        from sdmspec.cli.lint import report_invalid_spec
+
+        report_invalid_spec(err, output_format.value, output)
+        raise typer.Exit(EXIT_FINDINGS) from err
     except SpecError as err:
         typer.echo(f"sdmspec: spec invalid: {err}", err=True)
         raise typer.Exit(EXIT_FINDINGS) from err
     settings = spec.settings.values()
     pinned = sum(1 for setting in settings if setting.pinned)
     assumptions = sum(1 for setting in settings if setting.is_assumption)
-    assumptions += sum(1 for variant in spec.variants if variant.is_assumption)
-    typer.echo(
-        f"spec valid: {len(spec.settings)} settings ({pinned} pinned, {len(spec.settings) - pinned} unspecified), "
-        f"{len(spec.models)} model sizes, {len(spec.variants)} variants, {len(spec.rules)} rules, "
-        f"{assumptions} values marked as assumptions; digest {spec.digest[:12]}"
-    )
+    parts = [
+        f"{len(spec.settings)} settings ({pinned} pinned, {len(spec.settings) - pinned} unspecified)",
+        f"{len(spec.rules)} rules",
+    ]
+    if spec.has("models"):
+        parts.append(f"{len(spec.models)} model sizes")
+    if spec.has("variants"):
+        parts.append(f"{len(spec.variants)} variants")
+        assumptions += sum(1 for variant in spec.variants if variant.is_assumption)
+    todo = sum(1 for setting in settings if setting.is_todo)
+    parts.append(f"{assumptions} values marked as assumptions")
+    if todo:
+        parts.append(f"{todo} sources still TODO")
+    typer.echo(f"spec valid: {', '.join(parts)}; digest {spec.digest[:12]}")
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``spec`` command group to the sdmspec app."""
     app.add_typer(spec_app, name="spec")
+
+
+@spec_app.command("init")
+def init(
+    configs: list[Path] | None = typer.Argument(
+        None, help="The repo's YAML configs: files or folders (recursively). Default: configs/."
+    ),
+    output: Path = typer.Option(Path("spec"), "--output", "-o", help="The spec folder to write."),
+    title: str = typer.Option("TODO: the paper's title", "--title", help="The paper's title (paper.yaml)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite paper.yaml and config.yaml in the folder."),
+) -> None:
+    """Write a starting spec (paper.yaml + config.yaml) from an existing repo's configs: every key found, its type
+    inferred, `unspecified: true` with the configs' value as default, `source: "TODO: quote the paper"`, keys whose
+    value differs between files marked `scope: per_file`. `sdmspec lint` then passes on those configs and lists
+    every TODO source (SDM204) until the paper is quoted and the values pinned."""
+    from sdmspec.errors import ConfigError, SdmspecError
+    from sdmspec.schema.scaffold import scaffold
+    from sdmspec.settings import config_files
+
+    files = config_files(list(configs) if configs else [Path("configs")])
+    if not files:
+        raise ConfigError(f"no YAML configs under {', '.join(map(str, configs or [Path('configs')]))}")
+    targets = (output / "paper.yaml", output / "config.yaml")
+    existing = [str(path) for path in targets if path.exists()]
+    if existing and not force:
+        raise SdmspecError(f"{', '.join(existing)} already exist(s); pass --force to overwrite")
+    started = scaffold(files, title=title)
+    output.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(targets[0], started.paper_yaml)
+    atomic_write_text(targets[1], started.config_yaml)
+    for note in started.skipped:
+        typer.echo(f"sdmspec: note: skipped {note}", err=True)
+    typer.echo(
+        f"wrote {output}/: {started.settings} settings from {started.files} config(s), {started.per_file} per_file; "
+        f"next: quote the paper in each TODO source (`sdmspec lint --spec {output} "
+        f"{' '.join(map(str, configs or [Path('configs')]))}` lists them)"
+    )

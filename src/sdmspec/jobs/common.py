@@ -82,6 +82,7 @@ class JobOptions:
 def load_checked_settings(options: JobOptions) -> tuple[Spec, ExperimentSettings]:
     """The spec and the settings a job runs with; refuses configs that fail lint (smoke applies its overlay)."""
     spec = load_spec(options.spec_path)
+    spec.require("models", "variants", "sparsity")  # every job builds a variant: refuse another paper's spec first
     configs = options.configs or Path("configs")
     lint_gate(configs, spec)
     settings = resolve_settings([configs], spec)

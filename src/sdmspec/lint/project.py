@@ -58,6 +58,8 @@ class ConfigFile:
     occurrences: tuple[Occurrence, ...]
     stray_keys: tuple[StrayKey, ...]
     misshapen: tuple[MisshapenSection, ...]
+    # The elements of list settings (``lr_milestones[1]``), each judged as its element type by the pitfall rules.
+    elements: tuple[Occurrence, ...] = ()
 
     @property
     def path(self) -> str:
@@ -69,7 +71,8 @@ class ConfigFile:
 
     @cached_property
     def _by_value_node(self) -> dict[int, Occurrence]:
-        return {id(occurrence.value_node): occurrence for occurrence in self.occurrences if not occurrence.merged}
+        every = (*self.occurrences, *self.elements)
+        return {id(occurrence.value_node): occurrence for occurrence in every if not occurrence.merged}
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ def analyse_file(source: Source, spec: Spec, sections: frozenset[str] | None = N
     occurrences: list[Occurrence] = []
     strays: list[StrayKey] = []
     misshapen: list[MisshapenSection] = []
+    elements: list[Occurrence] = []
     sections = spec.sections if sections is None else sections
     for document in source.documents:
         if not isinstance(document, MappingNode):
@@ -143,6 +147,7 @@ def analyse_file(source: Source, spec: Spec, sections: frozenset[str] | None = N
                 if setting is not None:
                     reading = read_setting(value, setting.type)
                     occurrences.append(Occurrence(path, setting, key, value, reading, merged))
+                    elements.extend(_elements(path, setting, key, value, merged))
                 elif path in sections:
                     if isinstance(value, MappingNode):
                         pending.append((value, path))
@@ -152,4 +157,13 @@ def analyse_file(source: Source, spec: Spec, sections: frozenset[str] | None = N
                     strays.append(StrayKey(path, parent, key, value))
     occurrences.sort(key=lambda occurrence: occurrence.value_node.start_mark.index)
     strays.sort(key=lambda stray: stray.key_node.start_mark.index)
-    return ConfigFile(source, tuple(occurrences), tuple(strays), tuple(misshapen))
+    return ConfigFile(source, tuple(occurrences), tuple(strays), tuple(misshapen), tuple(elements))
+
+
+def _elements(path: str, setting: Setting, key: ScalarNode, value: Node, merged: bool) -> Iterator[Occurrence]:
+    element = setting.element_setting
+    if element is None or not isinstance(value, SequenceNode):
+        return
+    for index, item in enumerate(value.value):
+        reading = read_setting(item, element.type)
+        yield Occurrence(f"{path}[{index}]", element, key, item, reading, merged)

@@ -71,12 +71,17 @@ def _settings(config: MappingNode, path: str) -> dict[str, Location]:
             if not (isinstance(key, ScalarNode) and isinstance(value, MappingNode)):
                 continue
             name = f"{prefix}{key.value}"
-            if any(isinstance(child, ScalarNode) and child.value == "type" for child, _ in value.value):
+            # A setting's `type` is a string; a section may hold a setting named `type` (optimizer.type: a mapping).
+            if any(_is_type_key(child, node) for child, node in value.value):
                 line, column = key.start_mark.line + 1, key.start_mark.column + 1
                 found[name] = Location(path, line, column)
             else:
                 pending.append((value, f"{name}."))
     return found
+
+
+def _is_type_key(key: object, value: object) -> bool:
+    return isinstance(key, ScalarNode) and key.value == "type" and isinstance(value, ScalarNode)
 
 
 def _candidates(spec_path: Path | None, search_from: Iterable[Path]) -> list[Path]:

@@ -18,7 +18,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sdmspec.schema import SettingType
-from sdmspec.schema.setting import Scalar, render_float
+from sdmspec.schema.setting import Scalar, Value, render_float
 
 _CONSTRUCTOR = SafeConstructor()
 _TAG = "tag:yaml.org,2002:"
@@ -39,6 +39,11 @@ YAML11_ONLY_BOOLEANS = {
 def is_plain(node: ScalarNode) -> bool:
     """Unquoted and not a block scalar (the C and pure-Python composers spell "plain" as '' and None)."""
     return not node.style
+
+
+def is_null(node: Node) -> bool:
+    """Whether ``node`` is YAML's null (``null``, ``~`` or nothing), as ``yaml.safe_load`` reads it."""
+    return isinstance(node, ScalarNode) and node.tag == NULL_TAG
 
 
 def received(node: ScalarNode) -> object:
@@ -83,16 +88,39 @@ def yaml12_number(text: str) -> int | float | None:
 
 @dataclass(frozen=True)
 class Reading:
-    """A setting's value as its author meant it, in the setting's type; ``value`` is None when no reading fits."""
+    """A setting's value as its author meant it, in the setting's type; ``value`` is None when no reading fits.
 
-    value: Scalar | None
+    For a list, ``bad_element`` is the index of the first element whose reading does not fit (``problem`` says why).
+    """
+
+    value: Value | None
     received: object
     text: str
     problem: str | None = None
+    bad_element: int | None = None
+
+
+def _read_list(node: Node, element: SettingType) -> Reading:
+    if not isinstance(node, SequenceNode):
+        got = "a mapping" if isinstance(node, MappingNode) else describe(received(node))  # type: ignore[arg-type]
+        return Reading(None, None, getattr(node, "value", ""), problem=got)
+    items = [read_setting(item, element) for item in node.value]
+    text = "[" + ", ".join(item.text for item in items) + "]"
+    received_items = [item.received for item in items]
+    for index, item in enumerate(items):
+        if item.value is None or isinstance(item.value, tuple):
+            return Reading(None, received_items, text, problem=item.problem or "a list", bad_element=index)
+    values = tuple(item.value for item in items if not isinstance(item.value, tuple | None))
+    return Reading(values, received_items, text)
 
 
 def read_setting(node: Node, kind: SettingType) -> Reading:
-    """Read a setting's value node the way its author meant it (see the module docstring)."""
+    """Read a setting's value node the way its author meant it (see the module docstring).
+
+    A list setting (``list[int]``) is read element by element, each as its element type.
+    """
+    if kind.element is not None:
+        return _read_list(node, kind.element)
     if isinstance(node, MappingNode):
         return Reading(None, None, "", problem="a mapping")
     if isinstance(node, SequenceNode):

@@ -6,7 +6,10 @@ does not allow, before ``sdmspec lint`` runs. How a setting becomes a field:
 * types are strict: an ``int`` setting is a JSON ``integer``, a ``float`` a ``number`` (so ``"2e-4"`` in quotes
   fails), a ``version`` a *string* (so an unquoted ``2.10`` fails);
 * ``exact`` becomes ``const`` (floats: ``minimum``/``maximum``, widened by the tolerance), ``one_of`` an ``enum``,
+  ``range`` a ``minimum`` and ``maximum``,
   a version a ``pattern`` that accepts the pinned release series ("2.1" accepts 2.1.2+cu121, not 2.10);
+* a list setting (``list[int]``) is an ``array`` of its element type; pinned, a ``const`` list or an ``enum`` of
+  lists (a list of floats within a tolerance: ``prefixItems`` with each element's bounds);
 * every field's ``description`` is the setting's source, so a hover shows why a value is required;
 * inside sections the spec knows, unknown keys are rejected (``additionalProperties: false``); the top level stays
   open, and nothing is ``required``, because the configs are split across files.
@@ -24,7 +27,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from sdmspec.schema.setting import Scalar, Setting, SettingType, format_value, version_release
+from sdmspec.schema.setting import Setting, SettingType, Value, format_value, version_release
 from sdmspec.schema.spec import Spec
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -35,6 +38,11 @@ _PYTHON_TYPES: dict[SettingType, type] = {
     SettingType.STR: str,
     SettingType.BOOL: bool,
     SettingType.VERSION: str,
+}
+_LIST_TYPES: dict[SettingType, Any] = {
+    SettingType.LIST_INT: list[int],
+    SettingType.LIST_FLOAT: list[float],
+    SettingType.LIST_STR: list[str],
 }
 
 
@@ -78,10 +86,35 @@ def _description(setting: Setting) -> str:
     return f"{setting.description} {text}".strip() if setting.description else text
 
 
+def _list_field(setting: Setting, default: Value | None) -> tuple[Any, Any]:
+    extra: dict[str, Any] = {}
+    if isinstance(setting.exact, tuple) and setting.tolerance is not None:
+        items = []
+        for value in setting.exact:
+            low, high = float_bounds(setting.model_copy(update={"exact": value, "type": SettingType.FLOAT}))
+            items.append({"type": "number", "minimum": low, "maximum": high})
+        extra = {"prefixItems": items, "minItems": len(items), "maxItems": len(items)}
+    elif isinstance(setting.exact, tuple):
+        extra = {"const": list(setting.exact)}
+    elif setting.one_of is not None:
+        extra = {"enum": [list(option) for option in setting.one_of]}
+
+    def schema_extra(schema: dict[str, Any]) -> None:
+        _drop_null_default(schema)
+        schema.update(extra)
+
+    listed = list(default) if isinstance(default, tuple) else None
+    info = Field(default=listed, description=_description(setting), json_schema_extra=schema_extra)
+    annotation = _LIST_TYPES[setting.type]
+    return (annotation | None if setting.nullable else annotation), info
+
+
 def setting_field(setting: Setting) -> tuple[Any, Any]:
     """The (annotation, FieldInfo) pair of one setting, as :func:`pydantic.create_model` takes it."""
+    default = setting.expected_value()
+    if setting.type.is_list:
+        return _list_field(setting, default)
     base = _PYTHON_TYPES[setting.type]
-    default: Scalar | None = setting.expected_value()
     annotation: Any = base
     if setting.type is SettingType.VERSION and setting.exact is not None:
         annotation = Annotated[str, Field(pattern=version_pattern(str(setting.exact)))]
@@ -90,13 +123,15 @@ def setting_field(setting: Setting) -> tuple[Any, Any]:
         annotation = Annotated[float, Field(ge=low, le=high)]
     elif setting.exact is not None:
         annotation = Literal[setting.exact]
+    elif setting.range is not None:
+        annotation = Annotated[base, Field(ge=setting.range[0], le=setting.range[1])]
     elif setting.one_of is not None and setting.type is not SettingType.VERSION:
         annotation = Literal[setting.one_of]
     elif setting.one_of is not None:
         either = "|".join(f"({version_pattern(str(v))})" for v in setting.one_of)
         annotation = Annotated[str, Field(pattern=either)]
     info = Field(default=default, description=_description(setting), json_schema_extra=_drop_null_default)
-    return annotation, info
+    return (annotation | None if setting.nullable else annotation), info
 
 
 def _model_name(path: str) -> str:

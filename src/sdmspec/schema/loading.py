@@ -1,8 +1,13 @@
-"""Find spec/, read its YAML files, and validate them into a frozen :class:`Spec`.
+"""Find spec/, read its YAML files, and validate them into a frozen :class:`Spec`, reporting every problem at once.
 
-The spec may be one file or several (one per concern); their top-level sections are merged and a section defined
-twice is an error. The ``config`` section is a tree whose leaves (mappings with a ``type``) are settings; it is
-flattened into ``Spec.settings`` keyed by dotted path.
+A spec is ``paper`` + ``config`` (any number of files; one per concern is usual); their top-level sections are
+merged and a section defined twice is an error. The ``config`` section is a tree whose leaves (mappings with a
+``type`` string) are settings, so a section may hold a setting named ``type`` (``optimizer.type``); it is flattened
+into ``Spec.settings`` keyed by dotted path. A section's ``title`` and ``description`` (string values beside its
+settings) say how the setup document presents it.
+
+Each file is composed into YAML nodes first, so every problem (see :mod:`sdmspec.schema.problems`) is placed at its
+file, line and column; they are all collected and raised together as one :class:`InvalidSpecError`.
 """
 
 from __future__ import annotations
@@ -15,30 +20,31 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sdmspec.errors import SpecError
-from sdmspec.schema.spec import Spec
+from sdmspec.schema.paper import SectionInfo
+from sdmspec.schema.pipeline import PIPELINE_SECTIONS, Spec, reference_problems
+from sdmspec.schema.problems import (
+    InvalidSpecError,
+    KeyPath,
+    Place,
+    SpecProblem,
+    describe_error,
+    did_you_mean,
+    known_keys,
+    path_text,
+    problem_at,
+)
 
 SPEC_DIR_NAME = "spec"
-
-
-class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """SafeLoader that refuses duplicate keys: the spec must not fall into the pitfalls lint reports."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: dict[Any, yaml.Node] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            mark = key_node.start_mark
-            raise SpecError(f"{mark.name}:{mark.line + 1}:{mark.column + 1}: duplicate key {key!r} in the spec")
-        seen[key] = key_node
-    mapping: dict[Any, Any] = loader.construct_mapping(node, deep=deep)
-    return mapping
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# Setting fields added after run records began, with their defaults: left out of the digest while at the default.
+_LATER_SETTING_FIELDS: dict[str, object] = {"range": None, "nullable": False}
+# String values of a config section that describe it rather than being settings.
+SECTION_TEXT_KEYS = ("title", "description")
+TOP_LEVEL = ("paper", "config", "rules", *PIPELINE_SECTIONS)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def find_spec_dir(start: Path | None = None) -> Path:
@@ -62,36 +68,125 @@ def _spec_files(path: Path) -> list[Path]:
     raise SpecError(f"{path}: spec not found")
 
 
-def _read_sections(files: list[Path]) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    origin: dict[str, Path] = {}
-    for file in files:
+def _display(path: Path) -> str:
+    # As lint names configs: relative to the current folder when under it (spec/config.yaml).
+    resolved = path.resolve()
+    cwd = Path.cwd()
+    return str(resolved.relative_to(cwd)) if resolved.is_relative_to(cwd) else str(path)
+
+
+class _Reader:
+    """Reads the spec files into merged sections, recording every node's place and every problem on the way."""
+
+    def __init__(self) -> None:
+        self.sections: dict[str, Any] = {}
+        self.places: dict[KeyPath, Place] = {}
+        self.problems: list[SpecProblem] = []
+        self._origin: dict[str, str] = {}
+        # A file that could not be read may hold the missing sections: do not report them as missing then.
+        self.unreadable = False
+
+    def read(self, file: Path) -> None:
+        name = _display(file)
         try:
             text = file.read_text(encoding="utf-8")
-            data = yaml.load(text, Loader=_StrictLoader)
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-            raise SpecError(f"{file}: cannot read the spec: {str(err).splitlines()[0]}") from err
-        if data is None:
-            continue
-        if not isinstance(data, dict):
-            raise SpecError(f"{file}: a spec file must be a mapping of sections")
-        for section, value in data.items():
-            if section in merged:
-                raise SpecError(f"{file}: section {section!r} is already defined in {origin[section]}")
-            merged[section] = value
-            origin[section] = file
-    return merged
+            node = yaml.compose(text, Loader=_Loader)
+        except (OSError, UnicodeDecodeError) as err:
+            self.problems.append(SpecProblem(name, None, None, "", f"cannot read the spec file: {err}"))
+            self.unreadable = True
+            return
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+            problem = str(getattr(err, "problem", None) or err).splitlines()[0]
+            line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+            self.problems.append(SpecProblem(name, line, column, "", f"not valid YAML: {problem}"))
+            self.unreadable = True
+            return
+        if node is None:
+            return
+        if not isinstance(node, MappingNode):
+            mark = node.start_mark
+            self.problems.append(
+                SpecProblem(name, mark.line + 1, mark.column + 1, "", "a spec file must be a mapping of sections")
+            )
+            return
+        self._record(name, node, ())
+        data = SafeConstructor().construct_document(node)
+        for key_node, _ in node.value:
+            section = key_node.value if isinstance(key_node, ScalarNode) else None
+            if section is None or section not in data:
+                continue
+            if section in self._origin:
+                mark = key_node.start_mark
+                message = f"section {section!r} is already defined in {self._origin[section]}"
+                self.problems.append(SpecProblem(name, mark.line + 1, mark.column + 1, section, message))
+                continue
+            self.sections[section] = data[section]
+            self._origin[section] = name
+
+    def _record(self, file: str, node: Node, path: KeyPath) -> None:
+        """Places of every node below ``node``; a key written twice is a problem (the spec must be unambiguous)."""
+        if isinstance(node, MappingNode):
+            seen: set[object] = set()
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, ScalarNode) else id(key_node)
+                child = (*path, key) if isinstance(key, str) else path
+                if key in seen:
+                    mark = key_node.start_mark
+                    text = "the key is written twice here; the spec must say each thing once"
+                    self.problems.append(SpecProblem(file, mark.line + 1, mark.column + 1, path_text(child), text))
+                    continue
+                seen.add(key)
+                if not path and child in self.places:
+                    continue  # a section defined in two files: reported by read(), positions of the first kept
+                self.places[child] = Place(file, key_node.start_mark, value_node.start_mark)
+                self._record(file, value_node, child)
+        elif isinstance(node, SequenceNode):
+            for index, item in enumerate(node.value):
+                child = (*path, index)
+                self.places[child] = Place(file, item.start_mark, item.start_mark)
+                self._record(file, item, child)
 
 
-def _flatten_settings(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+def _flatten_settings(
+    tree: Mapping[str, Any], places: Mapping[KeyPath, Place], problems: list[SpecProblem], prefix: KeyPath = ("config",)
+) -> Iterator[tuple[str, dict[str, Any]] | SectionInfo]:
+    """The settings (dotted key, raw record) and the sections (with title and description) of the config tree."""
+    text = {key: tree[key] for key in SECTION_TEXT_KEYS if isinstance(tree.get(key), str)}
+    if len(prefix) > 1:
+        yield SectionInfo(path=".".join(map(str, prefix[1:])), **text)
     for name, node in tree.items():
-        key = f"{prefix}{name}"
-        if not isinstance(node, Mapping):
-            raise SpecError(f"config.{key}: expected a setting (a mapping with 'type') or a section")
-        if "type" in node:
-            yield key, {**node, "key": key}
+        path = (*prefix, str(name))
+        if name in text and len(prefix) > 1:
+            continue
+        if not isinstance(node, Mapping) or not node:
+            expected = "a setting (a mapping with 'type') or a section (a mapping of settings)"
+            if len(prefix) > 1:
+                expected += ", or a section's title or description (a string)"
+            problems.append(problem_at(places, path, f"expected {expected}; found {node!r}"))
+        elif isinstance(node.get("type"), str):  # a section may hold a setting named `type` (optimizer.type)
+            yield ".".join(map(str, path[1:])), {**node, "key": ".".join(map(str, path[1:]))}
         else:
-            yield from _flatten_settings(node, prefix=f"{key}.")
+            yield from _flatten_settings(node, places, problems, path)
+
+
+def _setting_path(loc: tuple[int | str, ...]) -> KeyPath:
+    """A Pydantic error location in spec terms: ``settings.<dotted key>...`` is ``config.<key parts>...``."""
+    if len(loc) >= 2 and loc[0] == "settings" and isinstance(loc[1], str):
+        return ("config", *loc[1].split("."), *loc[2:])
+    if loc and loc[0] == "section_info":
+        return ("config",)
+    return tuple(loc)
+
+
+def _rule_problems(sections: Mapping[str, Any], settings: Mapping[str, Any]) -> Iterator[tuple[KeyPath, str]]:
+    rules = sections.get("rules")
+    for index, rule in enumerate(rules if isinstance(rules, list) else ()):
+        for side in ("divisor", "dividend"):
+            key = rule.get(side) if isinstance(rule, Mapping) else None
+            if isinstance(key, str) and key not in settings:
+                hint = did_you_mean(key, list(settings))
+                yield ("rules", index, side), f"unknown setting {key!r}; expected a key of the config tree{hint}"
 
 
 def _digest(data: Mapping[str, Any]) -> str:
@@ -99,18 +194,72 @@ def _digest(data: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def load_spec(path: Path | None = None) -> Spec:
-    """Load and validate the spec at ``path`` (a folder or one file); with no path, find ``spec/`` from here up."""
-    files = _spec_files(path if path is not None else find_spec_dir())
-    sections = _read_sections(files)
-    config_tree = sections.pop("config", None)
+def _validate(reader: _Reader, where: str) -> Spec | None:
+    sections, places, problems = reader.sections, reader.places, reader.problems
+    for name in sections:
+        if name not in TOP_LEVEL:
+            hint = did_you_mean(name, TOP_LEVEL)
+            problems.append(
+                problem_at(
+                    places, (name,), f"unknown section{hint}; expected one of: {', '.join(TOP_LEVEL)}", on_key=True
+                )
+            )
+    config_tree = sections.get("config")
     if not isinstance(config_tree, Mapping):
-        raise SpecError(f"{files[0].parent}: the spec has no 'config' section describing the configs")
-    sections["settings"] = dict(_flatten_settings(config_tree))
+        found = "" if "config" not in sections else f"; found {config_tree!r}"
+        message = "the spec needs a 'config' section: the settings the configs must hold (spec/config.yaml)"
+        if found:
+            problems.append(problem_at(places, ("config",), message + found))
+        elif not reader.unreadable:
+            problems.append(SpecProblem(where, None, None, "config", message))
+        config_tree = {}
+    if "paper" not in sections and not reader.unreadable:
+        message = "the spec needs a 'paper' section: title, description and source (spec/paper.yaml)"
+        problems.append(SpecProblem(where, None, None, "paper", message))
+    flattened = list(_flatten_settings(config_tree, places, problems))
+    settings = dict(item for item in flattened if isinstance(item, tuple))
+    data = {name: value for name, value in sections.items() if name in TOP_LEVEL and name != "config"}
+    data["settings"] = settings
+    data["section_info"] = [item for item in flattened if isinstance(item, SectionInfo)]
+    references = [*reference_problems(data), *_rule_problems(data, settings)]
+    problems.extend(problem_at(places, path, message) for path, message in references)
+    spec: Spec | None = None
     try:
-        spec = Spec.model_validate(sections)
+        spec = Spec.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise SpecError(f"invalid spec ({err.error_count()} problem(s)); first at {where}: {first['msg']}") from err
-    return spec.model_copy(update={"digest": _digest(spec.model_dump(mode="json"))})
+        for error in err.errors():
+            loc = tuple(error["loc"])
+            if (not loc and references) or (loc == ("paper",) and error["type"] == "missing"):
+                continue  # reported above: each reference at its place, a missing paper section with what it holds
+            path = _setting_path(loc)
+            kind = error["type"]
+            expected = None
+            if kind == "extra_forbidden":
+                # Settings are keyed by dotted path, not by the model's field names: any key names a Setting.
+                model_loc = ("settings", "any") if loc[:1] == ("settings",) else loc[:-1]
+                expected = known_keys(Spec, model_loc)
+            message = describe_error(error, expected)
+            problems.append(problem_at(places, path, message, on_key=kind in ("extra_forbidden", "missing")))
+    return spec
+
+
+def load_spec(path: Path | None = None) -> Spec:
+    """Load and validate the spec at ``path`` (a folder or one file); with no path, find ``spec/`` from here up.
+
+    Raises :class:`InvalidSpecError` listing every problem when the spec does not load.
+    """
+    root = path if path is not None else find_spec_dir()
+    reader = _Reader()
+    for file in _spec_files(root):
+        reader.read(file)
+    spec = _validate(reader, _display(root))
+    if reader.problems or spec is None:
+        raise InvalidSpecError(reader.problems)
+    # Titles and descriptions only present the settings: they leave the digest (and so the run records) alone.
+    canonical = spec.model_dump(mode="json", by_alias=True, exclude={"section_info"})
+    for setting in canonical["settings"].values():
+        # Ways of pinning added later leave the digest of a spec that does not use them as it was (run records).
+        for name, default in _LATER_SETTING_FIELDS.items():
+            if setting.get(name) == default:
+                setting.pop(name, None)
+    return spec.model_copy(update={"digest": _digest(canonical)})

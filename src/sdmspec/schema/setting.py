@@ -1,11 +1,20 @@
 """One setting of the configs as the paper describes it: its type, what the paper pins, and where it says so.
 
-A setting is pinned in exactly one of three ways, or left unspecified:
+A setting is pinned in exactly one of four ways, or left unspecified:
 
 * ``exact``: one value (for floats, optionally within a ``tolerance``);
 * ``one_of``: a set of allowed values;
+* ``range: [low, high]``: any number between the two, both included (ints and floats: "a warmup of at most 10%",
+  "learning rates between 1e-5 and 5e-5"); ``default`` is what a job uses;
 * ``unspecified: true``: the paper does not give it; any well-typed value is accepted and lint reports it as
   information. ``default`` is what a job uses when no config sets it.
+
+``nullable: true`` lets a config write ``null`` for "none" (no gradient clipping) besides the pinned values.
+
+Types are scalars (``int``, ``float``, ``str``, ``bool``, ``version``) or lists of scalars (``list[int]``,
+``list[float]``, ``list[str]``: learning-rate milestones ``[30, 60, 80]``, image mean ``[0.485, 0.456, 0.406]``).
+A list setting's ``exact`` is a list, its ``one_of`` a list of lists; lists are equal when their elements are,
+in order.
 """
 
 from __future__ import annotations
@@ -18,6 +27,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Scalar = bool | int | float | str
+# What a setting's value may be: a scalar, or a list of scalars (held as a tuple) for the list types.
+Value = Scalar | tuple[Scalar, ...]
 
 
 class SettingType(str, Enum):
@@ -29,6 +40,25 @@ class SettingType(str, Enum):
     BOOL = "bool"
     # A version string such as "2.1": must be a *string* in YAML (an unquoted 2.10 is the float 2.1).
     VERSION = "version"
+    LIST_INT = "list[int]"
+    LIST_FLOAT = "list[float]"
+    LIST_STR = "list[str]"
+
+    @property
+    def element(self) -> SettingType | None:
+        """The type of a list type's elements (``list[int]`` -> ``int``); None for a scalar type."""
+        return _ELEMENTS.get(self)
+
+    @property
+    def is_list(self) -> bool:
+        return self in _ELEMENTS
+
+
+_ELEMENTS = {
+    SettingType.LIST_INT: SettingType.INT,
+    SettingType.LIST_FLOAT: SettingType.FLOAT,
+    SettingType.LIST_STR: SettingType.STR,
+}
 
 
 class Tolerance(BaseModel):
@@ -51,8 +81,17 @@ def version_release(text: str) -> tuple[int, ...] | None:
     return tuple(int(part) for part in match.group(1).split("."))
 
 
-def _coerce(kind: SettingType, value: Any) -> Scalar:
+def _coerce(kind: SettingType, value: Any) -> Value:
     """Convert a spec-side value to the setting's type (the spec is ours, so we may be lenient here)."""
+    element = kind.element
+    if element is not None:
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"expected a list (a {kind.value}), got {value!r}")
+        return tuple(_coerce_scalar(element, item) for item in value)
+    return _coerce_scalar(kind, value)
+
+
+def _coerce_scalar(kind: SettingType, value: Any) -> Scalar:
     if kind is SettingType.BOOL:
         if not isinstance(value, bool):
             raise ValueError(f"expected a boolean, got {value!r}")
@@ -65,7 +104,10 @@ def _coerce(kind: SettingType, value: Any) -> Scalar:
         if isinstance(value, bool):
             raise ValueError(f"expected a number, got {value!r}")
         # Spec authors may write 2e-4; we parse it as YAML 1.2 would, unlike the training script's PyYAML.
-        return float(value)
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a number, got {value!r}") from None
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {value!r} (quote it in spec/)")
     if kind is SettingType.VERSION and version_release(value) is None:
@@ -84,30 +126,55 @@ class Setting(BaseModel):
         min_length=1, description="Where the value comes from: the description's words, or 'assumption'."
     )
     description: str = ""
-    exact: Scalar | None = None
+    # Checked and converted to the setting's type by the validator below, which says what it expected.
+    exact: Any = None
     tolerance: Tolerance | None = None
-    one_of: tuple[Scalar, ...] | None = None
+    one_of: tuple[Any, ...] | None = None
+    range: tuple[Any, Any] | None = None
     unspecified: bool = False
-    default: Scalar | None = None
+    default: Any = None
     # per_file: each file may hold its own value (model.name differs between the 130m and 370m configs).
     scope: str = Field(default="global", pattern="^(global|per_file)$")
     # required: a pinned setting no config sets is worth a warning (the job's default would decide).
     required: bool = True
+    # nullable: a config may write null for "none" (no gradient clipping, no warmup); any other value is judged.
+    nullable: bool = False
 
     @model_validator(mode="after")
     def _one_way_of_pinning(self) -> Setting:
-        ways = [self.exact is not None, self.one_of is not None, self.unspecified]
+        ways = [self.exact is not None, self.one_of is not None, self.range is not None, self.unspecified]
         if sum(ways) != 1:
-            raise ValueError("a setting needs exactly one of 'exact', 'one_of' or 'unspecified: true'")
-        if self.tolerance is not None and (self.exact is None or self.type is not SettingType.FLOAT):
-            raise ValueError("'tolerance' applies only to an exact float")
+            raise ValueError("a setting needs exactly one of 'exact', 'one_of', 'range' or 'unspecified: true'")
+        if self.range is not None and self.type not in (SettingType.INT, SettingType.FLOAT):
+            raise ValueError("'range' applies only to an int or a float")
+        floats = (SettingType.FLOAT, SettingType.LIST_FLOAT)
+        if self.tolerance is not None and (self.exact is None or self.type not in floats):
+            raise ValueError("'tolerance' applies only to an exact float (or list of floats)")
         # Normalise every spec-side value to the declared type once, so comparisons below are plain.
-        object.__setattr__(self, "exact", None if self.exact is None else _coerce(self.type, self.exact))
-        if self.one_of is not None:
-            object.__setattr__(self, "one_of", tuple(_coerce(self.type, v) for v in self.one_of))
-        if self.default is not None:
-            object.__setattr__(self, "default", _coerce(self.type, self.default))
+        for name in ("exact", "one_of", "range", "default"):
+            value = getattr(self, name)
+            try:
+                if name in ("one_of", "range") and value is not None:
+                    value = tuple(_coerce(self.type, option) for option in value)
+                elif value is not None:
+                    value = _coerce(self.type, value)
+            except ValueError as err:
+                raise ValueError(f"{name}: {err}") from None
+            object.__setattr__(self, name, value)
+        if self.range is not None and not self.range[0] <= self.range[1]:
+            raise ValueError(f"range: the low end {self.range[0]} is above the high end {self.range[1]}")
+        if self.range is not None and self.default is not None and not self._in_range(self.default):
+            raise ValueError(f"default: {self.default} is outside the range {self.expected_text()}")
         return self
+
+    def _in_range(self, value: Value) -> bool:
+        assert self.range is not None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if self.type is SettingType.INT and not isinstance(value, int):
+            return False
+        low, high = self.range
+        return bool(low <= value <= high)
 
     @property
     def pinned(self) -> bool:
@@ -119,6 +186,11 @@ class Setting(BaseModel):
         """True when the value is ours, not the paper's, and should be confirmed with the authors."""
         return self.source.strip().lower().startswith("assumption")
 
+    @property
+    def is_todo(self) -> bool:
+        """True when the source is still a placeholder (``sdmspec spec init`` writes "TODO: quote the paper")."""
+        return self.source.strip().upper().startswith("TODO")
+
     def expected_text(self) -> str:
         """The expectation as a reader would write it: ``128``, ``one of 'a', 'b'``, ``2.0e-4 (±1%)``."""
         if self.exact is not None:
@@ -129,29 +201,50 @@ class Setting(BaseModel):
             return text
         if self.one_of is not None:
             return "one of " + ", ".join(format_value(v) for v in self.one_of)
+        if self.range is not None:
+            return f"between {format_value(self.range[0])} and {format_value(self.range[1])}"
         return "unspecified"
 
-    def expected_value(self) -> Scalar | None:
-        """The value a job uses when no config sets this setting: the pinned value, else the default."""
-        if self.exact is not None:
-            return self.exact
-        if self.one_of is not None:
-            return self.default if self.default is not None else self.one_of[0]
-        return self.default
+    @property
+    def element_setting(self) -> Setting | None:
+        """For a list setting, a setting of its elements' type (any value): what lint judges each element by."""
+        element = self.type.element
+        if element is None:
+            return None
+        return Setting(key=self.key, type=element, unspecified=True, source=self.source)
 
-    def accepts(self, value: Scalar) -> bool:
+    def expected_value(self) -> Value | None:
+        """The value a job uses when no config sets this setting: the pinned value, else the default."""
+        value: Value | None = self.default
+        if self.exact is not None:
+            value = self.exact
+        elif self.one_of is not None and self.default is None:
+            value = self.one_of[0]
+        return value
+
+    def accepts(self, value: Value) -> bool:
         """Whether a well-typed value satisfies the pin. Type errors are the caller's business (lint reports them)."""
         if self.unspecified:
             return True
+        if self.range is not None:
+            return self._in_range(value)
         allowed = (self.exact,) if self.exact is not None else (self.one_of or ())
         return any(self._equal(value, candidate) for candidate in allowed)
 
-    def compatible(self, left: Scalar, right: Scalar) -> bool:
+    def compatible(self, left: Value, right: Value) -> bool:
         """Whether two configs' values of this setting can both hold: what lint's conflict rule and the jobs agree on.
 
         Versions are compatible when one release refines the other ("2.1" and "2.1.2+cu121"; not "2.1.0" and
-        "2.1.2"); floats when they are the same double (``.nan`` twice included); anything else when equal.
+        "2.1.2"); floats when they are the same double (``.nan`` twice included); anything else when equal; lists
+        when they have the same length and their elements are compatible in order.
         """
+        element = self.element_setting
+        if element is not None:
+            if not (isinstance(left, tuple) and isinstance(right, tuple)) or len(left) != len(right):
+                return left == right
+            return all(element.compatible(a, b) for a, b in zip(left, right, strict=True))
+        if isinstance(left, tuple) or isinstance(right, tuple):
+            return left == right
         if self.type is SettingType.VERSION:
             ours, theirs = version_release(str(left)), version_release(str(right))
             if ours is None or theirs is None:
@@ -162,7 +255,15 @@ class Setting(BaseModel):
             return left == right or (math.isnan(left) and math.isnan(right))
         return left == right
 
-    def _equal(self, actual: Scalar, expected: Scalar) -> bool:
+    def _equal(self, actual: Value, expected: Value) -> bool:
+        element = self.type.element
+        if element is not None:
+            if not (isinstance(actual, tuple | list) and isinstance(expected, tuple)) or len(actual) != len(expected):
+                return False
+            inner = self.model_copy(update={"type": element})
+            return all(inner._equal(a, e) for a, e in zip(actual, expected, strict=True))
+        if isinstance(actual, tuple | list) or isinstance(expected, tuple):
+            return False
         if self.type is SettingType.VERSION:
             got, want = version_release(str(actual)), version_release(str(expected))
             # "2.1" pins the release series: 2.1, 2.1.0 and 2.1.2+cu121 all satisfy it; 2.10 does not.
@@ -197,4 +298,6 @@ def format_value(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return render_float(value, scientific=value != 0 and abs(value) < 1e-3)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(format_value(item) for item in value) + "]"
     return str(value)

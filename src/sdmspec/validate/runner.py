@@ -7,9 +7,10 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-from sdmspec.errors import SdmspecError
+from sdmspec.errors import MissingSectionError, SdmspecError
 from sdmspec.extras import missing_extra
 from sdmspec.schema import Spec
+from sdmspec.schema.pipeline import PipelineSection
 from sdmspec.validate.checks.data import check_data
 from sdmspec.validate.checks.hyperparameters import check_hyperparameters
 from sdmspec.validate.checks.models import check_variants
@@ -26,6 +27,13 @@ AREAS: dict[str, CheckFunction] = {
     "data": check_data,
     "profiling": check_profiling,
     "iso-sparsity": check_iso_sparsity,
+}
+# The spec sections (this paper's pipeline's) each area reads: a spec without them skips the area as not applicable.
+REQUIRES: dict[str, tuple[PipelineSection, ...]] = {
+    "variants": ("models", "variants", "sparsity"),
+    "data": ("data", "models"),
+    "profiling": ("models", "profiling"),
+    "iso-sparsity": ("variants", "sparsity"),
 }
 
 _OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
@@ -63,6 +71,11 @@ def hub_offline() -> Iterator[None]:
 
 
 def _run_area(area: str, check: CheckFunction, spec: Spec, options: ValidateOptions) -> list[CheckResult]:
+    missing = [section for section in REQUIRES.get(area, ()) if not spec.has(section)]
+    if missing:
+        names = ", ".join(f"'{section}'" for section in missing)
+        noun = "section" if len(missing) == 1 else "sections"
+        return [CheckResult(area, CheckStatus.SKIP, f"not applicable: the spec has no {names} {noun}")]
     try:
         return list(check(spec, options))
     except ModuleNotFoundError as err:
@@ -71,6 +84,8 @@ def _run_area(area: str, check: CheckFunction, spec: Spec, options: ValidateOpti
             reason = f"needs {err.name}, which is not installed (install sdmspec's {extra!r} extra)"
             return [CheckResult(area, CheckStatus.SKIP, reason)]
         return [CheckResult(area, CheckStatus.FAIL, f"the check cannot run: {err}")]
+    except MissingSectionError as err:  # a spec for another paper: this pipeline's check does not apply
+        return [CheckResult(area, CheckStatus.SKIP, f"not applicable: the spec has no '{err.section}' section")]
     except SdmspecError as err:
         return [CheckResult(area, CheckStatus.FAIL, str(err))]
     except Exception as err:  # a crashing check is a finding about this setup, not a reason to lose the report

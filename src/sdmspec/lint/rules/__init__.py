@@ -3,8 +3,10 @@
 Codes are ``SDM`` plus three digits, banded by concern:
 
 * ``SDM0xx`` input: the file cannot be read as one YAML mapping (syntax, encoding, binary, shape, aliases, tags);
+  ``SDM000``: the spec itself does not load;
 * ``SDM1xx`` YAML 1.1 pitfalls: what ``yaml.safe_load`` hands the script differs from what the author wrote;
-* ``SDM2xx`` the paper's values: a value differs from the paper, is not given by it, or is set by no config;
+* ``SDM2xx`` the paper's values: a value differs from the paper, is not given by it, or is set by no config, or the
+  spec does not quote the paper yet (a TODO source);
 * ``SDM3xx`` structure and types: unknown keys and sections, wrong types;
 * ``SDM4xx`` across fields and files: conflicting values, ``divides`` rules;
 * ``SDM9xx`` the suppressions themselves.
@@ -27,6 +29,7 @@ from sdmspec.lint.rules import (
     duplicate_key,
     empty_file,
     float_as_string,
+    invalid_spec,
     missing_setting,
     multi_document,
     not_a_mapping,
@@ -36,6 +39,7 @@ from sdmspec.lint.rules import (
     quoted_number,
     sexagesimal_number,
     suppression_without_reason,
+    todo_source,
     too_deep,
     unknown_key,
     unknown_section,
@@ -69,6 +73,7 @@ class Rule(Protocol):
 
 
 RULES: dict[str, Rule] = {
+    "SDM000": invalid_spec,
     "SDM001": yaml_syntax_error,
     "SDM002": not_utf8,
     "SDM003": binary_file,
@@ -88,6 +93,7 @@ RULES: dict[str, Rule] = {
     "SDM201": value_mismatch,
     "SDM202": unspecified_value,
     "SDM203": missing_setting,
+    "SDM204": todo_source,
     "SDM301": unknown_key,
     "SDM302": unknown_section,
     "SDM303": wrong_type,

@@ -40,21 +40,21 @@ from sdmspec.lint.diagnostics import Finding, Severity
 from sdmspec.lint.project import ConfigFile, Occurrence, Project
 from sdmspec.lint.rules._helpers import at, location, occurrences
 from sdmspec.schema import Setting, SettingType
-from sdmspec.schema.setting import Scalar
+from sdmspec.schema.setting import Value
 
 CODE = "SDM401"
 NAME = "conflicting-values"
 SEVERITY = Severity.ERROR
 
 
-def _identical(setting: Setting, left: Scalar, right: Scalar) -> bool:
+def _identical(setting: Setting, left: Value, right: Value) -> bool:
     # A refinement ("2.1.2" after "2.1") is kept as a value of its own: later values are checked against it too.
     return left == right if setting.type is SettingType.VERSION else setting.compatible(left, right)
 
 
 def check(project: Project) -> Iterator[Finding]:
     # Per key, the distinct values seen so far, each with its first place: few per key, so the scan stays linear.
-    earlier: dict[str, list[tuple[Scalar, ConfigFile, Occurrence]]] = {}
+    earlier: dict[str, list[tuple[Value, ConfigFile, Occurrence]]] = {}
     # Context files (read for their settings only) come first, so a conflict lands on the given file.
     context = [(file, occurrence) for file in project.context for occurrence in file.occurrences]
     reported = {id(file) for file in project.files}

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from yaml.nodes import MappingNode, ScalarNode
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from sdmspec.lint.diagnostics import Finding, Severity
 from sdmspec.lint.project import Project
 from sdmspec.lint.rules._helpers import at
-from sdmspec.lint.values import describe, received
+from sdmspec.lint.values import describe, is_null, received
 
 CODE = "SDM303"
 NAME = "wrong-type"
@@ -35,12 +35,21 @@ def check(project: Project) -> Iterator[Finding]:
     for file in project.files:
         for occurrence in file.occurrences:
             reading = occurrence.reading
-            if reading.value is not None:
+            if reading.value is not None or (occurrence.setting.nullable and is_null(occurrence.value_node)):
                 continue
             node = occurrence.value_node
+            kind = occurrence.setting.type.value
+            if reading.bad_element is not None and isinstance(node, SequenceNode):
+                # A list with an element of the wrong type: point at that element.
+                element = node.value[reading.bad_element]
+                element_kind = occurrence.setting.type.element
+                where = f"{occurrence.key}[{reading.bad_element}]"
+                expected = element_kind.value if element_kind else kind
+                message = f"{where} must be {_article(expected)}; got {reading.problem}"
+                yield at(file, element, message, key=occurrence.key, expected=kind, actual=reading.problem)
+                continue
             # An empty value (`learning_rate:`) has no text of its own: point at its key.
             empty = isinstance(node, ScalarNode) and node.start_mark.index == node.end_mark.index
-            kind = occurrence.setting.type.value
             message = f"{occurrence.key} must be {_article(kind)}; got {reading.problem}"
             actual = reading.problem if reading.problem else None
             yield at(
@@ -56,4 +65,7 @@ def check(project: Project) -> Iterator[Finding]:
 
 
 def _article(kind: str) -> str:
-    return {"int": "an integer", "float": "a number", "str": "a string", "bool": "a boolean"}.get(kind, f"a {kind}")
+    articles = {"int": "an integer", "float": "a number", "str": "a string", "bool": "a boolean"}
+    if kind.startswith("list["):
+        return f"a list of {articles.get(kind[5:-1], kind[5:-1])[2:].lstrip()}s ({kind})"
+    return articles.get(kind, f"a {kind}")
