@@ -37,7 +37,8 @@ def check(project: Project) -> Iterator[Finding]:
             key = occurrence.key if occurrence else None
             value = received(node)
             read = occurrence.reading.value if occurrence else None
-            if occurrence and occurrence.setting.type in (SettingType.INT, SettingType.FLOAT) and read is not None:
+            numeric = occurrence is not None and occurrence.setting.type in (SettingType.INT, SettingType.FLOAT)
+            if occurrence and numeric and isinstance(read, int | float):
                 written, applicability = render(read, occurrence.setting.type, node), Applicability.SAFE
             else:
                 written, applicability = quote(node.value), Applicability.UNSAFE
