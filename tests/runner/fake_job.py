@@ -1,7 +1,9 @@
 """A stand-in for an `sdmspec job` command with the same contract, cheap enough for runner tests.
 
 Contract kept: it trains for ``--steps`` steps (``--step-s`` seconds each), saves a checkpoint after every step and
-resumes from it when rerun, stops cleanly on SIGINT (keeping its checkpoint), and writes ``result.json`` last.
+resumes from it when rerun, stops cleanly on SIGTERM or SIGINT (finishes its step, keeps its checkpoint, says so in
+one line, exits 130; a second signal exits at once), writes ``model/weights.bin`` and, last, ``result.json``.
+``--save-s`` makes the stop take that long; ``--stubborn`` ignores the stop (the runner must kill it).
 ``--fail`` makes it exit 1 without a result; ``--verdict`` writes a verify-style JSON verdict instead.
 Every start appends its time and resume step to ``starts.log`` so tests can count launches and resumes.
 """
@@ -23,6 +25,12 @@ def _atomic_json(path: Path, data: object) -> None:
     os.replace(tmp, path)
 
 
+def _atomic_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, required=True)
@@ -31,6 +39,8 @@ def main() -> int:
     parser.add_argument("--fail", action="store_true")
     parser.add_argument("--verdict", choices=("match", "mismatch"))
     parser.add_argument("--marker", default="result.json")
+    parser.add_argument("--save-s", type=float, default=0.0)
+    parser.add_argument("--stubborn", action="store_true")
     args = parser.parse_args()
     out: Path = args.out
     # Under torchrun every rank trains; rank 0 alone writes (as the real jobs do).
@@ -41,21 +51,27 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     print(f"fake job in {out}", flush=True)
 
-    stop = {"now": False}
+    stop: dict[str, str | None] = {"by": None}
 
-    def on_sigint(signum: int, frame: object) -> None:
-        stop["now"] = True
+    def on_stop(signum: int, frame: object) -> None:
+        if args.stubborn:
+            return
+        if stop["by"] is not None:  # a second signal: exit at once
+            os._exit(130)
+        stop["by"] = signal.Signals(signum).name
 
-    signal.signal(signal.SIGINT, on_sigint)
+    signal.signal(signal.SIGINT, on_stop)
+    signal.signal(signal.SIGTERM, on_stop)
     checkpoint = out / "checkpoint.json"
     step = json.loads(checkpoint.read_text())["step"] if checkpoint.exists() else 0
     with (out / "starts.log").open("a") as log:  # when, and from which step: tests count launches and resumes
         log.write(f"{time.time()} {step}\n")
     while step < args.steps:
         time.sleep(args.step_s)
-        if stop["now"]:
+        if stop["by"] is not None:
+            time.sleep(args.save_s)
             (out / "interrupted").write_text(str(step))
-            print(f"interrupted at step {step}", flush=True)
+            print(f"fake: stopped by {stop['by']} at step {step}; checkpoint saved; rerun to resume", flush=True)
             return 130
         step += 1
         _atomic_json(checkpoint, {"step": step})
@@ -65,6 +81,8 @@ def main() -> int:
     if args.verdict:
         _atomic_json(out / args.marker, {"verdict": args.verdict, "checkpoints": [], "layers": []})
         return 0 if args.verdict == "match" else 1
+    (out / "model").mkdir(exist_ok=True)
+    _atomic_bytes(out / "model" / "weights.bin", bytes(range(256)) * 4)
     result = {"steps": step, "world_size": world_size, "sparsity": {"sparsity": 0.5}, "metrics": {"val_accuracy": 0.5}}
     _atomic_json(out / args.marker, result)
     return 0

@@ -92,7 +92,7 @@ def test_a_killed_runner_leaves_its_stage_running_and_a_rerun_waits_for_it(spec:
     runner.kill()
     runner.wait(timeout=30)
     assert _manifest(out)["stages"]["pretrain/dense"]["status"] == "running"  # type: ignore[index]
-    with pytest.raises(SdmspecError, match="still running: pretrain/dense"):
+    with pytest.raises(SdmspecError, match=r"stage pretrain/dense still running \(pid \d+"):
         run_fake(spec, out, configs, SLOW)
     deadline = time.monotonic() + 30  # the orphaned job finishes on its own
     while not (out / "pretrain/dense/result.json").exists() and time.monotonic() < deadline:

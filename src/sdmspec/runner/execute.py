@@ -9,16 +9,19 @@ running stage, waits up to ``grace_s`` for them to save and exit, kills what rem
 from __future__ import annotations
 
 import signal
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sdmspec import stage_lock
 from sdmspec.errors import SdmspecError
 from sdmspec.runner.acceleration import stage_acceleration
-from sdmspec.runner.control import StopRequests, folder_lock, orphans
+from sdmspec.runner.control import StopRequests, busy_stages, folder_lock
 from sdmspec.runner.launchers.base import Handle, Launcher
 from sdmspec.runner.manifest import StageStatus, now
+from sdmspec.runner.outputs import digest_outputs
 from sdmspec.runner.pipeline import PreparedRun
 from sdmspec.runner.plan import Stage, StageKind, Trigger
 from sdmspec.runner.record import open_store
@@ -87,6 +90,12 @@ class _Dispatcher:
             acceleration = stage_acceleration(stage.marker)
             if acceleration is not None:
                 changes["acceleration"] = acceleration
+            try:
+                changes["outputs_digest"] = digest_outputs(stage)
+            except OSError as err:
+                status, message = StageStatus.FAILED, f"its outputs cannot be read ({err})"
+                changes.update(status=status, message=message)
+                self.status[stage.name] = status
         duration = None
         if stage.name in self.started:
             duration = round(time.monotonic() - self.started.pop(stage.name), 3)
@@ -96,12 +105,12 @@ class _Dispatcher:
         self.emit(RunEvent(status.value, stage.name, message, log, duration))
 
     def _start(self, stage: Stage, waiting: list[str]) -> None:
-        handle = self.launcher.start(stage, {name: self.running[name] for name in waiting})
-        self.running[stage.name] = handle
-        self.started[stage.name] = time.monotonic()
         inputs = self.prepared.inputs[stage.name]
         record = self.store.stage(stage.name)
         self.status[stage.name] = StageStatus.RUNNING
+        self.started[stage.name] = time.monotonic()
+        # Recorded as launched before its process exists: a runner killed right after the launch leaves "running",
+        # and the stage's folder lock (taken by the launcher before the process starts) tells whether it still runs.
         self.store.update_stage(
             stage.name,
             status=StageStatus.RUNNING,
@@ -110,8 +119,10 @@ class _Dispatcher:
             duration_s=None,
             returncode=None,
             attempts=record.attempts + 1,
-            log=handle.log,
-            job_id=handle.job_id,
+            host=socket.gethostname(),
+            pid=None,
+            job_id=None,
+            outputs_digest=None,
             fingerprint=inputs.fingerprint,
             settings=dict(inputs.settings),
             setting_origins=list(inputs.setting_origins),
@@ -120,6 +131,17 @@ class _Dispatcher:
             git_commit=self.prepared.git.commit,
             message=None,
         )
+        try:
+            handle = self.launcher.start(stage, {name: self.running[name] for name in waiting})
+        except stage_lock.FolderBusyError as busy:
+            self._mark(stage, StageStatus.FAILED, f"still running ({busy.holder}); wait or stop it")
+            return
+        except OSError as err:
+            self._mark(stage, StageStatus.FAILED, f"cannot start: {err}")
+            raise
+        self.running[stage.name] = handle
+        pid = int(handle.job_id) if handle.job_id.isdigit() and self.launcher.name != "slurm" else None
+        self.store.update_stage(stage.name, log=handle.log, job_id=handle.job_id, pid=pid)
         self.emit(RunEvent("start", stage.name, self.prepared.states[stage.name].reason, handle.log))
 
     def _try_start(self) -> bool:
@@ -215,12 +237,10 @@ def execute(
     """Run the prepared stages with ``launcher``, recording everything in ``OUT/manifest.json``."""
     out = prepared.options.out
     with folder_lock(out):
-        alive = orphans(prepared)
-        if alive:
-            raise SdmspecError(
-                f"stages started by an earlier `sdmspec run` are still running: {', '.join(alive)}; wait for them "
-                "or stop them (kill -INT -<group>), then rerun"
-            )
+        busy = busy_stages(prepared)
+        if busy:
+            shown = "; ".join(f"stage {name} still running ({who})" for name, who in busy[:3])
+            raise SdmspecError(f"{shown}{' and more' if len(busy) > 3 else ''}; wait or stop it, then rerun")
         dispatcher = _Dispatcher(prepared, launcher, emit)
         interrupted = True
         try:

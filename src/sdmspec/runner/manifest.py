@@ -64,6 +64,11 @@ class StageRecord(_Record):
     attempts: int = 0
     log: str | None = None
     job_id: str | None = None
+    # Where and as which process the stage was launched (recorded before the process starts; the pid right after).
+    host: str | None = None
+    pid: int | None = None
+    # Once done: each output file that matters, {relative path: {size, sha256}}; checked before the stage is reused.
+    outputs_digest: dict[str, dict[str, Any]] | None = None
     git_commit: str | None = None
     message: str | None = None
 

@@ -5,7 +5,8 @@ A stage is done when all of these hold:
 - its recorded fingerprint equals the current one (same command, spec, settings read, initial weights, upstream
   fingerprints);
 - the upstream runs it consumed are still the latest ones (an upstream rerun since makes its outputs stale);
-- it did not fail last time.
+- it did not fail last time;
+- its outputs that matter are the files it recorded when it finished (sizes, then sha256).
 A stage that must run makes everything downstream of it run too (its outputs will change).
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from sdmspec.runner.fingerprint import StageInputs
 from sdmspec.runner.manifest import Manifest, StageRecord, StageStatus
+from sdmspec.runner.outputs import outputs_problem
 from sdmspec.runner.plan import MarkerCheck, Plan, Stage, StageKind
 
 
@@ -67,6 +69,8 @@ def stage_state(
     record = previous.stages.get(stage.name) if previous else None
     if record is None or previous is None:
         return StageState(False, "new")
+    if record.fingerprint is None:  # recorded as pending by an earlier run, never launched: nothing changed
+        return StageState(False, "not started")
     if record.fingerprint != inputs.fingerprint:
         return StageState(False, _why_changed(record, inputs, previous, spec_hash))
     upstream = [name for name in stage.depends_on if name in rerun]
@@ -83,6 +87,10 @@ def stage_state(
     if stage.kind in (StageKind.REPORT, StageKind.VERIFY) and record.status is not StageStatus.DONE:
         # Their marker is not a job's last write, so the runner's own record decides.
         return StageState(False, record.status.value)
+    if record.outputs_digest:
+        problem = outputs_problem(stage, record.outputs_digest)
+        if problem is not None:
+            return StageState(False, problem)
     return StageState(True, "done")
 
 

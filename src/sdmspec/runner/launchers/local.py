@@ -17,7 +17,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
+from sdmspec import stage_lock
 from sdmspec.runner.launchers.base import Handle
+from sdmspec.runner.outputs import stage_folder
 from sdmspec.runner.plan import Stage
 
 
@@ -55,21 +57,33 @@ class LocalLauncher:
 
     def start(self, stage: Stage, running_upstream: Mapping[str, Handle]) -> Handle:
         argv = self.command(stage)
-        log = stage_log_path(self.logs, stage.name)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        handle_file = log.open("ab")
-        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        handle_file.write(f"=== {stamp} sdmspec run: {subprocess.list2cmdline(argv)}\n".encode())
-        handle_file.flush()
+        folder = stage_folder(stage)
+        # The stage's folder lock, taken before its process exists and handed to it: held from the first instant.
+        lock = stage_lock.try_lock(folder)
+        if lock is None:
+            raise stage_lock.FolderBusyError(folder, stage_lock.holder(folder) or "pid unknown")
         try:
-            process = subprocess.Popen(
-                argv, stdout=handle_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                cwd=self.cwd, env=self.env, start_new_session=True,
-            )  # fmt: skip
-        except OSError as err:
-            handle_file.write(f"cannot start: {err}\n".encode())
-            handle_file.close()
-            raise
+            log = stage_log_path(self.logs, stage.name)
+            log.parent.mkdir(parents=True, exist_ok=True)
+            handle_file = log.open("ab")
+            try:
+                stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                handle_file.write(f"=== {stamp} sdmspec run: {subprocess.list2cmdline(argv)}\n".encode())
+                handle_file.flush()
+                env = {**self.env, stage_lock.INHERITED_ENV: str(folder)}
+                process = subprocess.Popen(
+                    argv, stdout=handle_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    cwd=self.cwd, env=env, start_new_session=True, pass_fds=(lock.fileno(),),
+                )  # fmt: skip
+            except OSError as err:
+                with contextlib.suppress(OSError):
+                    handle_file.write(f"cannot start: {err}\n".encode())
+                handle_file.close()
+                raise
+            with contextlib.suppress(OSError):  # only the message's pid: the lock itself is held either way
+                stage_lock.record_holder(lock, process.pid)
+        finally:
+            lock.close()  # the stage's process holds it now (same open file description), until it exits
         self._files[stage.name] = handle_file
         return Handle(stage=stage.name, job_id=str(process.pid), log=str(log), backend=process)
 

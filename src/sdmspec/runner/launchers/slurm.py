@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sdmspec import stage_lock
 from sdmspec.runner.launchers.base import Handle
 from sdmspec.runner.launchers.torchrun import DEFAULT_PORT, torchrun_argv
+from sdmspec.runner.outputs import stage_folder
 from sdmspec.runner.plan import Stage
 
 DEFAULT_TIMEOUT_MIN = 3 * 24 * 60
@@ -122,6 +124,12 @@ class SlurmLauncher:
 
     def start(self, stage: Stage, running_upstream: Mapping[str, Handle]) -> Handle:
         import submitit
+
+        # The job takes its folder's lock on its node; here, refuse to submit a stage whose folder is held.
+        folder = stage_folder(stage)
+        who = stage_lock.holder(folder)
+        if who is not None:
+            raise stage_lock.FolderBusyError(folder, who)
 
         waiting = tuple(running_upstream[name].job_id for name in stage.depends_on if name in running_upstream)
         dependency = f"{stage.trigger.value}:{':'.join(waiting)}" if waiting and self.supports_dependencies else None
