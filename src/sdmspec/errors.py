@@ -1,7 +1,8 @@
 """The project's exceptions. Each carries the exit code the CLI maps it to, so one handler serves every command.
 
 Exit codes (documented in the README): 0 success, 1 findings (lint errors, an iso-sparsity mismatch, a failed
-check), 2 usage error or input that cannot be read at all (a missing spec, an unreadable or refused checkpoint).
+check, a failed job or stage), 2 usage error or input that cannot be read at all (a missing spec, an unreadable or
+refused checkpoint, a path of the wrong kind), 130 stopped by a signal (the work was saved; rerun to resume).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 class SdmspecError(Exception):
@@ -39,3 +41,9 @@ class GateError(SdmspecError):
     """`sdmspec run` refused to start: a check failed."""
 
     exit_code = EXIT_FINDINGS
+
+
+class Interrupted(SdmspecError):  # noqa: N818 (the name agreed in INTERFACES.md)
+    """Stopped by a signal after saving: rerunning the same command resumes."""
+
+    exit_code = EXIT_INTERRUPTED

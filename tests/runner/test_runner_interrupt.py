@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from runner_fakes import copy_configs, ran, run_fake, starts
 
-from sdmspec.errors import SdmspecError
+from sdmspec.errors import EXIT_INTERRUPTED, SdmspecError
 from sdmspec.runner.manifest import StageStatus
 from sdmspec.schema import Spec
 
@@ -21,8 +21,11 @@ DRIVER = str(Path(__file__).with_name("interrupt_driver.py"))
 SLOW = {"pretrain/dense": ["--steps", "40", "--step-s", "0.05"]}
 
 
-def _start_runner(out: Path, configs: Path, jobs: int = 1) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, DRIVER, str(out), str(configs), json.dumps(SLOW), str(jobs)])
+def _start_runner(
+    out: Path, configs: Path, jobs: int = 1, extra: dict[str, list[str]] = SLOW, grace_s: float = 20.0
+) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, DRIVER, str(out), str(configs), json.dumps(extra), str(jobs), str(grace_s)]
+    return subprocess.Popen(argv)
 
 
 def _wait_for_step(out: Path, stage: str, step: int, timeout: float = 30.0) -> None:
@@ -103,3 +106,50 @@ def test_a_killed_runner_leaves_its_stage_running_and_a_rerun_waits_for_it(spec:
     assert "pretrain/dense" not in ran(events)  # its result was adopted, not recomputed
     assert manifest.stages["pretrain/dense"].status is StageStatus.DONE
     assert len(starts(out, "pretrain/dense")) == 1
+
+
+TWO_SLOW = {
+    "pretrain/dense": ["--steps", "60", "--step-s", "0.05", "--save-s", "0.3"],
+    "pretrain/sdm": ["--steps", "60", "--step-s", "0.05", "--save-s", "0.3"],
+}
+
+
+def test_sigterm_to_the_runner_stops_every_stage_after_it_saves_and_a_rerun_resumes_each(
+    spec: Spec, tmp_path: Path
+) -> None:
+    out, configs = tmp_path / "run", copy_configs(tmp_path)
+    runner = _start_runner(out, configs, jobs=2, extra=TWO_SLOW)
+    _wait_for_step(out, "pretrain/dense", 3)
+    _wait_for_step(out, "pretrain/sdm", 3)
+    runner.send_signal(signal.SIGTERM)
+    assert runner.wait(timeout=30) == EXIT_INTERRUPTED
+
+    stages = _manifest(out)["stages"]
+    assert isinstance(stages, dict)
+    saved = {}
+    for name in ("pretrain/dense", "pretrain/sdm"):
+        record = stages[name]
+        assert record["status"] == "interrupted" and record["returncode"] == 130
+        assert record["message"].startswith("fake: stopped by SIGTERM at step ")  # the job's own line, once
+        saved[name] = int((out / name / "interrupted").read_text())
+    assert not any(record["status"] == "running" for record in stages.values())
+
+    outcome, _, _ = run_fake(spec, out, configs, TWO_SLOW)
+    assert outcome.exit_code == 0
+    for name, step in saved.items():
+        assert [resumed for _, resumed in starts(out, name)] == [0, step]
+        assert json.loads((out / name / "result.json").read_text())["steps"] == 60
+
+
+def test_a_stage_that_does_not_stop_within_the_grace_period_is_killed(spec: Spec, tmp_path: Path) -> None:
+    out, configs = tmp_path / "run", copy_configs(tmp_path)
+    stubborn = {"pretrain/dense": ["--steps", "200", "--step-s", "0.05", "--stubborn"]}
+    runner = _start_runner(out, configs, extra=stubborn, grace_s=1.0)
+    _wait_for_step(out, "pretrain/dense", 2)
+    started = time.monotonic()
+    runner.send_signal(signal.SIGTERM)
+    assert runner.wait(timeout=30) == EXIT_INTERRUPTED
+    assert time.monotonic() - started < 10
+    record = _manifest(out)["stages"]["pretrain/dense"]  # type: ignore[index]
+    assert record["status"] == "interrupted" and record["returncode"] == -signal.SIGKILL
+    assert record["message"].startswith("did not stop within 1 s: killed")

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 import typer
 
 from sdmspec import __version__
-from sdmspec.errors import EXIT_USAGE, SdmspecError
+from sdmspec.errors import EXIT_INTERRUPTED, EXIT_USAGE, SdmspecError
 
 # Command name -> the module (sdmspec.cli.<module>) whose register(app) adds it. The order is `sdmspec --help`'s.
 COMMANDS: dict[str, str] = {
@@ -90,6 +90,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         typer.echo("sdmspec: interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         sys.exit(EXIT_USAGE)

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from sdmspec.runner.pipeline import PreparedRun
 
 _LOG_TAIL_LINES = 15
-_EVENT_STYLE = {"start": "cyan", "done": "green", "reused": "dim", "failed": "red", "skipped": "yellow"}
+_EVENT_STYLE = {
+    "start": "cyan", "done": "green", "reused": "dim", "failed": "red", "skipped": "yellow", "stopping": "yellow",
+}  # fmt: skip
 
 
 def _short(text: str, prepared: PreparedRun) -> str:
@@ -191,7 +193,15 @@ def run(
         "slurm", "--slurm-cluster", help="submitit cluster: slurm, or local to rehearse the job graph on this machine."
     ),
     timeout_min: int | None = typer.Option(None, "--timeout-min", min=1, help="SLURM time limit per job (minutes)."),
-    grace_s: float = typer.Option(60.0, "--grace", min=0, help="Seconds a stage gets to stop after Ctrl-C."),
+    grace_s: float = typer.Option(
+        120.0, "--grace", min=0, help="Seconds the running stages get to save and exit after a stop (then SIGKILL)."
+    ),
+    slurm_signal_delay_s: int = typer.Option(
+        120,
+        "--slurm-signal-delay",
+        min=1,
+        help="SLURM: seconds before the time limit at which a stage is told to save, then requeued (submitit).",
+    ),
 ) -> None:
     """Gate on lint and the environment, then run the pipeline: pretrain -> baselines -> verify -> finetune -> profile
     -> report. Reruns skip finished stages and resume interrupted ones; changed settings rerun what they affect."""
@@ -214,7 +224,8 @@ def run(
         only=tuple(part for value in only or () for part in value.split(",") if part),
         launcher=launcher, nproc=nproc, nodes=nodes, allow_env_mismatch=allow_env_mismatch, jobs=jobs,
         data_dir=data_dir, rdzv_endpoint=rdzv_endpoint, slurm_partition=slurm_partition, slurm_cluster=slurm_cluster,
-        timeout_min=timeout_min, grace_s=grace_s, argv=("sdmspec", *sys.argv[1:]),
+        timeout_min=timeout_min, grace_s=grace_s, slurm_signal_delay_s=slurm_signal_delay_s,
+        argv=("sdmspec", *sys.argv[1:]),
         init_from=parse_init_from(init_from or ()), scan=scan, activation_checkpointing=activation_checkpointing,
         device=device,
     )  # fmt: skip

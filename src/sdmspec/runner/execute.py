@@ -1,9 +1,10 @@
-"""Walk the plan: start each stage when its upstreams allow, record every transition, stop cleanly on Ctrl-C.
+"""Walk the plan: start each stage when its upstreams allow, record every transition, stop cleanly on a signal.
 
 The manifest is rewritten after every transition, so it is consistent at every moment: a crash leaves ``running``
 only for stages whose process may still be finishing, and the next run (holding the folder's lock, so none is) sees
-them as not finished, or as done when their job wrote its result. Ctrl-C (or SIGTERM) forwards SIGINT to every
-running stage, waits up to ``grace_s`` for them to save and exit, kills what remains, and marks them interrupted.
+them as not finished, or as done when their job wrote its result. SIGINT (Ctrl-C) or SIGTERM to the runner forwards
+the stop (SIGTERM) to every running stage, waits up to ``grace_s`` for them to save a checkpoint and exit, kills what
+remains, marks them interrupted (with the job's own line when it said where it stopped) and exits 130.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdmspec import stage_lock
-from sdmspec.errors import SdmspecError
+from sdmspec.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, SdmspecError
 from sdmspec.runner.acceleration import stage_acceleration
 from sdmspec.runner.control import StopRequests, busy_stages, folder_lock
 from sdmspec.runner.launchers.base import Handle, Launcher
@@ -54,7 +55,36 @@ class RunOutcome:
 
     @property
     def exit_code(self) -> int:
-        return 130 if self.interrupted else (1 if self.failed else 0)
+        return EXIT_INTERRUPTED if self.interrupted else (EXIT_FINDINGS if self.failed else EXIT_OK)
+
+
+_STOP_LINE = "stopped by "
+_TAIL_BYTES = 16_384
+
+
+def log_tail(log: str | None, lines: int) -> list[str]:
+    """The last ``lines`` lines of a stage's log (read from its end: logs of multi-day stages are large)."""
+    if not log:
+        return []
+    try:
+        with Path(log).open("rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - _TAIL_BYTES))
+            text = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return []
+    return [line for line in text.splitlines() if line.strip()][-lines:]
+
+
+def _stopped_message(log: str | None, code: int, grace_s: float, killed: bool) -> str:
+    """What an interrupted stage's record says: the job's own line when it saved, else what happened to it."""
+    if killed:
+        return f"did not stop within {grace_s:g} s: killed; a rerun resumes from its last saved checkpoint"
+    said = next((line for line in reversed(log_tail(log, 20)) if _STOP_LINE in line), None)
+    if said is not None:
+        return said.strip()
+    return "interrupted; rerun the same command to resume" + (f" (exit status {code})" if code > 0 else "")
 
 
 def _failure_message(stage: Stage, code: int) -> str:
@@ -198,13 +228,14 @@ class _Dispatcher:
         return False
 
     def _stop(self, grace_s: float) -> None:
+        self.emit(RunEvent("stopping", f"{len(self.running)} running stage(s)", f"waiting up to {grace_s:g} s"))
         for handle in self.running.values():
             self.launcher.interrupt(handle)
         deadline = time.monotonic() + grace_s
         asked = self.stops.count
         try:
             while self.running and time.monotonic() < deadline and self.stops.count == asked:
-                self._settle()
+                self._settle(grace_s, killed=False)
                 time.sleep(0.05)
         except KeyboardInterrupt:
             pass  # a second Ctrl-C outside the main thread: stop waiting
@@ -212,13 +243,13 @@ class _Dispatcher:
             self.launcher.kill(handle)
         deadline = time.monotonic() + 10
         while self.running and time.monotonic() < deadline:
-            self._settle()
+            self._settle(grace_s, killed=True)
             time.sleep(0.05)
         for name in list(self.running):
             self._mark(self.plan[name], StageStatus.INTERRUPTED, "interrupted (did not exit after SIGKILL)")
             del self.running[name]
 
-    def _settle(self) -> None:
+    def _settle(self, grace_s: float, *, killed: bool) -> None:
         for name, handle in list(self.running.items()):
             code = self.launcher.poll(handle)
             if code is None:
@@ -228,7 +259,8 @@ class _Dispatcher:
             if code == 0 and marker_ok(stage):
                 self._mark(stage, StageStatus.DONE, "finished while stopping", code)
             else:
-                self._mark(stage, StageStatus.INTERRUPTED, "interrupted; rerun the same command to resume", code)
+                message = _stopped_message(handle.log, code, grace_s, killed)
+                self._mark(stage, StageStatus.INTERRUPTED, message, code)
 
 
 def execute(

@@ -49,7 +49,8 @@ class RunRequest:
     slurm_partition: str | None = None
     slurm_cluster: str = "slurm"
     timeout_min: int | None = None
-    grace_s: float = 60.0
+    grace_s: float = 120.0
+    slurm_signal_delay_s: int = 120
     argv: tuple[str, ...] = field(default_factory=lambda: tuple(sys.argv))
     # (size, folder) pairs from `--init-from SIZE=DIR`: where that size's pre-training starts.
     init_from: tuple[tuple[str, Path], ...] = ()
@@ -234,6 +235,7 @@ def make_launcher(prepared: PreparedRun) -> Launcher:
             use_gpus=not request.smoke,
             partition=request.slurm_partition,
             timeout_min=request.timeout_min or DEFAULT_TIMEOUT_MIN,
+            signal_delay_s=request.slurm_signal_delay_s,
             env=env,
             cwd=str(Path.cwd()),
         )

@@ -1,7 +1,9 @@
 """Local subprocesses: each stage is a child process in its own process group, its output in ``OUT/logs/<stage>.log``.
 
-Own process groups let Ctrl-C reach the runner only: the runner forwards SIGINT to each running stage's whole group
-(a torchrun agent and its workers included), waits for it to save and exit, and records it as interrupted.
+Own sessions let Ctrl-C reach the runner only. To stop, the runner sends SIGTERM to each stage's leader alone (the
+job, or the torchrun agent, which forwards it to its workers once: a signal to the whole group would reach the
+workers twice, and a job exits at once on a second signal), waits for it to save and exit (bounded), then kills
+what remains, whole groups, with SIGKILL.
 Up to ``jobs`` independent stages run at once; CPU threads are then shared out between them (OMP_NUM_THREADS), since
 PyTorch would otherwise start one thread per core in every process and they would fight over the cores.
 """
@@ -96,17 +98,16 @@ class LocalLauncher:
                 log.close()
         return code
 
-    def _signal(self, handle: Handle, signum: int) -> None:
+    def interrupt(self, handle: Handle) -> None:
         process: subprocess.Popen[bytes] = handle.backend
         if process.poll() is None:
             with contextlib.suppress(ProcessLookupError):  # it ended between the poll and the signal
-                os.killpg(process.pid, signum)
-
-    def interrupt(self, handle: Handle) -> None:
-        self._signal(handle, signal.SIGINT)
+                os.kill(process.pid, signal.SIGTERM)
 
     def kill(self, handle: Handle) -> None:
-        self._signal(handle, signal.SIGKILL)
+        process: subprocess.Popen[bytes] = handle.backend
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # the group may be gone already
+            os.killpg(process.pid, signal.SIGKILL)
 
     def options(self) -> dict[str, Any]:
         return {"jobs": self.max_parallel}
