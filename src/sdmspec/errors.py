@@ -37,6 +37,12 @@ class JobError(SdmspecError):
     exit_code = EXIT_FINDINGS
 
 
+class DiskFullError(SdmspecError):
+    """A write failed for lack of space (ENOSPC, or a quota): one line naming the path and the space needed."""
+
+    exit_code = EXIT_FINDINGS
+
+
 class GateError(SdmspecError):
     """`sdmspec run` refused to start: a check failed."""
 

@@ -3,7 +3,8 @@
 Contract kept: it trains for ``--steps`` steps (``--step-s`` seconds each), saves a checkpoint after every step and
 resumes from it when rerun, stops cleanly on SIGTERM or SIGINT (finishes its step, keeps its checkpoint, says so in
 one line, exits 130; a second signal exits at once), writes ``model/weights.bin`` and, last, ``result.json``.
-``--save-s`` makes the stop take that long; ``--stubborn`` ignores the stop (the runner must kill it).
+``--save-s`` makes the stop take that long; ``--stubborn`` ignores the stop (the runner must kill it);
+``--disk-full`` fails as a job whose disk filled does (its one line, exit 1).
 ``--fail`` makes it exit 1 without a result; ``--verdict`` writes a verify-style JSON verdict instead.
 Every start appends its time and resume step to ``starts.log`` so tests can count launches and resumes.
 """
@@ -41,6 +42,7 @@ def main() -> int:
     parser.add_argument("--marker", default="result.json")
     parser.add_argument("--save-s", type=float, default=0.0)
     parser.add_argument("--stubborn", action="store_true")
+    parser.add_argument("--disk-full", action="store_true")
     args = parser.parse_args()
     out: Path = args.out
     # Under torchrun every rank trains; rank 0 alone writes (as the real jobs do).
@@ -75,6 +77,10 @@ def main() -> int:
             return 130
         step += 1
         _atomic_json(checkpoint, {"step": step})
+    if args.disk_full:  # what a real job prints when a write finds no space (sdmspec.io, the CLI's handler)
+        print(f"sdmspec: error: no space left on device writing {out}/model/model.safetensors (needs 1.0 KiB; "
+              "0 B free on that filesystem)", file=sys.stderr, flush=True)  # fmt: skip
+        return 1
     if args.fail:
         print("failing on purpose", file=sys.stderr, flush=True)
         return 1

@@ -88,8 +88,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     except SdmspecError as err:
         typer.echo(f"sdmspec: error: {err}", err=True)
         sys.exit(err.exit_code)
+    except BrokenPipeError:
+        sys.exit(EXIT_USAGE)
+    except OSError as err:
+        from sdmspec.io import disk_full_error, is_disk_full
+
+        if not is_disk_full(err):
+            raise
+        # ENOSPC from any write that did not go through sdmspec.io (a library's own file, a log line): one line too.
+        full = disk_full_error(err.filename)
+        typer.echo(f"sdmspec: error: {full}", err=True)
+        sys.exit(full.exit_code)
     except KeyboardInterrupt:
         typer.echo("sdmspec: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    except BrokenPipeError:
-        sys.exit(EXIT_USAGE)

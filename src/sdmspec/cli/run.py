@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sdmspec.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, SdmspecError
+from sdmspec.io import folder_option
 
 if TYPE_CHECKING:
     from sdmspec.runner.execute import RunEvent
@@ -136,7 +137,10 @@ def run(
     configs: Path = typer.Option(Path("configs"), "--configs", help="Config file or folder (must lint clean)."),
     spec_path: Path | None = typer.Option(None, "--spec", help="The spec file or folder (default: the nearest spec/)."),
     out: Path | None = typer.Option(
-        None, "--out", help="Run folder (default: runs/smoke with --smoke, else runs/paper)."
+        None,
+        "--out",
+        help="Run folder (default: runs/smoke with --smoke, else runs/paper).",
+        callback=folder_option("--out"),
     ),
     smoke: bool = typer.Option(False, "--smoke", help="Every stage at toy scale on generated data (minutes on a CPU)."),
     dry_run: bool = typer.Option(
@@ -161,7 +165,10 @@ def run(
         None, "--jobs", "-j", min=1, help="Local stages at once (default 2 smoke, else 1)."
     ),
     data_dir: Path | None = typer.Option(
-        None, "--data-dir", help="Local data for the jobs (see `sdmspec job --help`)."
+        None,
+        "--data-dir",
+        help="Local data for the jobs (see `sdmspec job --help`).",
+        callback=folder_option("--data-dir"),
     ),
     init_from: list[str] = typer.Option(
         None,

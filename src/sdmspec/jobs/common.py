@@ -93,7 +93,7 @@ def load_checked_settings(options: JobOptions) -> tuple[Spec, ExperimentSettings
 def lint_gate(configs: Path, spec: Spec) -> None:
     """Refuse to train from configs that disagree with the spec, listing the first diagnostics on one line."""
     if not configs.exists():
-        raise JobError(f"--configs {configs}: no such file or folder")
+        raise SdmspecError(f"--configs {configs}: no such file or folder")
     try:
         from sdmspec.lint.engine import lint_paths
     except ImportError as err:

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdmspec import stage_lock
-from sdmspec.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, SdmspecError
+from sdmspec.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, DiskFullError, SdmspecError
+from sdmspec.io import disk_full_error, is_disk_full, remove_stale_temps
 from sdmspec.runner.acceleration import stage_acceleration
 from sdmspec.runner.control import StopRequests, busy_stages, folder_lock
 from sdmspec.runner.launchers.base import Handle, Launcher
 from sdmspec.runner.manifest import StageStatus, now
-from sdmspec.runner.outputs import digest_outputs
+from sdmspec.runner.outputs import digest_outputs, stage_folder
 from sdmspec.runner.pipeline import PreparedRun
 from sdmspec.runner.plan import Stage, StageKind, Trigger
 from sdmspec.runner.record import open_store
@@ -87,6 +88,17 @@ def _stopped_message(log: str | None, code: int, grace_s: float, killed: bool) -
     return "interrupted; rerun the same command to resume" + (f" (exit status {code})" if code > 0 else "")
 
 
+_NO_SPACE_MARKS = ("no space left on device", "errno 28", "disk quota exceeded")
+
+
+def disk_full_line(log: str | None) -> str | None:
+    """The line of a failed stage's log that says its disk filled, if one does."""
+    for line in reversed(log_tail(log, 40)):
+        if any(mark in line.lower() for mark in _NO_SPACE_MARKS):
+            return line.strip().removeprefix("sdmspec: error: ")
+    return None
+
+
 def _failure_message(stage: Stage, code: int) -> str:
     if code < 0:
         return f"killed by {signal.Signals(-code).name}" if -code in signal.valid_signals() else f"signal {-code}"
@@ -112,6 +124,8 @@ class _Dispatcher:
         self.running: dict[str, Handle] = {}
         self.started: dict[str, float] = {}
         self.stops = StopRequests()
+        # The disk filled (a manifest write, a launch, or a stage said so): nothing new starts, the run ends with it.
+        self.disk_full: DiskFullError | None = None
 
     def _mark(self, stage: Stage, status: StageStatus, message: str, code: int | None = None) -> None:
         self.status[stage.name] = status
@@ -168,6 +182,8 @@ class _Dispatcher:
             return
         except OSError as err:
             self._mark(stage, StageStatus.FAILED, f"cannot start: {err}")
+            if is_disk_full(err):
+                raise disk_full_error(err.filename or stage_folder(stage)) from err
             raise
         self.running[stage.name] = handle
         pid = int(handle.job_id) if handle.job_id.isdigit() and self.launcher.name != "slurm" else None
@@ -176,6 +192,8 @@ class _Dispatcher:
 
     def _try_start(self) -> bool:
         progressed = False
+        if self.disk_full is not None:
+            return False
         for stage in list(self.queue):
             if len(self.running) >= self.launcher.max_parallel:
                 break
@@ -207,7 +225,10 @@ class _Dispatcher:
             elif any(self.status.get(dep) in BLOCKING for dep in stage.depends_on):
                 self._mark(stage, StageStatus.SKIPPED, "an upstream did not finish (cancelled by the scheduler)", code)
             else:
-                self._mark(stage, StageStatus.FAILED, _failure_message(stage, code), code)
+                full = disk_full_line(handle.log) if code > 0 else None
+                if full is not None and self.disk_full is None:
+                    self.disk_full = DiskFullError(f"stage {name}: {full}")
+                self._mark(stage, StageStatus.FAILED, full or _failure_message(stage, code), code)
         return progressed
 
     def run(self, grace_s: float) -> bool:
@@ -217,11 +238,19 @@ class _Dispatcher:
                 self.emit(RunEvent("reused", name, "done (unchanged)"))
         with self.stops.installed():
             try:
-                while (self.queue or self.running) and not self.stops.count:
+                while (self.running or (self.queue and self.disk_full is None)) and not self.stops.count:
                     if not (self._try_start() | self._collect()):
                         time.sleep(self.launcher.poll_interval_s)
             except KeyboardInterrupt:
                 self.stops.count += 1
+            except DiskFullError as err:
+                # A manifest write or a launch found no space: stop the stages (they save what they can), record it.
+                self.disk_full = self.disk_full or err
+                self._stop(grace_s)
+                for name, status in list(self.status.items()):
+                    if status is StageStatus.RUNNING:  # recorded as launching when the disk filled: never started
+                        self._mark(self.plan[name], StageStatus.PENDING, "not started: the disk is full")
+                return True
             if self.stops.count:
                 self._stop(grace_s)
                 return True
@@ -269,6 +298,7 @@ def execute(
     """Run the prepared stages with ``launcher``, recording everything in ``OUT/manifest.json``."""
     out = prepared.options.out
     with folder_lock(out):
+        remove_stale_temps(out)  # a killed runner's half-written manifest or report
         busy = busy_stages(prepared)
         if busy:
             shown = "; ".join(f"stage {name} still running ({who})" for name, who in busy[:3])
@@ -280,8 +310,12 @@ def execute(
         finally:
             invocation = dispatcher.store.manifest.invocations[-1]
             invocation.ended_at = now()
-            invocation.outcome = "interrupted" if interrupted else ("failed" if _any_failed(dispatcher) else "ok")
-            dispatcher.store.save()
+            failed = "failed" if _any_failed(dispatcher) else "ok"
+            invocation.outcome = "disk full" if dispatcher.disk_full else "interrupted" if interrupted else failed
+            dispatcher.store.close()
+    if dispatcher.disk_full is not None:
+        stopped = "its stages stopped and recorded in the manifest" if interrupted else "nothing new was started"
+        raise DiskFullError(f"{dispatcher.disk_full}; {stopped}; free space, then rerun to resume")
     statuses = {name: dispatcher.status.get(name, StageStatus.PENDING) for name in prepared.selected}
     return RunOutcome(statuses=statuses, interrupted=interrupted, manifest=dispatcher.store.path)
 

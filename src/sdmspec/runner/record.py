@@ -101,4 +101,5 @@ def open_store(prepared: PreparedRun, launcher: Launcher) -> ManifestStore:
     )
     store = ManifestStore(prepared.options.out, manifest)
     store.save()
+    store.hold_reserve()
     return store
