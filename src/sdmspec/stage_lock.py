@@ -39,8 +39,8 @@ class FolderBusyError(SdmspecError):
         self.holder = holder
 
 
-def lock_path(folder: Path) -> Path:
-    return folder / LOCK_NAME
+def lock_path(folder: Path, name: str = LOCK_NAME) -> Path:
+    return folder / name
 
 
 def _read_holder(handle: IO[str]) -> str:
@@ -60,10 +60,10 @@ def record_holder(handle: IO[str], pid: int) -> None:
     handle.flush()
 
 
-def try_lock(folder: Path) -> IO[str] | None:
+def try_lock(folder: Path, name: str = LOCK_NAME) -> IO[str] | None:
     """The folder's lock file, open and locked by this call; None when another open description holds it."""
     folder.mkdir(parents=True, exist_ok=True)
-    handle = lock_path(folder).open("a+", encoding="utf-8")
+    handle = lock_path(folder, name).open("a+", encoding="utf-8")
     try:
         # A few tries: a reader asking who holds it (:func:`holder`, `sdmspec status`) holds it for an instant.
         for attempt in range(_TRIES):
@@ -80,9 +80,9 @@ def try_lock(folder: Path) -> IO[str] | None:
     return None
 
 
-def holder(folder: Path) -> str | None:
+def holder(folder: Path, name: str = LOCK_NAME) -> str | None:
     """Who holds the folder's lock ("pid N on HOST"), or None when nobody does. Creates nothing."""
-    path = lock_path(folder)
+    path = lock_path(folder, name)
     if not path.is_file():
         return None
     with path.open("r", encoding="utf-8") as handle:

@@ -6,6 +6,7 @@ one line, exits 130; a second signal exits at once), writes ``model/weights.bin`
 ``--save-s`` makes the stop take that long; ``--stubborn`` ignores the stop (the runner must kill it);
 ``--disk-full`` fails as a job whose disk filled does (its one line, exit 1).
 ``--fail`` makes it exit 1 without a result; ``--verdict`` writes a verify-style JSON verdict instead.
+Each step appends a ``train`` event to ``metrics.jsonl`` (step, total_steps, loss, tokens_per_s, eta_s).
 Every start appends its time and resume step to ``starts.log`` so tests can count launches and resumes.
 """
 
@@ -77,6 +78,10 @@ def main() -> int:
             return 130
         step += 1
         _atomic_json(checkpoint, {"step": step})
+        event = {"event": "train", "step": step, "total_steps": args.steps, "loss": round(4.0 / step, 4),
+                 "tokens_per_s": 1000.0, "eta_s": (args.steps - step) * args.step_s}  # fmt: skip
+        with (out / "metrics.jsonl").open("a") as metrics:
+            metrics.write(json.dumps(event) + "\n")
     if args.disk_full:  # what a real job prints when a write finds no space (sdmspec.io, the CLI's handler)
         print(f"sdmspec: error: no space left on device writing {out}/model/model.safetensors (needs 1.0 KiB; "
               "0 B free on that filesystem)", file=sys.stderr, flush=True)  # fmt: skip

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "job": "jobs",
     "profile": "profile",
     "run": "run",
+    "status": "status",
     "env": "env",
     "validate": "validate",
     "spec": "spec_cmd",

@@ -22,6 +22,7 @@ from sdmspec.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, SdmspecError
 from sdmspec.io import folder_option
 
 if TYPE_CHECKING:
+    from sdmspec.cli.run_watch import RunWatcher
     from sdmspec.runner.execute import RunEvent
     from sdmspec.runner.gate import EnvGate, LintGate
     from sdmspec.runner.pipeline import PreparedRun
@@ -98,11 +99,16 @@ def _refuse(refusals: list[tuple[str, str]], console: Console, *, dry_run: bool)
 
 
 class _Printer:
-    """Stage transitions as lines; finished stages that are reused as one line (a campaign may reuse hundreds)."""
+    """Stage transitions as lines; finished stages that are reused as one line (a campaign may reuse hundreds).
+    Training stages are followed by ``watcher`` while they run."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(
+        self, console: Console, watcher: RunWatcher | None = None, folders: dict[str, Path] | None = None
+    ) -> None:
         self.console = console
         self.reused = 0
+        self.watcher = watcher
+        self.folders = folders or {}
 
     def flush(self) -> None:
         if self.reused:
@@ -114,6 +120,11 @@ class _Printer:
             self.reused += 1
             return
         self.flush()
+        if self.watcher is not None and event.stage in self.folders:
+            if event.kind == "start":
+                self.watcher.started(event.stage, self.folders[event.stage])
+            else:
+                self.watcher.ended(event.stage)
         style = _EVENT_STYLE.get(event.kind, "magenta")
         took = f" in {event.duration_s:.1f}s" if event.duration_s is not None else ""
         why = f": {event.message}" if event.message else ""
@@ -125,11 +136,9 @@ class _Printer:
 
 
 def _print_tail(log: Path, console: Console) -> None:
-    try:
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()[-_LOG_TAIL_LINES:]
-    except OSError:
-        return
-    for line in lines:
+    from sdmspec.runner.execute import log_tail
+
+    for line in log_tail(str(log), _LOG_TAIL_LINES):
         console.print(f"            | {escape(line)}", highlight=False)
 
 
@@ -203,6 +212,13 @@ def run(
     grace_s: float = typer.Option(
         120.0, "--grace", min=0, help="Seconds the running stages get to save and exit after a stop (then SIGKILL)."
     ),
+    progress_every_s: float = typer.Option(
+        60.0,
+        "--progress-every",
+        min=1,
+        help="Off a terminal (a pipe, a SLURM log): seconds between the plain progress lines of the running stages "
+        "(on a terminal a live table is refreshed every second).",
+    ),
     slurm_signal_delay_s: int = typer.Option(
         120,
         "--slurm-signal-delay",
@@ -272,9 +288,19 @@ def run(
         raise SdmspecError(expected_scan.problem)
     if dry_run:
         raise typer.Exit(EXIT_OK)
-    printer = _Printer(console)
-    outcome = execute(prepared, make_launcher(prepared), printer)
-    printer.flush()
+    from sdmspec.cli.run_watch import RunWatcher
+    from sdmspec.runner.outputs import stage_folder
+    from sdmspec.runner.plan import StageKind
+
+    training = {
+        stage.name: stage_folder(stage)
+        for stage in prepared.plan.stages
+        if stage.kind in (StageKind.PRETRAIN, StageKind.FINETUNE)
+    }
+    with RunWatcher(console, every_s=progress_every_s) as watcher:
+        printer = _Printer(console, watcher, training)
+        outcome = execute(prepared, make_launcher(prepared), printer)
+        printer.flush()
     done = sum(status.value == "done" for status in outcome.statuses.values())
     console.print(f"{done} of {len(outcome.statuses)} stage(s) done; record: {escape(str(outcome.manifest))}")
     report = prepared.options.out / "report.md"

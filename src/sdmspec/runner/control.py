@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -27,18 +29,19 @@ LOCK_NAME = ".sdmspec-run.lock"
 @contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
     """One `sdmspec run` per output folder at a time: two would launch the same jobs and fight over the manifest."""
-    import fcntl
+    handle = stage_lock.try_lock(folder, LOCK_NAME)
+    if handle is None:
+        who = stage_lock.holder(folder, LOCK_NAME) or "pid unknown"
+        raise SdmspecError(f"{folder}: another `sdmspec run` is using this folder ({who})")
+    with handle:
+        with contextlib.suppress(OSError):  # the pid is for messages and `sdmspec status`; the flock is the lock
+            stage_lock.record_holder(handle, os.getpid())
+        yield
 
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / LOCK_NAME).open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise SdmspecError(f"{folder}: another `sdmspec run` is using this folder") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+
+def runner_holder(folder: Path) -> str | None:
+    """The `sdmspec run` using ``folder`` ("pid N on HOST"), or None when none is."""
+    return stage_lock.holder(folder, LOCK_NAME)
 
 
 class StopRequests:
