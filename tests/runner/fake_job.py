@@ -44,6 +44,7 @@ def main() -> int:
     parser.add_argument("--save-s", type=float, default=0.0)
     parser.add_argument("--stubborn", action="store_true")
     parser.add_argument("--disk-full", action="store_true")
+    parser.add_argument("--precision", choices=("auto", "bf16", "fp32"))
     args = parser.parse_args()
     out: Path = args.out
     # Under torchrun every rank trains; rank 0 alone writes (as the real jobs do).
@@ -94,7 +95,12 @@ def main() -> int:
         return 0 if args.verdict == "match" else 1
     (out / "model").mkdir(exist_ok=True)
     _atomic_bytes(out / "model" / "weights.bin", bytes(range(256)) * 4)
-    result = {"steps": step, "world_size": world_size, "sparsity": {"sparsity": 0.5}, "metrics": {"val_accuracy": 0.5}}
+    result: dict[str, object] = {
+        "steps": step, "world_size": world_size, "sparsity": {"sparsity": 0.5}, "metrics": {"val_accuracy": 0.5}
+    }  # fmt: skip
+    if args.precision:  # recorded as the real training jobs record it (INTERFACES.md)
+        autocast = "bf16" if args.precision == "bf16" else None
+        result["precision"] = {"requested": args.precision, "autocast": autocast, "tf32": False, "reason": "fake job"}
     _atomic_json(out / args.marker, result)
     return 0
 

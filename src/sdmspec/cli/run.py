@@ -203,6 +203,18 @@ def run(
         "--activation-checkpointing",
         help="Training stages: auto (on a GPU when the micro-batch would not fit otherwise), on or off.",
     ),
+    precision: str | None = typer.Option(
+        None,
+        "--precision",
+        help="Training stages: auto (bf16 autocast where the GPU supports it, else fp32), bf16 or fp32; forwarded "
+        "to every training job (default: each job's, the spec setting). Part of the stages' fingerprints.",
+    ),
+    report_to: list[str] = typer.Option(
+        None,
+        "--report-to",
+        metavar="TRACKER",
+        help="Experiment tracking for every training stage: tensorboard, mlflow or wandb (repeatable).",
+    ),
     rdzv_endpoint: str | None = typer.Option(None, "--rdzv-endpoint", help="torchrun rendezvous HOST:PORT (nodes>1)."),
     slurm_partition: str | None = typer.Option(None, "--slurm-partition", help="SLURM partition for every job."),
     slurm_cluster: str = typer.Option(
@@ -250,7 +262,7 @@ def run(
         timeout_min=timeout_min, grace_s=grace_s, slurm_signal_delay_s=slurm_signal_delay_s,
         argv=("sdmspec", *sys.argv[1:]),
         init_from=parse_init_from(init_from or ()), scan=scan, activation_checkpointing=activation_checkpointing,
-        device=device,
+        device=device, precision=precision, report_to=tuple(dict.fromkeys(report_to or ())),
     )  # fmt: skip
     expected_scan = expect_scan(request)
     spec = load_request_spec(request)

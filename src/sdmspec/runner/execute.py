@@ -19,7 +19,7 @@ from pathlib import Path
 from sdmspec import stage_lock
 from sdmspec.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, DiskFullError, SdmspecError
 from sdmspec.io import disk_full_error, is_disk_full, remove_stale_temps
-from sdmspec.runner.acceleration import stage_acceleration
+from sdmspec.runner.acceleration import stage_acceleration, stage_precision
 from sdmspec.runner.control import StopRequests, busy_stages, folder_lock
 from sdmspec.runner.launchers.base import Handle, Launcher
 from sdmspec.runner.manifest import StageStatus, now
@@ -134,6 +134,9 @@ class _Dispatcher:
             acceleration = stage_acceleration(stage.marker)
             if acceleration is not None:
                 changes["acceleration"] = acceleration
+            precision = stage_precision(stage.marker)
+            if precision is not None:
+                changes["precision"] = precision
             try:
                 changes["outputs_digest"] = digest_outputs(stage)
             except OSError as err:

@@ -58,6 +58,8 @@ class StageRecord(_Record):
     setting_origins: list[str] = Field(default_factory=list)
     # Model stages: the scan the job ran, and whether it checkpointed activations (from its result, once done).
     acceleration: dict[str, Any] | None = None
+    # Training stages: the precision the job ran in, from its result.json (requested, autocast, tf32, reason).
+    precision: dict[str, Any] | None = None
     # Pre-training: where it started (init, checkpoint, origin, folder, sha256 of the weights) as the runner found it.
     init: dict[str, Any] | None = None
     # When each upstream had last ended as this stage started: an upstream run since makes this stage stale.

@@ -58,6 +58,8 @@ class RunRequest:
     scan: str = "auto"
     activation_checkpointing: str = "auto"
     device: str = "auto"
+    precision: str | None = None
+    report_to: tuple[str, ...] = ()
 
     @property
     def out_dir(self) -> Path:
@@ -115,6 +117,8 @@ def plan_options(request: RunRequest) -> PlanOptions:
         scan=request.scan,
         activation_checkpointing=request.activation_checkpointing,
         device=request.device,
+        precision=request.precision,
+        report_to=request.report_to,
     )
 
 

@@ -83,6 +83,8 @@ def open_store(prepared: PreparedRun, launcher: Launcher) -> ManifestStore:
         acceleration={
             "scan": prepared.expected_scan.record(),
             "activation_checkpointing": request.activation_checkpointing,
+            "precision": request.precision or "each job's default (the spec setting)",
+            "report_to": list(request.report_to),
         },
         invocations=[
             *(previous.invocations if previous else []),
