@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -153,3 +154,28 @@ def test_a_stage_that_does_not_stop_within_the_grace_period_is_killed(spec: Spec
     record = _manifest(out)["stages"]["pretrain/dense"]  # type: ignore[index]
     assert record["status"] == "interrupted" and record["returncode"] == -signal.SIGKILL
     assert record["message"].startswith("did not stop within 1 s: killed")
+
+
+def test_under_torchrun_the_stop_reaches_each_worker_once_and_it_saves(spec: Spec, tmp_path: Path) -> None:
+    """SIGTERM goes to the torchrun agent, which passes it on to its workers (they run in sessions of their own); rank
+    0 finishes its step and saves (a second signal within its 0.5 s save would have made it exit unsaved)."""
+    from sdmspec.runner.launchers.torchrun import TorchrunLauncher
+
+    out, configs = tmp_path / "run", copy_configs(tmp_path)
+    slow = {"pretrain/dense": ["--steps", "200", "--step-s", "0.05", "--save-s", "0.5"]}
+
+    def stop_when_training() -> None:
+        _wait_for_step(out, "pretrain/dense", 3, timeout=60)
+        os.kill(os.getpid(), signal.SIGTERM)  # to this process: the runner, whose handler is installed
+
+    stopper = threading.Thread(target=stop_when_training, daemon=True)
+    stopper.start()
+    outcome, manifest, _ = run_fake(
+        spec, out, configs, slow, launcher=TorchrunLauncher(out / "logs", nproc=2), only=("pretrain/dense",)
+    )
+    stopper.join(timeout=5)
+    assert outcome.exit_code == EXIT_INTERRUPTED
+    record = manifest.stages["pretrain/dense"]
+    assert record.status is StageStatus.INTERRUPTED
+    assert (out / "pretrain/dense/interrupted").is_file()  # rank 0 finished its step and saved
+    assert "fake: stopped by SIGTERM at step" in Path(str(record.log)).read_text()

@@ -1,9 +1,9 @@
 """Local subprocesses: each stage is a child process in its own process group, its output in ``OUT/logs/<stage>.log``.
 
-Own sessions let Ctrl-C reach the runner only. To stop, the runner sends SIGTERM to each stage's leader alone (the
-job, or the torchrun agent, which forwards it to its workers once: a signal to the whole group would reach the
-workers twice, and a job exits at once on a second signal), waits for it to save and exit (bounded), then kills
-what remains, whole groups, with SIGKILL.
+Own sessions let Ctrl-C reach the runner only. To stop, the runner sends SIGTERM to each stage's leader alone: the
+job, or the torchrun agent, which passes it on to its workers (torch starts them in sessions of their own). A job
+exits at once on a second signal, so the stop is sent once and to one process. The runner waits for the stage to
+save and exit (bounded), then kills what remains, whole groups, with SIGKILL.
 Up to ``jobs`` independent stages run at once; CPU threads are then shared out between them (OMP_NUM_THREADS), since
 PyTorch would otherwise start one thread per core in every process and they would fight over the cores.
 """
