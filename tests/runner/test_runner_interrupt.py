@@ -179,3 +179,39 @@ def test_under_torchrun_the_stop_reaches_each_worker_once_and_it_saves(spec: Spe
     assert record.status is StageStatus.INTERRUPTED
     assert (out / "pretrain/dense/interrupted").is_file()  # rank 0 finished its step and saved
     assert "fake: stopped by SIGTERM at step" in Path(str(record.log)).read_text()
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_stubborn_torchrun_worker_is_killed_with_its_agent(spec: Spec, tmp_path: Path) -> None:
+    """torch starts the workers in sessions of their own: killing the agent's group alone would leave a worker
+    writing a folder nobody holds."""
+    from sdmspec.runner.launchers.torchrun import TorchrunLauncher
+
+    out, configs = tmp_path / "run", copy_configs(tmp_path)
+    stubborn = {"pretrain/dense": ["--steps", "400", "--step-s", "0.05", "--stubborn"]}
+
+    def stop_when_training() -> None:
+        _wait_for_step(out, "pretrain/dense", 3, timeout=60)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    stopper = threading.Thread(target=stop_when_training, daemon=True)
+    stopper.start()
+    launcher = TorchrunLauncher(out / "logs", nproc=2)
+    outcome, manifest, _ = run_fake(
+        spec, out, configs, stubborn, launcher=launcher, only=("pretrain/dense",), grace_s=1.0
+    )
+    stopper.join(timeout=5)
+    assert outcome.exit_code == EXIT_INTERRUPTED
+    assert manifest.stages["pretrain/dense"].message.startswith("did not stop within 1 s: killed")  # type: ignore[union-attr]
+    time.sleep(0.3)
+    assert _processes_mentioning(str(out / "pretrain/dense")) == []

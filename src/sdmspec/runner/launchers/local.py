@@ -25,6 +25,23 @@ from sdmspec.runner.outputs import stage_folder
 from sdmspec.runner.plan import Stage
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes descended from ``pid`` (children first), read from /proc; empty where there is no /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found, frontier = [], [pid]
+    while frontier:
+        children = parents.get(frontier.pop(), [])
+        found += children
+        frontier += children
+    return found
+
+
 def stage_log_path(logs: Path, stage: str) -> Path:
     return logs / f"{stage}.log"
 
@@ -106,8 +123,14 @@ class LocalLauncher:
 
     def kill(self, handle: Handle) -> None:
         process: subprocess.Popen[bytes] = handle.backend
-        with contextlib.suppress(ProcessLookupError, PermissionError):  # the group may be gone already
+        # Every descendant, not only the leader's group: torch starts torchrun's workers in sessions of their own,
+        # and a worker outliving its agent would go on writing a folder nobody holds any more.
+        tree = descendants(process.pid)
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # gone already
             os.killpg(process.pid, signal.SIGKILL)
+        for pid in tree:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
 
     def options(self) -> dict[str, Any]:
         return {"jobs": self.max_parallel}
