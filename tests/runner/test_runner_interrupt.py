@@ -215,3 +215,19 @@ def test_a_stubborn_torchrun_worker_is_killed_with_its_agent(spec: Spec, tmp_pat
     assert manifest.stages["pretrain/dense"].message.startswith("did not stop within 1 s: killed")  # type: ignore[union-attr]
     time.sleep(0.3)
     assert _processes_mentioning(str(out / "pretrain/dense")) == []
+
+
+def test_a_stage_stopped_from_elsewhere_is_recorded_interrupted_and_resumes(spec: Spec, tmp_path: Path) -> None:
+    out, configs = tmp_path / "run", copy_configs(tmp_path)
+    runner = _start_runner(out, configs)
+    _wait_for_step(out, "pretrain/dense", 3)
+    pid = int(_manifest(out)["stages"]["pretrain/dense"]["pid"])  # type: ignore[index]
+    os.kill(pid, signal.SIGTERM)  # a user's `kill`, not the runner's stop: the stage saves and exits 130
+    assert runner.wait(timeout=60) == 1  # the run itself was not stopped: it finished what did not need the stage
+    stages = _manifest(out)["stages"]
+    assert isinstance(stages, dict)
+    assert stages["pretrain/dense"]["status"] == "interrupted"
+    assert stages["pretrain/dense"]["message"].startswith("fake: stopped by SIGTERM at step ")
+    assert stages["challenge/base"]["status"] == "skipped" and stages["pretrain/sdm"]["status"] == "done"
+    outcome, _, _ = run_fake(spec, out, configs, SLOW)
+    assert outcome.exit_code == 0 and starts(out, "pretrain/dense")[1][1] >= 3

@@ -227,6 +227,8 @@ class _Dispatcher:
                 self._mark(stage, StageStatus.DONE, "", code)
             elif any(self.status.get(dep) in BLOCKING for dep in stage.depends_on):
                 self._mark(stage, StageStatus.SKIPPED, "an upstream did not finish (cancelled by the scheduler)", code)
+            elif code == EXIT_INTERRUPTED:  # stopped by a signal from elsewhere (a user, a scheduler) after saving
+                self._mark(stage, StageStatus.INTERRUPTED, _stopped_message(handle.log, code, 0, False), code)
             else:
                 full = disk_full_line(handle.log) if code > 0 else None
                 if full is not None and self.disk_full is None:
