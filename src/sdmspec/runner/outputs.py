@@ -3,11 +3,15 @@
 The files that matter are the stage's marker (a job's ``result.json``, a verdict, ``profile.json``, the report) and
 every file of its ``model/`` folder. Paths are relative to the stage's folder (the marker's), so a moved run folder
 still checks. The check is cheap: every size first (a truncated file fails there, without reading anything), then
-the digests, read in blocks; nothing is loaded as a model.
+the digests, read in blocks, several stages at once (hashlib releases the GIL while it hashes); nothing is loaded as a
+model. ``benchmarks/bench_outputs_check.py`` measures it.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +65,18 @@ def outputs_problem(stage: Stage, recorded: dict[str, dict[str, Any]]) -> str | 
         if digest != expected.get("sha256"):
             return f"outputs changed: {name} (sha256 {digest[:12]}, was {str(expected.get('sha256'))[:12]})"
     return None
+
+
+# Threads hashing at once: enough for a login node's cores and a parallel filesystem, no more.
+_MAX_THREADS = 8
+
+
+def check_stages(recorded: Iterable[tuple[Stage, Mapping[str, dict[str, Any]]]]) -> dict[str, str | None]:
+    """:func:`outputs_problem` for many stages, hashed in parallel: ``{stage name: problem or None}``."""
+    items = list(recorded)
+    if not items:
+        return {}
+    workers = max(1, min(len(items), os.cpu_count() or 1, _MAX_THREADS))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sdmspec-outputs") as pool:
+        problems = pool.map(lambda item: outputs_problem(item[0], dict(item[1])), items)
+        return {stage.name: problem for (stage, _), problem in zip(items, problems, strict=True)}
