@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -186,3 +187,21 @@ def test_a_runner_killed_right_after_a_launch_leaves_the_stage_held(spec: Spec, 
     outcome, _, events = run_fake(spec, out, configs, slow)
     assert outcome.exit_code == 0 and "pretrain/dense" not in ran(events)
     assert len(starts(out, "pretrain/dense")) == 1
+
+
+def test_a_job_whose_launcher_holds_its_lock_runs_under_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under `sdmspec run` the launcher holds the stage's lock (the torchrun agent, for its workers); the job's
+    start_output then proceeds. Named for another folder, the variable grants nothing."""
+    folder = tmp_path / "stage"
+    holder = _holder(folder)
+    try:
+        monkeypatch.setenv(stage_lock.INHERITED_ENV, str(tmp_path / "elsewhere"))
+        with pytest.raises(stage_lock.FolderBusyError):
+            start_output(folder)
+        monkeypatch.setenv(stage_lock.INHERITED_ENV, str(folder))
+        (folder / "result.json").write_text("{}")
+        start_output(folder)
+        assert not (folder / "result.json").exists()  # the previous result forgotten, as in any start
+        assert stage_lock.holder(folder) == f"pid {holder.pid} on {socket.gethostname()}"
+    finally:
+        _stop(holder)
