@@ -1,7 +1,8 @@
 """The project's exceptions. Each carries the exit code the CLI maps it to, so one handler serves every command.
 
 Exit codes (documented in the README): 0 success, 1 findings (lint errors, an iso-sparsity mismatch, a failed
-check), 2 usage error or input that cannot be read at all (a missing spec, an unreadable or refused checkpoint).
+check, a failed job or stage), 2 usage error or input that cannot be read at all (a missing spec, an unreadable or
+refused checkpoint, a path of the wrong kind), 130 stopped by a signal (the work was saved; rerun to resume).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 class SdmspecError(Exception):
@@ -35,6 +37,12 @@ class JobError(SdmspecError):
     exit_code = EXIT_FINDINGS
 
 
+class DiskFullError(SdmspecError):
+    """A write failed for lack of space (ENOSPC, or a quota): one line naming the path and the space needed."""
+
+    exit_code = EXIT_FINDINGS
+
+
 class GateError(SdmspecError):
     """`sdmspec run` refused to start: a check failed."""
 
@@ -49,3 +57,9 @@ class MissingSectionError(SpecError):
             f"the spec has no '{section}' section, which this command needs (add it to spec/, e.g. spec/{section}.yaml)"
         )
         self.section = section
+
+
+class Interrupted(SdmspecError):  # noqa: N818 (the name agreed in INTERFACES.md)
+    """Stopped by a signal after saving: rerunning the same command resumes."""
+
+    exit_code = EXIT_INTERRUPTED

@@ -40,9 +40,10 @@ def test_gpu_only_options_on_cpu(tmp_path: Path) -> None:
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    for option in (["--device", "cuda"], ["--bf16"]):
+    # A device the machine lacks is a usage error (exit 2), as in every command; --bf16 on a CPU refuses the job.
+    for option, code in ((["--device", "cuda"], EXIT_USAGE), (["--bf16"], EXIT_FINDINGS)):
         done = run_cli("job", "pretrain", "--variant", "mamba-130m-dense", "--out", str(tmp_path), "--smoke", *option)
-        assert_one_line_error(done, option[-1].lstrip("-"))
+        assert_one_line_error(done, option[-1].lstrip("-"), code=code)
 
 
 def test_missing_data_without_smoke_says_what_to_fetch(tmp_path: Path, smoke_data: Path) -> None:

@@ -93,3 +93,15 @@ def test_a_real_run_still_stops_at_the_first_refusing_gate_without_a_plan(seed_c
     assert len(refusals) == 1 and "lint error(s)" in refusals[0]
     assert SUMMARY not in output and "environment:" not in output
     assert not out.exists()
+
+
+def test_dry_run_shows_precision_and_trackers_forwarded_to_the_training_jobs(repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    code, output = _run(
+        "--configs", str(repo / "configs"), "--dry-run", "--allow-env-mismatch", "--out", str(out),
+        "--precision", "fp32", "--report-to", "tensorboard", "--report-to", "mlflow",
+    )  # fmt: skip
+    assert code == 0
+    flat = " ".join(output.split())  # the table folds long commands
+    assert "--precision fp32 --report-to tensorboard --report-to mlflow" in flat
+    assert flat.count("--precision fp32") == 4 + 28  # 4 pre-trainings, 7 variants x 4 tasks

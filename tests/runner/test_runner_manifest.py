@@ -92,3 +92,18 @@ def test_an_unreadable_manifest_is_reported_and_kept(spec: Spec, tmp_path: Path)
     with pytest.raises(SdmspecError, match="cannot read the run's manifest"):
         prepare(spec, out, configs)
     assert (out / "manifest.json").read_text() == '{"spec_hash": '
+
+
+def test_the_manifest_and_the_report_record_each_training_stages_precision(spec: Spec, tmp_path: Path) -> None:
+    out, configs = tmp_path / "run", copy_configs(tmp_path)
+    extra = {"pretrain/dense": ["--precision", "bf16"], "finetune/dense/sst2": ["--precision", "fp32"]}
+    _, manifest, _ = run_fake(spec, out, configs, extra)
+    assert manifest.stages["pretrain/dense"].precision == {
+        "requested": "bf16", "autocast": "bf16", "tf32": False, "reason": "fake job"
+    }  # fmt: skip
+    assert manifest.stages["finetune/dense/sst2"].precision["autocast"] is None  # type: ignore[index]
+    assert manifest.stages["pretrain/sdm"].precision is None  # its job recorded none
+    report = (out / "report.md").read_text()
+    assert "## Precision" in report
+    assert "| pretrain/dense | bf16 | bf16 | False | fake job |" in report
+    assert "| finetune/dense/sst2 | fp32 | none (fp32) | False | fake job |" in report

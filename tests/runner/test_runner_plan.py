@@ -9,7 +9,16 @@ import pytest
 
 from sdmspec.errors import SdmspecError
 from sdmspec.runner.launchers.torchrun import TorchrunLauncher, torchrun_argv
-from sdmspec.runner.plan import MarkerCheck, Plan, PlanOptions, StageKind, Trigger, build_plan, select
+from sdmspec.runner.plan import (
+    TRAINING_SETTINGS,
+    MarkerCheck,
+    Plan,
+    PlanOptions,
+    StageKind,
+    Trigger,
+    build_plan,
+    select,
+)
 from sdmspec.schema import Spec
 from sdmspec.schema.spec import Method
 
@@ -74,7 +83,7 @@ def test_finetuning_reads_its_own_task_settings(plan: Plan) -> None:
     assert stage.depends_on == ("pretrain/mamba-130m-sdm",)
     assert _arg(stage.argv, "--task") == "mrpc"
     assert _arg(stage.argv, "--checkpoint") == str(OUT / "pretrain/mamba-130m-sdm")
-    assert set(stage.reads_settings) == {"training.finetune.", "epochs.mrpc"}
+    assert set(stage.reads_settings) == {"training.finetune.", "epochs.mrpc", *TRAINING_SETTINGS}
     assert stage.distributed and stage.marker == str(OUT / stage.name / "result.json")
 
 
@@ -130,3 +139,29 @@ def test_torchrun_on_several_nodes_needs_an_allocation(
     command = launcher.command(plan["finetune/mamba-130m-dense/sst2"])
     assert command[:3] == ["srun", "--nodes=2", "--ntasks-per-node=1"]
     assert "--rdzv-endpoint=head:29500" in command and "--nnodes=2" in command
+
+
+def test_precision_and_trackers_reach_every_training_stage_only(spec: Spec) -> None:
+    from sdmspec.runner.fingerprint import _portable
+
+    options = PlanOptions(
+        out=OUT, configs=Path("/c"), spec_path=Path("/s"), precision="bf16", report_to=("tensorboard", "mlflow")
+    )
+    plan = build_plan(spec, options)
+    for stage in plan.stages:
+        training = stage.kind in (StageKind.PRETRAIN, StageKind.FINETUNE)
+        argv = " ".join(stage.argv)
+        assert ("--precision bf16 --report-to tensorboard --report-to mlflow" in argv) is training, stage.name
+        # The precision changes what a stage computes (its fingerprint); where it reports to does not.
+        portable = " ".join(_portable(stage.argv, options))
+        assert ("--precision bf16" in portable) is training and "--report-to" not in portable
+    default = build_plan(spec, PlanOptions(out=OUT, configs=Path("/c"), spec_path=Path("/s")))
+    assert not any("--precision" in stage.argv or "--report-to" in stage.argv for stage in default.stages)
+
+
+@pytest.mark.parametrize(("field", "value"), [("precision", "fp16"), ("report_to", ("tensorboard", "comet"))])
+def test_an_unknown_precision_or_tracker_is_a_usage_error(spec: Spec, field: str, value: object) -> None:
+    options = PlanOptions(out=OUT, configs=Path("/c"), spec_path=Path("/s"), **{field: value})  # type: ignore[arg-type]
+    with pytest.raises(SdmspecError, match="must be one of") as caught:
+        build_plan(spec, options)
+    assert caught.value.exit_code == 2

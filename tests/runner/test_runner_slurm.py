@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import re
 import stat
@@ -9,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from runner_fakes import GRAPH, copy_configs, fake_plan, run_fake
+from runner_fakes import GRAPH, copy_configs, fake_plan, run_fake, starts
 
 from sdmspec.runner.launchers.base import Handle
 from sdmspec.runner.launchers.slurm import SlurmLauncher, SlurmOptions, StageCommand
@@ -98,6 +100,7 @@ def test_on_a_cluster_every_stage_waits_for_its_upstream_jobs(tmp_path: Path, mo
     assert "#SBATCH --nodes=2" in pretrain and "#SBATCH --gpus-per-node=4" in pretrain
     assert "#SBATCH --partition=gpu" in pretrain and "#SBATCH --time=600" in pretrain
     assert "#SBATCH --nodes=1" in verify and "--gpus-per-node" not in verify
+    assert "#SBATCH --signal=USR2@120" in pretrain  # submitit's checkpoint/requeue signal, 120 s before the limit
 
 
 def test_a_multi_node_stage_runs_torchrun_with_its_node_rank(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,3 +122,22 @@ def test_a_multi_node_stage_runs_torchrun_with_its_node_rank(monkeypatch: pytest
     assert command[-6:] == ["-m", "sdmspec", "job", "pretrain", "--variant", "v"]
     single = StageCommand(argv=argv, distributed=False, nproc=8, nodes=2, cwd=None, env={}).command()
     assert single == list(argv)
+
+
+def test_at_the_time_limit_a_stage_saves_is_requeued_and_resumes(spec: Spec, tmp_path: Path) -> None:
+    """submitit's own path, on its local executor: the time-limit signal reaches the job's submitit process, whose
+    checkpoint() stops the stage (SIGTERM: it saves and exits 130); submitit requeues the same command, which
+    resumes from the saved step."""
+    out, configs = tmp_path / "run", copy_configs(tmp_path)
+    options = SlurmOptions(folder=out / "slurm", cluster="local", use_gpus=False, timeout_min=4 / 60, signal_delay_s=1)
+    launcher = SlurmLauncher(options)
+    slow = {"pretrain/dense": ["--steps", "20", "--step-s", "0.15"]}
+    outcome, manifest, _ = run_fake(spec, out, configs, slow, launcher=launcher)
+    assert outcome.exit_code == 0, {name: r.message for name, r in manifest.stages.items()}
+    launches = starts(out, "pretrain/dense")
+    assert len(launches) >= 2 and launches[0][1] == 0
+    assert all(later[1] > earlier[1] for earlier, later in itertools.pairwise(launches))  # each resumed further on
+    assert json.loads((out / "pretrain/dense/result.json").read_text())["steps"] == 20
+    log = Path(str(manifest.stages["pretrain/dense"].log)).read_text()
+    assert "fake: stopped by SIGTERM at step" in log and "requeueing" in log
+    assert manifest.stages["pretrain/dense"].status is StageStatus.DONE

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 import typer
 
 from sdmspec import __version__
-from sdmspec.errors import EXIT_USAGE, SdmspecError
+from sdmspec.errors import EXIT_INTERRUPTED, EXIT_USAGE, SdmspecError
 from sdmspec.extras import install_hint, require_extra
 
 # Command name -> the module (sdmspec.cli.<module>) whose register(app) adds it. The order is `sdmspec --help`'s.
@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "job": "jobs",
     "profile": "profile",
     "run": "run",
+    "status": "status",
     "env": "env",
     "validate": "validate",
     "spec": "spec_cmd",
@@ -118,8 +119,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise
         typer.echo(f"sdmspec: error: {hint}", err=True)
         sys.exit(EXIT_USAGE)
-    except KeyboardInterrupt:
-        typer.echo("sdmspec: interrupted", err=True)
-        sys.exit(130)
     except BrokenPipeError:
         sys.exit(EXIT_USAGE)
+    except OSError as err:
+        from sdmspec.io import disk_full_error, is_disk_full
+
+        if not is_disk_full(err):
+            raise
+        # ENOSPC from any write that did not go through sdmspec.io (a library's own file, a log line): one line too.
+        full = disk_full_error(err.filename)
+        typer.echo(f"sdmspec: error: {full}", err=True)
+        sys.exit(full.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("sdmspec: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)

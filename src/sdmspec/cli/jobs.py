@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 
+from sdmspec.io import folder_option
 from sdmspec.jobs.common import JobOptions
 from sdmspec.jobs.metrics import NoProgress, Progress
 
@@ -29,13 +30,19 @@ job_app = typer.Typer(
 )
 
 _VARIANT = typer.Option(..., "--variant", help="A variant name from the spec (see `sdmspec variants`).")
-_OUT = typer.Option(..., "--out", help="The job's output folder (model/, metrics.jsonl, checkpoints/, result.json).")
+_OUT = typer.Option(
+    ...,
+    "--out",
+    help="The job's output folder (model/, metrics.jsonl, checkpoints/, result.json).",
+    callback=folder_option("--out"),
+)
 _CONFIGS = typer.Option(Path("configs"), "--configs", help="Config file or folder; must lint clean against the spec.")
 _SPEC = typer.Option(None, "--spec", help="The spec file or folder (default: the nearest spec/).")
 _SMOKE = typer.Option(False, "--smoke", help="Toy scale on generated data (recorded as such in result.json).")
 _DATA_DIR = typer.Option(
     None,
     "--data-dir",
+    callback=folder_option("--data-dir"),
     help="Local data: DIR/wikitext-103/<split>.jsonl|parquet, DIR/glue/<task>/<split>.jsonl|parquet, optional "
     "DIR/tokenizer/ (default: the Hugging Face cache).",
 )

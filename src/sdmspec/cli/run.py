@@ -19,14 +19,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from sdmspec.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, SdmspecError
+from sdmspec.io import folder_option
 
 if TYPE_CHECKING:
+    from sdmspec.cli.run_watch import RunWatcher
     from sdmspec.runner.execute import RunEvent
     from sdmspec.runner.gate import EnvGate, LintGate
     from sdmspec.runner.pipeline import PreparedRun
 
 _LOG_TAIL_LINES = 15
-_EVENT_STYLE = {"start": "cyan", "done": "green", "reused": "dim", "failed": "red", "skipped": "yellow"}
+_EVENT_STYLE = {
+    "start": "cyan", "done": "green", "reused": "dim", "failed": "red", "skipped": "yellow", "stopping": "yellow",
+}  # fmt: skip
 
 
 def _short(text: str, prepared: PreparedRun) -> str:
@@ -95,11 +99,16 @@ def _refuse(refusals: list[tuple[str, str]], console: Console, *, dry_run: bool)
 
 
 class _Printer:
-    """Stage transitions as lines; finished stages that are reused as one line (a campaign may reuse hundreds)."""
+    """Stage transitions as lines; finished stages that are reused as one line (a campaign may reuse hundreds).
+    Training stages are followed by ``watcher`` while they run."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(
+        self, console: Console, watcher: RunWatcher | None = None, folders: dict[str, Path] | None = None
+    ) -> None:
         self.console = console
         self.reused = 0
+        self.watcher = watcher
+        self.folders = folders or {}
 
     def flush(self) -> None:
         if self.reused:
@@ -111,6 +120,11 @@ class _Printer:
             self.reused += 1
             return
         self.flush()
+        if self.watcher is not None and event.stage in self.folders:
+            if event.kind == "start":
+                self.watcher.started(event.stage, self.folders[event.stage])
+            else:
+                self.watcher.ended(event.stage)
         style = _EVENT_STYLE.get(event.kind, "magenta")
         took = f" in {event.duration_s:.1f}s" if event.duration_s is not None else ""
         why = f": {event.message}" if event.message else ""
@@ -122,11 +136,9 @@ class _Printer:
 
 
 def _print_tail(log: Path, console: Console) -> None:
-    try:
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()[-_LOG_TAIL_LINES:]
-    except OSError:
-        return
-    for line in lines:
+    from sdmspec.runner.execute import log_tail
+
+    for line in log_tail(str(log), _LOG_TAIL_LINES):
         console.print(f"            | {escape(line)}", highlight=False)
 
 
@@ -134,7 +146,10 @@ def run(
     configs: Path = typer.Option(Path("configs"), "--configs", help="Config file or folder (must lint clean)."),
     spec_path: Path | None = typer.Option(None, "--spec", help="The spec file or folder (default: the nearest spec/)."),
     out: Path | None = typer.Option(
-        None, "--out", help="Run folder (default: runs/smoke with --smoke, else runs/paper)."
+        None,
+        "--out",
+        help="Run folder (default: runs/smoke with --smoke, else runs/paper).",
+        callback=folder_option("--out"),
     ),
     smoke: bool = typer.Option(False, "--smoke", help="Every stage at toy scale on generated data (minutes on a CPU)."),
     dry_run: bool = typer.Option(
@@ -159,7 +174,10 @@ def run(
         None, "--jobs", "-j", min=1, help="Local stages at once (default 2 smoke, else 1)."
     ),
     data_dir: Path | None = typer.Option(
-        None, "--data-dir", help="Local data for the jobs (see `sdmspec job --help`)."
+        None,
+        "--data-dir",
+        help="Local data for the jobs (see `sdmspec job --help`).",
+        callback=folder_option("--data-dir"),
     ),
     init_from: list[str] = typer.Option(
         None,
@@ -185,13 +203,40 @@ def run(
         "--activation-checkpointing",
         help="Training stages: auto (on a GPU when the micro-batch would not fit otherwise), on or off.",
     ),
+    precision: str | None = typer.Option(
+        None,
+        "--precision",
+        help="Training stages: auto (bf16 autocast where the GPU supports it, else fp32), bf16 or fp32; forwarded "
+        "to every training job (default: each job's, the spec setting). Part of the stages' fingerprints.",
+    ),
+    report_to: list[str] = typer.Option(
+        None,
+        "--report-to",
+        metavar="TRACKER",
+        help="Experiment tracking for every training stage: tensorboard, mlflow or wandb (repeatable).",
+    ),
     rdzv_endpoint: str | None = typer.Option(None, "--rdzv-endpoint", help="torchrun rendezvous HOST:PORT (nodes>1)."),
     slurm_partition: str | None = typer.Option(None, "--slurm-partition", help="SLURM partition for every job."),
     slurm_cluster: str = typer.Option(
         "slurm", "--slurm-cluster", help="submitit cluster: slurm, or local to rehearse the job graph on this machine."
     ),
     timeout_min: int | None = typer.Option(None, "--timeout-min", min=1, help="SLURM time limit per job (minutes)."),
-    grace_s: float = typer.Option(60.0, "--grace", min=0, help="Seconds a stage gets to stop after Ctrl-C."),
+    grace_s: float = typer.Option(
+        120.0, "--grace", min=0, help="Seconds the running stages get to save and exit after a stop (then SIGKILL)."
+    ),
+    progress_every_s: float = typer.Option(
+        60.0,
+        "--progress-every",
+        min=1,
+        help="Off a terminal (a pipe, a SLURM log): seconds between the plain progress lines of the running stages "
+        "(on a terminal a live table is refreshed every second).",
+    ),
+    slurm_signal_delay_s: int = typer.Option(
+        120,
+        "--slurm-signal-delay",
+        min=1,
+        help="SLURM: seconds before the time limit at which a stage is told to save, then requeued (submitit).",
+    ),
 ) -> None:
     """Gate on lint and the environment, then run the pipeline: pretrain -> baselines -> verify -> finetune -> profile
     -> report. Reruns skip finished stages and resume interrupted ones; changed settings rerun what they affect."""
@@ -214,9 +259,10 @@ def run(
         only=tuple(part for value in only or () for part in value.split(",") if part),
         launcher=launcher, nproc=nproc, nodes=nodes, allow_env_mismatch=allow_env_mismatch, jobs=jobs,
         data_dir=data_dir, rdzv_endpoint=rdzv_endpoint, slurm_partition=slurm_partition, slurm_cluster=slurm_cluster,
-        timeout_min=timeout_min, grace_s=grace_s, argv=("sdmspec", *sys.argv[1:]),
+        timeout_min=timeout_min, grace_s=grace_s, slurm_signal_delay_s=slurm_signal_delay_s,
+        argv=("sdmspec", *sys.argv[1:]),
         init_from=parse_init_from(init_from or ()), scan=scan, activation_checkpointing=activation_checkpointing,
-        device=device,
+        device=device, precision=precision, report_to=tuple(dict.fromkeys(report_to or ())),
     )  # fmt: skip
     expected_scan = expect_scan(request)
     spec = load_request_spec(request)
@@ -254,9 +300,19 @@ def run(
         raise SdmspecError(expected_scan.problem)
     if dry_run:
         raise typer.Exit(EXIT_OK)
-    printer = _Printer(console)
-    outcome = execute(prepared, make_launcher(prepared), printer)
-    printer.flush()
+    from sdmspec.cli.run_watch import RunWatcher
+    from sdmspec.runner.outputs import stage_folder
+    from sdmspec.runner.plan import StageKind
+
+    training = {
+        stage.name: stage_folder(stage)
+        for stage in prepared.plan.stages
+        if stage.kind in (StageKind.PRETRAIN, StageKind.FINETUNE)
+    }
+    with RunWatcher(console, every_s=progress_every_s) as watcher:
+        printer = _Printer(console, watcher, training)
+        outcome = execute(prepared, make_launcher(prepared), printer)
+        printer.flush()
     done = sum(status.value == "done" for status in outcome.statuses.values())
     console.print(f"{done} of {len(outcome.statuses)} stage(s) done; record: {escape(str(outcome.manifest))}")
     report = prepared.options.out / "report.md"

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sdmspec.errors import EXIT_FINDINGS, EXIT_OK
+from sdmspec.io import file_option
 
 if TYPE_CHECKING:
     from sdmspec.checkpoint.verify import IsoSparsityResult
@@ -39,8 +40,12 @@ def verify_sparsity(
     spec_path: Path | None = typer.Option(None, "--spec", help="The spec file or folder (default: the nearest spec/)."),
     per_layer: bool = typer.Option(False, "--per-layer", help="Also require every layer's zero count to match."),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="Report format."),
-    plot: Path | None = typer.Option(None, "--plot", help="Draw per-layer sparsity of both models (.png/.svg/.pdf)."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to this file, not stdout."),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Draw per-layer sparsity of both models (.png/.svg/.pdf).", callback=file_option("--plot")
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the report to this file, not stdout.", callback=file_option("--output")
+    ),
     device: str = typer.Option("cpu", "--device", help="Where to count: cpu (default), cuda or auto."),
 ) -> None:
     """Check iso-sparsity: the two checkpoints' zero counts over the spec's prunable set must match by its rule."""

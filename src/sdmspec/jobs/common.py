@@ -94,7 +94,7 @@ def load_checked_settings(options: JobOptions) -> tuple[Spec, ExperimentSettings
 def lint_gate(configs: Path, spec: Spec) -> None:
     """Refuse to train from configs that disagree with the spec, listing the first diagnostics on one line."""
     if not configs.exists():
-        raise JobError(f"--configs {configs}: no such file or folder")
+        raise SdmspecError(f"--configs {configs}: no such file or folder")
     try:
         from sdmspec.lint.engine import lint_paths
     except ImportError as err:
@@ -139,8 +139,14 @@ def write_result(out: Path, record: dict[str, Any]) -> Path:
 
 
 def start_output(out: Path) -> None:
-    """Create the job's folder and forget a previous run's result, so a crash cannot leave a stale "done" marker."""
+    """Create the job's folder, hold its lock (one writer; a second job there exits 2 naming the holder's pid), and
+    forget a previous run's result, so a crash cannot leave a stale "done" marker."""
+    from sdmspec import stage_lock
+
+    if out.exists() and not out.is_dir():
+        raise SdmspecError(f"--out {out}: is a file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
+    stage_lock.hold(out)
     (out / RESULT_FILE).unlink(missing_ok=True)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdmspec.checkpoint.sparsity import SparsityCount, model_sparsity
-from sdmspec.errors import JobError
+from sdmspec.errors import JobError, SdmspecError
 from sdmspec.io import atomic_save, atomic_write_json
 from sdmspec.jobs.acceleration import accelerate, choose_scan
 from sdmspec.jobs.common import (
@@ -70,7 +70,7 @@ def run_finetune(
     spec, settings = load_checked_settings(options)
     variant = find_variant(spec, options.variant, tuple(v.method for v in spec.variants), "finetune")
     if task not in spec.data.finetune:
-        raise JobError(f"unknown task {task!r}; the spec's tasks: {', '.join(spec.data.finetune)}")
+        raise SdmspecError(f"unknown task {task!r}; the spec's tasks: {', '.join(spec.data.finetune)}")
     task_spec = spec.data.finetune[task]
     check_origin(checkpoint, variant.name, "checkpoint")
     model_dir = model_folder(checkpoint, "checkpoint")

@@ -64,6 +64,16 @@ def expect_scan(request: RunRequest) -> ExpectedScan:
 _RESULT_KEYS = ("scan", "scan_requested", "scan_reason", "activation_checkpointing")
 
 
+def stage_precision(marker: str) -> dict[str, Any] | None:
+    """The precision a finished training stage's job recorded in its result.json (``precision``), if it did."""
+    try:
+        result = json.loads(Path(marker).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    precision = result.get("precision") if isinstance(result, dict) else None
+    return precision if isinstance(precision, dict) else None
+
+
 def stage_acceleration(marker: str) -> dict[str, Any] | None:
     """The scan (and activation checkpointing) a finished stage's job recorded in its marker file, if it did."""
     try:

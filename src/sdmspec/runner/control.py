@@ -2,12 +2,13 @@
 
 - One `sdmspec run` per output folder (an advisory lock): two would launch the same jobs and fight over the manifest.
 - A runner that died (SIGKILL, a lost node) may leave its local stages running in their own process groups; a new
-  run refuses to start them twice.
+  run refuses to start them twice: each stage's folder lock (:mod:`sdmspec.stage_lock`) says whether it still runs.
 - Ctrl-C and SIGTERM set a flag instead of raising in the middle of a launch or a manifest write.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -16,8 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
+from sdmspec import stage_lock
 from sdmspec.errors import SdmspecError
 from sdmspec.runner.manifest import StageStatus
+from sdmspec.runner.outputs import stage_folder
 from sdmspec.runner.pipeline import PreparedRun
 
 LOCK_NAME = ".sdmspec-run.lock"
@@ -26,18 +29,19 @@ LOCK_NAME = ".sdmspec-run.lock"
 @contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
     """One `sdmspec run` per output folder at a time: two would launch the same jobs and fight over the manifest."""
-    import fcntl
+    handle = stage_lock.try_lock(folder, LOCK_NAME)
+    if handle is None:
+        who = stage_lock.holder(folder, LOCK_NAME) or "pid unknown"
+        raise SdmspecError(f"{folder}: another `sdmspec run` is using this folder ({who})")
+    with handle:
+        with contextlib.suppress(OSError):  # the pid is for messages and `sdmspec status`; the flock is the lock
+            stage_lock.record_holder(handle, os.getpid())
+        yield
 
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / LOCK_NAME).open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise SdmspecError(f"{folder}: another `sdmspec run` is using this folder") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+
+def runner_holder(folder: Path) -> str | None:
+    """The `sdmspec run` using ``folder`` ("pid N on HOST"), or None when none is."""
+    return stage_lock.holder(folder, LOCK_NAME)
 
 
 class StopRequests:
@@ -65,28 +69,18 @@ class StopRequests:
                 signal.signal(signum, handler)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    try:  # a zombie (exited, not yet reaped by an init that never reaps) is not running
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def orphans(prepared: PreparedRun) -> list[str]:
-    """Stages an earlier runner started locally whose process still lives (that runner died without stopping them)."""
+def busy_stages(prepared: PreparedRun) -> list[tuple[str, str]]:
+    """Stages whose folder lock a process holds (a stage an earlier runner started, or a job started by hand):
+    ``(stage, "pid N on HOST")``. Every stage this run would start, and every one recorded as running."""
     previous = prepared.previous
-    if previous is None or previous.launcher not in ("local", "torchrun"):
-        return []
-    alive = []
-    for record in previous.stages.values():
-        if record.status is not StageStatus.RUNNING or not (record.job_id or "").isdigit():
+    running = {
+        name for name, record in (previous.stages.items() if previous else ()) if record.status is StageStatus.RUNNING
+    }
+    busy = []
+    for stage in prepared.plan.stages:
+        if stage.name not in prepared.to_run and stage.name not in running:
             continue
-        if _alive(int(str(record.job_id))):
-            alive.append(f"{record.name} (process group {record.job_id})")
-    return alive
+        who = stage_lock.holder(stage_folder(stage))
+        if who is not None:
+            busy.append((stage.name, who))
+    return busy

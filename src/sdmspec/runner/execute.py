@@ -1,24 +1,29 @@
-"""Walk the plan: start each stage when its upstreams allow, record every transition, stop cleanly on Ctrl-C.
+"""Walk the plan: start each stage when its upstreams allow, record every transition, stop cleanly on a signal.
 
 The manifest is rewritten after every transition, so it is consistent at every moment: a crash leaves ``running``
 only for stages whose process may still be finishing, and the next run (holding the folder's lock, so none is) sees
-them as not finished, or as done when their job wrote its result. Ctrl-C (or SIGTERM) forwards SIGINT to every
-running stage, waits up to ``grace_s`` for them to save and exit, kills what remains, and marks them interrupted.
+them as not finished, or as done when their job wrote its result. SIGINT (Ctrl-C) or SIGTERM to the runner forwards
+the stop (SIGTERM) to every running stage, waits up to ``grace_s`` for them to save a checkpoint and exit, kills what
+remains, marks them interrupted (with the job's own line when it said where it stopped) and exits 130.
 """
 
 from __future__ import annotations
 
 import signal
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdmspec.errors import SdmspecError
-from sdmspec.runner.acceleration import stage_acceleration
-from sdmspec.runner.control import StopRequests, folder_lock, orphans
+from sdmspec import stage_lock
+from sdmspec.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, DiskFullError, SdmspecError
+from sdmspec.io import disk_full_error, is_disk_full, remove_stale_temps
+from sdmspec.runner.acceleration import stage_acceleration, stage_precision
+from sdmspec.runner.control import StopRequests, busy_stages, folder_lock
 from sdmspec.runner.launchers.base import Handle, Launcher
 from sdmspec.runner.manifest import StageStatus, now
+from sdmspec.runner.outputs import digest_outputs, stage_folder
 from sdmspec.runner.pipeline import PreparedRun
 from sdmspec.runner.plan import Stage, StageKind, Trigger
 from sdmspec.runner.record import open_store
@@ -51,7 +56,47 @@ class RunOutcome:
 
     @property
     def exit_code(self) -> int:
-        return 130 if self.interrupted else (1 if self.failed else 0)
+        return EXIT_INTERRUPTED if self.interrupted else (EXIT_FINDINGS if self.failed else EXIT_OK)
+
+
+_STOP_LINE = "stopped by "
+_TAIL_BYTES = 16_384
+
+
+def log_tail(log: str | None, lines: int) -> list[str]:
+    """The last ``lines`` lines of a stage's log (read from its end: logs of multi-day stages are large)."""
+    if not log:
+        return []
+    try:
+        with Path(log).open("rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - _TAIL_BYTES))
+            text = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return []
+    return [line for line in text.splitlines() if line.strip()][-lines:]
+
+
+def _stopped_message(log: str | None, code: int, grace_s: float, killed: bool) -> str:
+    """What an interrupted stage's record says: the job's own line when it saved, else what happened to it."""
+    if killed:
+        return f"did not stop within {grace_s:g} s: killed; a rerun resumes from its last saved checkpoint"
+    said = next((line for line in reversed(log_tail(log, 20)) if _STOP_LINE in line), None)
+    if said is not None:
+        return said.strip()
+    return "interrupted; rerun the same command to resume" + (f" (exit status {code})" if code > 0 else "")
+
+
+_NO_SPACE_MARKS = ("no space left on device", "errno 28", "disk quota exceeded")
+
+
+def disk_full_line(log: str | None) -> str | None:
+    """The line of a failed stage's log that says its disk filled, if one does."""
+    for line in reversed(log_tail(log, 40)):
+        if any(mark in line.lower() for mark in _NO_SPACE_MARKS):
+            return line.strip().removeprefix("sdmspec: error: ")
+    return None
 
 
 def _failure_message(stage: Stage, code: int) -> str:
@@ -79,6 +124,8 @@ class _Dispatcher:
         self.running: dict[str, Handle] = {}
         self.started: dict[str, float] = {}
         self.stops = StopRequests()
+        # The disk filled (a manifest write, a launch, or a stage said so): nothing new starts, the run ends with it.
+        self.disk_full: DiskFullError | None = None
 
     def _mark(self, stage: Stage, status: StageStatus, message: str, code: int | None = None) -> None:
         self.status[stage.name] = status
@@ -87,6 +134,15 @@ class _Dispatcher:
             acceleration = stage_acceleration(stage.marker)
             if acceleration is not None:
                 changes["acceleration"] = acceleration
+            precision = stage_precision(stage.marker)
+            if precision is not None:
+                changes["precision"] = precision
+            try:
+                changes["outputs_digest"] = digest_outputs(stage)
+            except OSError as err:
+                status, message = StageStatus.FAILED, f"its outputs cannot be read ({err})"
+                changes.update(status=status, message=message)
+                self.status[stage.name] = status
         duration = None
         if stage.name in self.started:
             duration = round(time.monotonic() - self.started.pop(stage.name), 3)
@@ -96,12 +152,12 @@ class _Dispatcher:
         self.emit(RunEvent(status.value, stage.name, message, log, duration))
 
     def _start(self, stage: Stage, waiting: list[str]) -> None:
-        handle = self.launcher.start(stage, {name: self.running[name] for name in waiting})
-        self.running[stage.name] = handle
-        self.started[stage.name] = time.monotonic()
         inputs = self.prepared.inputs[stage.name]
         record = self.store.stage(stage.name)
         self.status[stage.name] = StageStatus.RUNNING
+        self.started[stage.name] = time.monotonic()
+        # Recorded as launched before its process exists: a runner killed right after the launch leaves "running",
+        # and the stage's folder lock (taken by the launcher before the process starts) tells whether it still runs.
         self.store.update_stage(
             stage.name,
             status=StageStatus.RUNNING,
@@ -110,8 +166,10 @@ class _Dispatcher:
             duration_s=None,
             returncode=None,
             attempts=record.attempts + 1,
-            log=handle.log,
-            job_id=handle.job_id,
+            host=socket.gethostname(),
+            pid=None,
+            job_id=None,
+            outputs_digest=None,
             fingerprint=inputs.fingerprint,
             settings=dict(inputs.settings),
             setting_origins=list(inputs.setting_origins),
@@ -120,10 +178,25 @@ class _Dispatcher:
             git_commit=self.prepared.git.commit,
             message=None,
         )
+        try:
+            handle = self.launcher.start(stage, {name: self.running[name] for name in waiting})
+        except stage_lock.FolderBusyError as busy:
+            self._mark(stage, StageStatus.FAILED, f"still running ({busy.holder}); wait or stop it")
+            return
+        except OSError as err:
+            self._mark(stage, StageStatus.FAILED, f"cannot start: {err}")
+            if is_disk_full(err):
+                raise disk_full_error(err.filename or stage_folder(stage)) from err
+            raise
+        self.running[stage.name] = handle
+        pid = int(handle.job_id) if handle.job_id.isdigit() and self.launcher.name != "slurm" else None
+        self.store.update_stage(stage.name, log=handle.log, job_id=handle.job_id, pid=pid)
         self.emit(RunEvent("start", stage.name, self.prepared.states[stage.name].reason, handle.log))
 
     def _try_start(self) -> bool:
         progressed = False
+        if self.disk_full is not None:
+            return False
         for stage in list(self.queue):
             if len(self.running) >= self.launcher.max_parallel:
                 break
@@ -154,8 +227,13 @@ class _Dispatcher:
                 self._mark(stage, StageStatus.DONE, "", code)
             elif any(self.status.get(dep) in BLOCKING for dep in stage.depends_on):
                 self._mark(stage, StageStatus.SKIPPED, "an upstream did not finish (cancelled by the scheduler)", code)
+            elif code == EXIT_INTERRUPTED:  # stopped by a signal from elsewhere (a user, a scheduler) after saving
+                self._mark(stage, StageStatus.INTERRUPTED, _stopped_message(handle.log, code, 0, False), code)
             else:
-                self._mark(stage, StageStatus.FAILED, _failure_message(stage, code), code)
+                full = disk_full_line(handle.log) if code > 0 else None
+                if full is not None and self.disk_full is None:
+                    self.disk_full = DiskFullError(f"stage {name}: {full}")
+                self._mark(stage, StageStatus.FAILED, full or _failure_message(stage, code), code)
         return progressed
 
     def run(self, grace_s: float) -> bool:
@@ -165,24 +243,33 @@ class _Dispatcher:
                 self.emit(RunEvent("reused", name, "done (unchanged)"))
         with self.stops.installed():
             try:
-                while (self.queue or self.running) and not self.stops.count:
+                while (self.running or (self.queue and self.disk_full is None)) and not self.stops.count:
                     if not (self._try_start() | self._collect()):
                         time.sleep(self.launcher.poll_interval_s)
             except KeyboardInterrupt:
                 self.stops.count += 1
+            except DiskFullError as err:
+                # A manifest write or a launch found no space: stop the stages (they save what they can), record it.
+                self.disk_full = self.disk_full or err
+                self._stop(grace_s)
+                for name, status in list(self.status.items()):
+                    if status is StageStatus.RUNNING:  # recorded as launching when the disk filled: never started
+                        self._mark(self.plan[name], StageStatus.PENDING, "not started: the disk is full")
+                return True
             if self.stops.count:
                 self._stop(grace_s)
                 return True
         return False
 
     def _stop(self, grace_s: float) -> None:
+        self.emit(RunEvent("stopping", f"{len(self.running)} running stage(s)", f"waiting up to {grace_s:g} s"))
         for handle in self.running.values():
             self.launcher.interrupt(handle)
         deadline = time.monotonic() + grace_s
         asked = self.stops.count
         try:
             while self.running and time.monotonic() < deadline and self.stops.count == asked:
-                self._settle()
+                self._settle(grace_s, killed=False)
                 time.sleep(0.05)
         except KeyboardInterrupt:
             pass  # a second Ctrl-C outside the main thread: stop waiting
@@ -190,13 +277,13 @@ class _Dispatcher:
             self.launcher.kill(handle)
         deadline = time.monotonic() + 10
         while self.running and time.monotonic() < deadline:
-            self._settle()
+            self._settle(grace_s, killed=True)
             time.sleep(0.05)
         for name in list(self.running):
             self._mark(self.plan[name], StageStatus.INTERRUPTED, "interrupted (did not exit after SIGKILL)")
             del self.running[name]
 
-    def _settle(self) -> None:
+    def _settle(self, grace_s: float, *, killed: bool) -> None:
         for name, handle in list(self.running.items()):
             code = self.launcher.poll(handle)
             if code is None:
@@ -206,7 +293,8 @@ class _Dispatcher:
             if code == 0 and marker_ok(stage):
                 self._mark(stage, StageStatus.DONE, "finished while stopping", code)
             else:
-                self._mark(stage, StageStatus.INTERRUPTED, "interrupted; rerun the same command to resume", code)
+                message = _stopped_message(handle.log, code, grace_s, killed)
+                self._mark(stage, StageStatus.INTERRUPTED, message, code)
 
 
 def execute(
@@ -215,12 +303,11 @@ def execute(
     """Run the prepared stages with ``launcher``, recording everything in ``OUT/manifest.json``."""
     out = prepared.options.out
     with folder_lock(out):
-        alive = orphans(prepared)
-        if alive:
-            raise SdmspecError(
-                f"stages started by an earlier `sdmspec run` are still running: {', '.join(alive)}; wait for them "
-                "or stop them (kill -INT -<group>), then rerun"
-            )
+        remove_stale_temps(out)  # a killed runner's half-written manifest or report
+        busy = busy_stages(prepared)
+        if busy:
+            shown = "; ".join(f"stage {name} still running ({who})" for name, who in busy[:3])
+            raise SdmspecError(f"{shown}{' and more' if len(busy) > 3 else ''}; wait or stop it, then rerun")
         dispatcher = _Dispatcher(prepared, launcher, emit)
         interrupted = True
         try:
@@ -228,8 +315,12 @@ def execute(
         finally:
             invocation = dispatcher.store.manifest.invocations[-1]
             invocation.ended_at = now()
-            invocation.outcome = "interrupted" if interrupted else ("failed" if _any_failed(dispatcher) else "ok")
-            dispatcher.store.save()
+            failed = "failed" if _any_failed(dispatcher) else "ok"
+            invocation.outcome = "disk full" if dispatcher.disk_full else "interrupted" if interrupted else failed
+            dispatcher.store.close()
+    if dispatcher.disk_full is not None:
+        stopped = "its stages stopped and recorded in the manifest" if interrupted else "nothing new was started"
+        raise DiskFullError(f"{dispatcher.disk_full}; {stopped}; free space, then rerun to resume")
     statuses = {name: dispatcher.status.get(name, StageStatus.PENDING) for name in prepared.selected}
     return RunOutcome(statuses=statuses, interrupted=interrupted, manifest=dispatcher.store.path)
 

@@ -7,6 +7,8 @@ A manifest is read back on the next run to skip finished stages; it is untrusted
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from datetime import datetime, timezone
 from enum import Enum
@@ -15,11 +17,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sdmspec.errors import SdmspecError
-from sdmspec.io import atomic_write_text
+from sdmspec.errors import DiskFullError, SdmspecError
+from sdmspec.io import atomic_write_text, disk_full_error, is_disk_full
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
+# Room set aside while a run lasts, so that its final manifest can be written on a full disk.
+RESERVE_NAME = ".manifest.reserve"
+RESERVE_MIN_BYTES = 64 * 1024
 
 
 class StageStatus(str, Enum):
@@ -53,6 +58,8 @@ class StageRecord(_Record):
     setting_origins: list[str] = Field(default_factory=list)
     # Model stages: the scan the job ran, and whether it checkpointed activations (from its result, once done).
     acceleration: dict[str, Any] | None = None
+    # Training stages: the precision the job ran in, from its result.json (requested, autocast, tf32, reason).
+    precision: dict[str, Any] | None = None
     # Pre-training: where it started (init, checkpoint, origin, folder, sha256 of the weights) as the runner found it.
     init: dict[str, Any] | None = None
     # When each upstream had last ended as this stage started: an upstream run since makes this stage stale.
@@ -64,6 +71,11 @@ class StageRecord(_Record):
     attempts: int = 0
     log: str | None = None
     job_id: str | None = None
+    # Where and as which process the stage was launched (recorded before the process starts; the pid right after).
+    host: str | None = None
+    pid: int | None = None
+    # Once done: each output file that matters, {relative path: {size, sha256}}; checked before the stage is reused.
+    outputs_digest: dict[str, dict[str, Any]] | None = None
     git_commit: str | None = None
     message: str | None = None
 
@@ -129,17 +141,57 @@ class ManifestStore:
     """The live manifest of a run: every change goes through :meth:`update_stage`/:meth:`save` and hits disk at once.
 
     A lock serialises writers (launchers may report from threads); each write is one atomic rename.
+
+    A full disk must not leave the manifest saying "running" for stages that are not. So the store holds a reserve
+    (a preallocated hidden file, several times the manifest's size) while a run lasts. The first write that finds no
+    space raises :class:`DiskFullError` and later changes stay in memory, while the runner stops its stages;
+    :meth:`close` then frees the reserve and writes the final state into the room it leaves.
     """
 
     def __init__(self, folder: Path, manifest: Manifest) -> None:
         self.path = folder / MANIFEST_NAME
+        self.reserve = folder / RESERVE_NAME
         self.manifest = manifest
+        self.disk_full: DiskFullError | None = None
         self._lock = threading.Lock()
+
+    def _text(self) -> str:
+        self.manifest.updated_at = now()
+        return self.manifest.model_dump_json(indent=2) + "\n"
+
+    def hold_reserve(self) -> None:
+        """Set aside room for the final write (DiskFullError when there is not even that)."""
+        size = max(RESERVE_MIN_BYTES, 4 * len(self._text().encode()))
+        try:
+            with self.reserve.open("wb") as handle:
+                os.posix_fallocate(handle.fileno(), 0, size)
+        except OSError as err:
+            self.reserve.unlink(missing_ok=True)
+            if is_disk_full(err):
+                raise disk_full_error(self.reserve, size) from err
+            raise
 
     def save(self) -> None:
         with self._lock:
-            self.manifest.updated_at = now()
-            atomic_write_text(self.path, self.manifest.model_dump_json(indent=2) + "\n")
+            if self.disk_full is not None:
+                return  # the disk is full: kept in memory until close()
+            text = self._text()
+            try:
+                atomic_write_text(self.path, text)
+            except DiskFullError as err:
+                self.disk_full = err
+                raise
+
+    def close(self) -> None:
+        """The final write: into the reserve's room when the disk filled; the reserve is removed either way."""
+        with self._lock:
+            full, self.disk_full = self.disk_full, None
+            self.reserve.unlink(missing_ok=True)
+        # Not even the reserve's room: the last manifest written stays, whole (atomic writes).
+        with contextlib.suppress(DiskFullError):
+            self.save()
+        if full is not None:
+            self.disk_full = full
 
     def stage(self, name: str) -> StageRecord:
         return self.manifest.stages[name]

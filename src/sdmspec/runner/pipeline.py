@@ -49,7 +49,8 @@ class RunRequest:
     slurm_partition: str | None = None
     slurm_cluster: str = "slurm"
     timeout_min: int | None = None
-    grace_s: float = 60.0
+    grace_s: float = 120.0
+    slurm_signal_delay_s: int = 120
     argv: tuple[str, ...] = field(default_factory=lambda: tuple(sys.argv))
     # (size, folder) pairs from `--init-from SIZE=DIR`: where that size's pre-training starts.
     init_from: tuple[tuple[str, Path], ...] = ()
@@ -57,6 +58,8 @@ class RunRequest:
     scan: str = "auto"
     activation_checkpointing: str = "auto"
     device: str = "auto"
+    precision: str | None = None
+    report_to: tuple[str, ...] = ()
 
     @property
     def out_dir(self) -> Path:
@@ -114,6 +117,8 @@ def plan_options(request: RunRequest) -> PlanOptions:
         scan=request.scan,
         activation_checkpointing=request.activation_checkpointing,
         device=request.device,
+        precision=request.precision,
+        report_to=request.report_to,
     )
 
 
@@ -234,6 +239,7 @@ def make_launcher(prepared: PreparedRun) -> Launcher:
             use_gpus=not request.smoke,
             partition=request.slurm_partition,
             timeout_min=request.timeout_min or DEFAULT_TIMEOUT_MIN,
+            signal_delay_s=request.slurm_signal_delay_s,
             env=env,
             cwd=str(Path.cwd()),
         )

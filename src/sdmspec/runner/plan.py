@@ -88,6 +88,16 @@ class PlanOptions:
     # `--device cpu|cuda` for every stage's job; "auto" leaves each job its default (training and profile: the GPU
     # when there is one; the challenge build and verification: the CPU).
     device: str = "auto"
+    # Training stages: `--precision` when given (else each job's default, the spec setting), and the experiment
+    # trackers every training job reports to (`--report-to`, repeatable; not part of any fingerprint).
+    precision: str | None = None
+    report_to: tuple[str, ...] = ()
+
+
+PRECISIONS = ("auto", "bf16", "fp32")
+TRACKERS = ("tensorboard", "mlflow", "wandb")
+# Settings every training stage reads besides its own section (when the spec has them).
+TRAINING_SETTINGS = ("training.precision", "training.max_grad_norm")
 
 
 @dataclass(frozen=True)
@@ -123,7 +133,7 @@ def _job(options: PlanOptions, *args: str) -> tuple[str, ...]:
 
 # Options fingerprints leave out (see fingerprint._portable): how a stage computes, never what (the scan path, the
 # device, activation checkpointing), and where the initial weights lie (their sha256 is fingerprinted instead).
-HOW_OPTIONS = ("--scan", "--activation-checkpointing", "--device", "--init-from")
+HOW_OPTIONS = ("--scan", "--activation-checkpointing", "--device", "--init-from", "--report-to")
 
 
 def _device(options: PlanOptions) -> tuple[str, ...]:
@@ -132,7 +142,14 @@ def _device(options: PlanOptions) -> tuple[str, ...]:
 
 def _acceleration(options: PlanOptions, *, training: bool) -> tuple[str, ...]:
     extra = ("--scan", options.scan, *_device(options))
-    return (*extra, "--activation-checkpointing", options.activation_checkpointing) if training else extra
+    if not training:
+        return extra
+    extra += ("--activation-checkpointing", options.activation_checkpointing)
+    if options.precision is not None:  # what the stage computes in: part of its fingerprint
+        extra += ("--precision", options.precision)
+    for tracker in options.report_to:
+        extra += ("--report-to", tracker)
+    return extra
 
 
 def _common(options: PlanOptions, *, configs: bool, data: bool) -> tuple[str, ...]:
@@ -169,7 +186,8 @@ class _Builder:
             argv += ("--init-from", str(start))
         self.stages.append(
             Stage(name, StageKind.PRETRAIN, argv, inputs=(str(start),) if start else (), outputs=(str(folder),),
-                  depends_on=(), marker=str(folder / "result.json"), reads_settings=("training.pretrain.",),
+                  depends_on=(), marker=str(folder / "result.json"),
+                  reads_settings=("training.pretrain.", *TRAINING_SETTINGS),
                   distributed=True, needs_gpu=True, reads_init=variant.size)
         )  # fmt: skip
         self.model_stage[variant.name] = self.ready_stage[variant.name] = name
@@ -232,7 +250,8 @@ class _Builder:
         self.stages.append(
             Stage(name, StageKind.FINETUNE, argv, inputs=(str(checkpoint),), outputs=(str(folder),),
                   depends_on=upstream, marker=str(folder / "result.json"),
-                  reads_settings=("training.finetune.", f"epochs.{task}"), distributed=True, needs_gpu=True)
+                  reads_settings=("training.finetune.", f"epochs.{task}", *TRAINING_SETTINGS), distributed=True,
+                  needs_gpu=True)
         )  # fmt: skip
 
     def report(self) -> None:
@@ -247,6 +266,11 @@ class _Builder:
 
 def build_plan(spec: Spec, options: PlanOptions) -> Plan:
     """Every stage the spec's variants and GLUE tasks call for, with their commands and dependencies."""
+    if options.precision is not None and options.precision not in PRECISIONS:
+        raise SdmspecError(f"--precision must be one of {', '.join(PRECISIONS)}, got {options.precision!r}")
+    unknown = [tracker for tracker in options.report_to if tracker not in TRACKERS]
+    if unknown:
+        raise SdmspecError(f"--report-to must be one of {', '.join(TRACKERS)}, got {unknown[0]!r}")
     builder = _Builder(spec, options)
     for variant in spec.variants:
         if variant.method in (Method.DENSE, Method.SDM):

@@ -13,12 +13,20 @@ from pathlib import Path
 from sdmspec.runner.gate import smoke_deviation
 from sdmspec.runner.launchers.base import Launcher
 from sdmspec.runner.manifest import Invocation, Manifest, ManifestStore, StageRecord, StageStatus, now
+from sdmspec.runner.outputs import digest_outputs
 from sdmspec.runner.pipeline import PreparedRun
 from sdmspec.runner.plan import Stage
 
 
 def _mtime(path: str) -> str:
     return datetime.fromtimestamp(Path(path).stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
+
+
+def _digest_or_none(stage: Stage) -> dict[str, dict[str, object]] | None:
+    try:
+        return digest_outputs(stage)
+    except OSError:
+        return None  # unreadable now: the next run's check of the marker and outputs decides
 
 
 def _synced(stage: Stage, record: StageRecord | None, prepared: PreparedRun) -> StageRecord:
@@ -34,10 +42,15 @@ def _synced(stage: Stage, record: StageRecord | None, prepared: PreparedRun) -> 
     }
     record = StageRecord.model_validate(fields) if record is None else record.model_copy(update=fields)
     state = prepared.states[stage.name]
-    if state.done and record.status is not StageStatus.DONE:
-        # The job finished (its result is there) but the runner stopped before recording it.
+    if state.done and (record.status is not StageStatus.DONE or record.outputs_digest is None):
+        # The job finished (its result is there) but the runner stopped before recording it (or an older sdmspec
+        # recorded it without a digest): record it now, digest included.
         record = record.model_copy(
-            update={"status": StageStatus.DONE, "ended_at": record.ended_at or _mtime(stage.marker)}
+            update={
+                "status": StageStatus.DONE,
+                "ended_at": record.ended_at or _mtime(stage.marker),
+                "outputs_digest": _digest_or_none(stage),
+            }
         )
     elif stage.name in prepared.to_run:
         record = record.model_copy(update={"status": StageStatus.PENDING, "message": state.reason})
@@ -70,6 +83,8 @@ def open_store(prepared: PreparedRun, launcher: Launcher) -> ManifestStore:
         acceleration={
             "scan": prepared.expected_scan.record(),
             "activation_checkpointing": request.activation_checkpointing,
+            "precision": request.precision or "each job's default (the spec setting)",
+            "report_to": list(request.report_to),
         },
         invocations=[
             *(previous.invocations if previous else []),
@@ -88,4 +103,5 @@ def open_store(prepared: PreparedRun, launcher: Launcher) -> ManifestStore:
     )
     store = ManifestStore(prepared.options.out, manifest)
     store.save()
+    store.hold_reserve()
     return store

@@ -131,6 +131,29 @@ def _init_section(manifest: Mapping[str, Any]) -> list[str]:
     return lines + _table(["variant", "initialization", "checkpoint", "found in", "weights sha256"], rows)
 
 
+def _precision_section(manifest: Mapping[str, Any]) -> list[str]:
+    """What each training stage computed in: its job's own record (result.json ``precision``)."""
+    rows = []
+    for kind in ("pretrain", "finetune"):
+        for record in _stages(manifest, kind):
+            result = _result(record)
+            precision = result.get("precision") if result is not None else None
+            precision = precision if isinstance(precision, Mapping) else record.get("precision")
+            if not isinstance(precision, Mapping):
+                continue
+            rows.append([
+                record["name"],
+                str(precision.get("requested") or DASH),
+                str(precision.get("autocast") or "none (fp32)"),
+                _fmt(precision.get("tf32")),
+                str(precision.get("reason") or DASH),
+            ])  # fmt: skip
+    if not rows:
+        return []
+    lines = ["", "## Precision", "", "What each training stage ran in, as its job recorded it.", ""]
+    return lines + _table(["stage", "requested", "autocast", "TF32 matmuls", "why"], rows)
+
+
 def _profile_rows(out: Path) -> list[Mapping[str, Any]]:
     data = _read_json(out / "profile" / "profile.json")
     if not isinstance(data, Mapping):
@@ -241,7 +264,7 @@ def render_report(out: Path) -> str:
     if not isinstance(manifest, Mapping):
         manifest = {}
     lines = _header(manifest) + _status_section(manifest) + _init_section(manifest) + _results_section(manifest, out)
-    lines += _verify_section(manifest, out) + _profile_section(out)
+    lines += _precision_section(manifest) + _verify_section(manifest, out) + _profile_section(out)
     lines += ["", "Every stage's command, timing, fingerprint and log: `manifest.json`.", ""]
     return "\n".join(lines)
 

@@ -5,7 +5,8 @@ A stage is done when all of these hold:
 - its recorded fingerprint equals the current one (same command, spec, settings read, initial weights, upstream
   fingerprints);
 - the upstream runs it consumed are still the latest ones (an upstream rerun since makes its outputs stale);
-- it did not fail last time.
+- it did not fail last time;
+- its outputs that matter are the files it recorded when it finished (sizes, then sha256).
 A stage that must run makes everything downstream of it run too (its outputs will change).
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from sdmspec.runner.fingerprint import StageInputs
 from sdmspec.runner.manifest import Manifest, StageRecord, StageStatus
+from sdmspec.runner.outputs import check_stages
 from sdmspec.runner.plan import MarkerCheck, Plan, Stage, StageKind
 
 
@@ -62,11 +64,20 @@ def _why_changed(record: StageRecord, inputs: StageInputs, manifest: Manifest, s
 
 
 def stage_state(
-    stage: Stage, inputs: StageInputs, previous: Manifest | None, spec_hash: str, rerun: set[str]
+    stage: Stage,
+    inputs: StageInputs,
+    previous: Manifest | None,
+    spec_hash: str,
+    rerun: set[str],
+    outputs: Mapping[str, str | None] | None = None,
 ) -> StageState:
+    """The stage's state; ``outputs``: each checked stage's outputs problem (None: as recorded); a stage not in it
+    is taken as unchecked (the first pass of :func:`plan_state`)."""
     record = previous.stages.get(stage.name) if previous else None
     if record is None or previous is None:
         return StageState(False, "new")
+    if record.fingerprint is None:  # recorded as pending by an earlier run, never launched: nothing changed
+        return StageState(False, "not started")
     if record.fingerprint != inputs.fingerprint:
         return StageState(False, _why_changed(record, inputs, previous, spec_hash))
     upstream = [name for name in stage.depends_on if name in rerun]
@@ -83,17 +94,41 @@ def stage_state(
     if stage.kind in (StageKind.REPORT, StageKind.VERIFY) and record.status is not StageStatus.DONE:
         # Their marker is not a job's last write, so the runner's own record decides.
         return StageState(False, record.status.value)
+    problem = (outputs or {}).get(stage.name)
+    if problem is not None:
+        return StageState(False, problem)
     return StageState(True, "done")
 
 
 def plan_state(
     plan: Plan, inputs: Mapping[str, StageInputs], previous: Manifest | None, spec_hash: str
 ) -> dict[str, StageState]:
-    """Every stage's state, in plan order; a stage that must run pulls everything downstream with it."""
+    """Every stage's state, in plan order; a stage that must run pulls everything downstream with it.
+
+    Two passes: the first decides on everything but the outputs; the stages it finds done have their outputs checked
+    in parallel; the second decides with those checks (a stage whose outputs changed pulls its downstream too)."""
+    first = _walk(plan, inputs, previous, spec_hash, None)
+    # Only the stages that are done on every other count have their outputs checked (sizes, then sha256), at once.
+    records = previous.stages if previous is not None else {}
+    candidates = [
+        (stage, records[stage.name].outputs_digest or {})
+        for stage in plan.stages
+        if first[stage.name].done and records[stage.name].outputs_digest
+    ]
+    return _walk(plan, inputs, previous, spec_hash, check_stages(candidates))
+
+
+def _walk(
+    plan: Plan,
+    inputs: Mapping[str, StageInputs],
+    previous: Manifest | None,
+    spec_hash: str,
+    outputs: Mapping[str, str | None] | None,
+) -> dict[str, StageState]:
     states: dict[str, StageState] = {}
     rerun: set[str] = set()
     for stage in plan.stages:
-        state = stage_state(stage, inputs[stage.name], previous, spec_hash, rerun)
+        state = stage_state(stage, inputs[stage.name], previous, spec_hash, rerun, outputs)
         states[stage.name] = state
         if not state.done:
             rerun.add(stage.name)
