@@ -114,15 +114,19 @@ def _log_steps(out: Path, steps: range, loss: float) -> MetricsLog:
 
 
 def test_a_resumed_job_continues_its_runs(tmp_path: Path, mlflow_store: str) -> None:
-    """The interrupted process logged steps 1-5 and was killed; its checkpoint was at step 3, so the rerun logs
-    from 3 again: TensorBoard shows the rerun's values from step 3 on, MLflow continues the same run."""
+    """The interrupted process logged steps 1-5 and was killed; its checkpoint was at step 2, so the rerun starts
+    with its setup event at step 2 and logs from 3 again: TensorBoard shows the rerun's values from step 3 on (the
+    interrupted run's are purged), MLflow continues the same run."""
     with pytest.raises(KeyboardInterrupt), reporting(["tensorboard", "mlflow"], run_name="job"):
         _log_steps(tmp_path, range(1, 6), loss=0.0)
         raise KeyboardInterrupt
     first = read_json(tmp_path / "tracking.json")["mlflow"]["run_id"]
     assert _mlflow(mlflow_store).get_run(first).info.status == "KILLED"
     with reporting(["tensorboard", "mlflow"], run_name="job"):
-        _log_steps(tmp_path, range(3, 8), loss=100.0)
+        resumed = MetricsLog(tmp_path / "metrics.jsonl", enabled=True)
+        resumed.log("setup", step=2, scan="parallel")
+        for step in range(3, 8):
+            resumed.log("train", step=step, loss=100.0 + step)
     assert read_json(tmp_path / "tracking.json")["mlflow"]["run_id"] == first
     assert _mlflow(mlflow_store).get_run(first).info.status == "FINISHED"
     losses = {e.step: e.value for e in _scalars(tmp_path / "tensorboard").Scalars("train/loss")}
@@ -180,3 +184,28 @@ def test_report_to_choices() -> None:
     assert done.stderr.strip().splitlines() == [
         "sdmspec: error: --report-to 'comet': not a tracker; choose from tensorboard, mlflow, wandb"
     ]
+
+
+def test_a_crashed_and_resumed_job_tracks_every_step_once_in_tensorboard(
+    smoke_data: Path, tmp_path: Path, mlflow_store: str
+) -> None:
+    from sdmspec.jobs.loop import CRASH_AFTER_ENV, CRASH_EXIT_CODE
+
+    out = tmp_path / "dense"
+    command = ["job", "pretrain", "--variant", "mamba-130m-dense", "--out", str(out), "--smoke", "--quiet"]
+    command += ["--data-dir", str(smoke_data), "--checkpoint-every", "3", "--report-to", "tensorboard,mlflow"]
+    env = {"MLFLOW_TRACKING_URI": mlflow_store, "MLFLOW_EXPERIMENT_NAME": "sdmspec-tests"}
+    crashed = run_cli(*command, env={**env, CRASH_AFTER_ENV: "5"})  # dies after step 5; checkpoint at step 3
+    assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr
+    run_id = read_json(out / "tracking.json")["mlflow"]["run_id"]
+    finished = run_cli(*command, env=env)
+    assert finished.returncode == 0, finished.stderr
+    train = [e for e in read_events(out / "metrics.jsonl") if e["event"] == "train"]
+    logged = _scalars(out / "tensorboard").Scalars("train/loss")
+    assert [e.step for e in logged] == [e["step"] for e in train] == list(range(1, len(train) + 1))
+    assert [e.value for e in logged] == pytest.approx([e["loss"] for e in train], rel=1e-6)
+    assert read_json(out / "tracking.json")["mlflow"]["run_id"] == run_id
+    client = _mlflow(mlflow_store)
+    assert client.get_run(run_id).info.status == "FINISHED"
+    history = {(m.step, m.value) for m in client.get_metric_history(run_id, "train/loss")}
+    assert {(e["step"], e["loss"]) for e in train} <= history

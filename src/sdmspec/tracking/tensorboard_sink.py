@@ -27,8 +27,9 @@ class TensorBoardSink:
 
     def __init__(self, folder: Path, run_name: str, params: dict[str, Any], first_step: int) -> None:
         writer_class = _writer_class()
-        # A resumed job redoes the steps after its checkpoint: purge_step drops what the interrupted run wrote there.
-        purge = first_step if first_step > 0 else None
+        # A resumed job's first event is its setup event at the checkpoint's step S, and it redoes the steps after S:
+        # purge_step drops what the interrupted run wrote from S + 1 on (its events at S came before the checkpoint).
+        purge = first_step + 1 if first_step > 0 else None
         self.writer = writer_class(log_dir=str(folder / FOLDER), purge_step=purge)
         if first_step == 0:
             self.writer.add_text("run", run_name, 0)
