@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ class WandbSink:
             import wandb
         except ImportError:
             raise MissingPackageError("wandb is not importable") from None
-        run_id = read_run(folder, self.name).get("run_id") or wandb.util.generate_id()
+        # W&B run ids: lowercase letters and digits; kept so that a resumed job resumes this run.
+        run_id = read_run(folder, self.name).get("run_id") or secrets.token_hex(4)
         self.run = wandb.init(
             project=os.environ.get("WANDB_PROJECT") or DEFAULT_PROJECT,
             name=run_name,
