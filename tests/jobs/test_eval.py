@@ -137,3 +137,31 @@ def test_not_a_model_folder_is_one_line(tmp_path: Path) -> None:
     done = run_cli("eval", str(tmp_path / "missing"))
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"sdmspec: error: {tmp_path / 'missing'}: no such file or folder"]
+
+
+def test_a_bf16_stage_evaluated_on_the_cpu_says_so(mrpc_sdm: Path, smoke_data: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "mrpc"
+    shutil.copytree(mrpc_sdm, copy)
+    record = read_json(copy / "result.json")
+    record["precision"] = {"requested": "auto", "autocast": "bf16", "tf32": True, "reason": "a bf16 GPU"}
+    (copy / "result.json").write_text(json.dumps(record), encoding="utf-8")
+    report = evaluate(EvalRequest(copy, data_dir=smoke_data, device="cpu"))
+    assert report.notes == ["the stage ran under bf16 autocast, this evaluation runs in fp32 (no bf16 GPU here)"]
+    assert report.to_json()["notes"] == report.notes and set(report.metrics) == {"val_accuracy", "val_f1"}
+
+
+@pytest.mark.gpu
+def test_eval_on_cuda(mrpc_sdm: Path, smoke_data: Path) -> None:
+    """The loaded model on the GPU computes the CPU's logits (to float tolerance) and eval runs there."""
+    import torch
+
+    cpu, gpu = load_model(mrpc_sdm), load_model(mrpc_sdm, device="cuda")
+    assert next(gpu.parameters()).device.type == "cuda"
+    ids = torch.tensor([[5, 6, 7, 8], [9, 10, 0, 0]])
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])
+    with torch.no_grad():
+        expected = cpu(ids, attention_mask=mask).logits
+        got = gpu(ids.cuda(), attention_mask=mask.cuda()).logits.cpu()
+    torch.testing.assert_close(got, expected, rtol=1e-3, atol=1e-3)
+    report = evaluate(EvalRequest(mrpc_sdm, data_dir=smoke_data, device="cuda"))
+    assert report.device.startswith("cuda") and set(report.metrics) == {"val_accuracy", "val_f1"}

@@ -53,6 +53,8 @@ def eval_model(
             same = recorded == value
             note = "" if recorded is None else ("  (as recorded)" if same else f"  (recorded {recorded!r})")
             typer.echo(f"  {name:<28} {value!r}{note}")
+        for line in report.notes:
+            typer.echo(f"note: {line}")
     if report.differences:
         typer.echo(f"sdmspec: error: differs from the stage's result.json: {'; '.join(report.differences)}", err=True)
     raise typer.Exit(EXIT_FINDINGS if report.differences else EXIT_OK)

@@ -50,6 +50,7 @@ class EvalReport:
     scan: str
     metrics: dict[str, float]
     recorded: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def differences(self) -> list[str]:
@@ -71,6 +72,7 @@ class EvalReport:
             "recorded": self.recorded,
             "matches_recorded": None if not self.recorded else not self.differences,
             "differences": self.differences,
+            "notes": self.notes,
         }
 
 
@@ -99,7 +101,12 @@ def evaluate(request: EvalRequest) -> EvalReport:
     from sdmspec.models.loading import load_model
     from sdmspec.models.scan import apply_scan
 
-    runtime = start_runtime(request.device, bf16=_autocast(result) == "bf16", small=smoke)
+    notes: list[str] = []
+    bf16 = _autocast(result) == "bf16"
+    if bf16 and not _bf16_here(request.device):
+        bf16 = False
+        notes.append("the stage ran under bf16 autocast, this evaluation runs in fp32 (no bf16 GPU here)")
+    runtime = start_runtime(request.device, bf16=bf16, small=smoke)
     try:
         scan = choose_scan(request.scan, runtime)
         tokenizer = load_tokenizer(source)
@@ -125,7 +132,16 @@ def evaluate(request: EvalRequest) -> EvalReport:
         scan=scan.path.value,
         metrics=metrics,
         recorded=recorded,
+        notes=notes,
     )
+
+
+def _bf16_here(device: str) -> bool:
+    import torch
+
+    from sdmspec.device import resolve_device
+
+    return resolve_device(device, JobError) == "cuda" and bool(torch.cuda.is_bf16_supported())
 
 
 class _Settings:

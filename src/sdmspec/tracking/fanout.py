@@ -79,6 +79,8 @@ class Trackers:
         return [sink.name for sink in self._sinks or []]
 
     def log(self, record: dict[str, Any]) -> None:
+        if not self.names:
+            return
         step, scalars = scalars_of(record)
         if self._sinks is None:
             self._sinks = self._open(step)
