@@ -77,7 +77,7 @@ class MetricsLog:
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
         if self.trackers is not None:
-            self.trackers.log(record)
+            self.trackers.log(record, self.events)
 
     def close(self, status: str = "FINISHED") -> None:
         """Close the trackers (flushing their files, ending their runs with ``status``); the log itself needs none."""

@@ -6,15 +6,18 @@ this process was configured with (:func:`reporting`, which the job commands ente
 The run is named after the stage; its parameters are the job's options and resolved settings.
 
 - ``tensorboard``: ``torch.utils.tensorboard.SummaryWriter`` (tensorboardX when only that is installed), event files
-  in ``<out>/tensorboard/``; a resumed job purges the steps it redoes.
+  in ``<out>/tensorboard/`` that mirror ``metrics.jsonl``: each (re)start purges what earlier processes wrote and
+  sends the events the job kept again, so a crash that lost unwritten events leaves no gap.
 - ``mlflow``: ``MlflowClient`` with the usual configuration (``MLFLOW_TRACKING_URI``, ``MLFLOW_EXPERIMENT_NAME``,
-  default experiment "sdmspec"); a resumed job continues the same run (its id is kept in ``<out>/tracking.json``).
+  default experiment "sdmspec"); a resumed job continues the same run (its id is kept in ``<out>/tracking.json``),
+  first sending the kept events the run lacks.
 - ``wandb``: ``wandb.init`` with the usual environment (``WANDB_PROJECT``, default "sdmspec"; ``WANDB_MODE=offline``
   honoured), files under ``<out>/``; a resumed job resumes the same run id.
 
 Tracking never stops a run: a tracker whose package is missing is announced in one line and skipped; a tracker that
-fails while the job runs is announced in one warning line and dropped, and ``metrics.jsonl`` stays complete. Only
-rank 0 tracks (``MetricsLog`` is enabled there only). This package imports no tracking library until a tracker opens.
+fails while the job runs is announced in one warning line and dropped, and ``metrics.jsonl`` stays complete. The
+trackers run in one background thread: logging an event only queues it. Only rank 0 tracks (``MetricsLog`` is
+enabled there only). This package imports no tracking library until a tracker opens.
 """
 
 from __future__ import annotations

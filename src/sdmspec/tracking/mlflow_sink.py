@@ -68,6 +68,12 @@ class MlflowSink:
             return None
         return str(known["run_id"])
 
+    def logged_through(self) -> int:
+        """The last step of the run's metrics: a continued run already holds the events up to it."""
+        run = self.client.get_run(self.run_id)
+        steps = [m.step for key in run.data.metrics for m in self.client.get_metric_history(self.run_id, key)]
+        return max(steps, default=-1)
+
     def log_scalars(self, step: int, scalars: dict[str, float]) -> None:
         from mlflow.entities import Metric
 

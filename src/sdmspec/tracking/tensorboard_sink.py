@@ -25,18 +25,19 @@ def _writer_class() -> Any:
 class TensorBoardSink:
     name = "tensorboard"
 
-    def __init__(self, folder: Path, run_name: str, params: dict[str, Any], first_step: int) -> None:
+    def __init__(self, folder: Path, run_name: str, params: dict[str, Any]) -> None:
         writer_class = _writer_class()
-        # A resumed job's first event is its setup event at the checkpoint's step S, and it redoes the steps after S:
-        # purge_step drops what the interrupted run wrote from S + 1 on (its events at S came before the checkpoint).
-        purge = first_step + 1 if first_step > 0 else None
-        self.writer = writer_class(log_dir=str(folder / FOLDER), purge_step=purge)
-        if first_step == 0:
-            self.writer.add_text("run", run_name, 0)
-            if params:
-                rows = [f"| {key} | {_text(value)} |" for key, value in sorted(params.items())]
-                table = "\n".join(rows)
-                self.writer.add_text("params", "| setting | value |\n|---|---|\n" + table, 0)
+        # The event files mirror metrics.jsonl: whatever an earlier process of this job wrote is purged (TensorBoard
+        # drops the steps from purge_step on), and a resumed job sends the events it kept again (Trackers replays
+        # them: logged_through is -1), so a crash that lost unwritten events leaves no gap.
+        self.writer = writer_class(log_dir=str(folder / FOLDER), purge_step=0)
+        self.writer.add_text("run", run_name, 0)
+        if params:
+            rows = [f"| {key} | {_text(value)} |" for key, value in sorted(params.items())]
+            self.writer.add_text("params", "| setting | value |\n|---|---|\n" + "\n".join(rows), 0)
+
+    def logged_through(self) -> int:
+        return -1
 
     def log_scalars(self, step: int, scalars: dict[str, float]) -> None:
         for tag, value in scalars.items():

@@ -35,6 +35,10 @@ class WandbSink:
         )
         remember_run(folder, self.name, {"run_id": str(run_id)})
 
+    def logged_through(self) -> int:
+        """W&B accepts only increasing steps: a resumed run continues after the last step it holds."""
+        return int(getattr(self.run, "step", 0) or 0) - 1
+
     def log_scalars(self, step: int, scalars: dict[str, float]) -> None:
         self.run.log(scalars, step=step)
 
