@@ -84,6 +84,13 @@ def test_eval_refuses_figures_that_differ_from_the_record(mrpc_sdm: Path, smoke_
     ]
 
 
+def test_eval_reads_the_data_folder_the_stage_read(mrpc_sdm: Path, smoke_data: Path) -> None:
+    report = evaluate(EvalRequest(mrpc_sdm, device="cpu"))  # no --data-dir: result.json's data.data_dir
+    assert report.data["data_dir"] == str(smoke_data) == read_json(mrpc_sdm / "result.json")["data"]["data_dir"]
+    recorded = read_json(mrpc_sdm / "result.json")["metrics"]
+    assert report.metrics == {name: recorded[name] for name in ("val_accuracy", "val_f1")}
+
+
 def test_eval_of_every_validation_split(pretrained: dict[str, Path], smoke_data: Path, tmp_path: Path) -> None:
     """MNLI: matched and mismatched, as the job named them."""
     out = tmp_path / "mnli"

@@ -4,7 +4,8 @@ A fine-tuned model is evaluated on its task's validation split(s) (accuracy, and
 language model (pre-training, baselines) by validation perplexity on WikiText-103, each through the job's own
 evaluation function, with the settings the stage recorded in its ``result.json`` (micro-batch, sequence length,
 autocast), so the figures are the stage's, exactly, when the data are the same. Without a result.json the settings
-come from ``--configs`` (with the smoke overlay under ``--smoke``).
+come from ``--configs`` (with the smoke overlay under ``--smoke``). The data are ``--data-dir``, else the folder the
+stage read when it is still there, else where the jobs look (generated under ``--smoke``, the hub's cache otherwise).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class EvalReport:
     metrics: dict[str, float]
     recorded: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
 
     @property
     def differences(self) -> list[str]:
@@ -66,6 +68,7 @@ class EvalReport:
             "kind": self.kind,
             "task": self.task,
             "smoke": self.smoke,
+            "data": self.data,
             "device": self.device,
             "scan": self.scan,
             "metrics": self.metrics,
@@ -94,7 +97,8 @@ def evaluate(request: EvalRequest) -> EvalReport:
     from sdmspec.jobs.data import resolve_source
 
     own_tokenizer = folder if (folder / "tokenizer.json").is_file() else None
-    source = resolve_source(spec, smoke=smoke, data_dir=request.data_dir, tokenizer=own_tokenizer)
+    data_dir = request.data_dir or _recorded_data_dir(result)
+    source = resolve_source(spec, smoke=smoke, data_dir=data_dir, tokenizer=own_tokenizer)
     from sdmspec.jobs.acceleration import choose_scan
     from sdmspec.jobs.data import load_tokenizer
     from sdmspec.jobs.runtime import start_runtime
@@ -133,6 +137,7 @@ def evaluate(request: EvalRequest) -> EvalReport:
         metrics=metrics,
         recorded=recorded,
         notes=notes,
+        data=source.describe(),
     )
 
 
@@ -173,6 +178,13 @@ def _read_result(path: Path) -> dict[str, Any]:
     except (OSError, ValueError) as err:
         raise JobError(f"{path}: not readable JSON ({err})") from None
     return record if isinstance(record, dict) else {}
+
+
+def _recorded_data_dir(result: dict[str, Any]) -> Path | None:
+    """The data folder the stage read (result.json's ``data.data_dir``), when it is still there."""
+    data = result.get("data")
+    recorded = data.get("data_dir") if isinstance(data, dict) else None
+    return Path(recorded) if isinstance(recorded, str) and Path(recorded).is_dir() else None
 
 
 def _autocast(result: dict[str, Any]) -> str | None:
