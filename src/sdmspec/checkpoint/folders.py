@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sdmspec.checkpoint.sources import HF_LAYOUTS, TensorSource, first_line, open_file
+from sdmspec.checkpoint.sources import HF_LAYOUTS, SourceInfo, TensorSource, first_line, open_file
 from sdmspec.errors import CheckpointError
 
 if TYPE_CHECKING:
@@ -60,6 +60,11 @@ class ShardedSource:
 
     def __init__(self, index: Path) -> None:
         self._shard_of = read_weight_map(index)
+        shards = sorted(set(self._shard_of.values()))
+        kind = "safetensors" if index.name.startswith("model.safetensors") else "torch.save"
+        self.info = SourceInfo(
+            f"{kind}, sharded over {len(shards)} file(s) by {index.name}", (str(index), *map(str, shards))
+        )
         self._open_path: Path | None = None
         self._open: TensorSource | None = None
         self._open_keys: frozenset[str] = frozenset()
@@ -99,15 +104,27 @@ class ShardedSource:
         self._open, self._open_path = None, None
 
 
+def model_dir(path: Path) -> Path:
+    """The Hugging Face folder ``path`` names: ``path`` itself, or its ``model/`` when ``path`` is a job's output
+    folder (``runs/smoke/pretrain/mamba-130m-sdm``, which holds ``model/``)."""
+    if find_layout(path) is None and (path / "model").is_dir() and find_layout(path / "model") is not None:
+        return path / "model"
+    return path
+
+
 def open_source(path: Path) -> TensorSource:
-    """A source for a checkpoint file or a Hugging Face model folder."""
+    """A source for a checkpoint file, a Hugging Face model folder, or a job's output folder holding ``model/``."""
     if path.name.endswith(".index.json") and path.is_file():
         return ShardedSource(path)
     if path.is_dir():
-        found = find_layout(path)
+        folder = model_dir(path)
+        found = find_layout(folder)
         if found is None:
-            raise CheckpointError(f"{path}: a folder without {', '.join(HF_LAYOUTS)}")
-        return ShardedSource(found) if found.name.endswith(".index.json") else open_file(found)
+            also = " (nor a model/ folder holding one)" if path == folder else ""
+            raise CheckpointError(f"{path}: a folder without {', '.join(HF_LAYOUTS)}{also}")
+        source = ShardedSource(found) if found.name.endswith(".index.json") else open_file(found)
+        source.info = SourceInfo(f"Hugging Face folder: {source.info.format}", source.info.files)
+        return source
     if not path.exists():
         raise CheckpointError(f"{path}: no such file or folder")
     if not path.is_file():

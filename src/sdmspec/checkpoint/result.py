@@ -7,8 +7,37 @@ from typing import Any, Literal
 
 
 @dataclass(frozen=True)
+class ReadReport:
+    """What was read for one side: the format, the files, the dtypes of the tensors counted, how many were counted
+    (the prunable ones) out of how many the checkpoint holds."""
+
+    format: str
+    files: tuple[str, ...]
+    dtypes: tuple[str, ...]
+    tensors_counted: int
+    tensors_total: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "files": list(self.files),
+            "dtypes": list(self.dtypes),
+            "tensors_counted": self.tensors_counted,
+            "tensors_total": self.tensors_total,
+        }
+
+    def describe(self) -> str:
+        """One line: "safetensors, model/model.safetensors; float32; 8 of 22 tensors counted"."""
+        files = ", ".join(self.files) if len(self.files) <= 3 else f"{self.files[0]} and {len(self.files) - 1} more"
+        dtypes = "/".join(self.dtypes) or "no tensor read"
+        where = f", {files}" if files else ""
+        return f"{self.format}{where}; {dtypes}; {self.tensors_counted} of {self.tensors_total} tensors counted"
+
+
+@dataclass(frozen=True)
 class CheckpointSummary:
-    """One side's totals over the prunable set, and how far it is from the spec's target."""
+    """One side's totals over the prunable set, how far it is from the spec's target, and what was read (None for
+    a count, a state dict or a live model given directly)."""
 
     label: str
     prunable_numel: int
@@ -16,6 +45,7 @@ class CheckpointSummary:
     sparsity: float
     target: float
     off_target: bool
+    read: ReadReport | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +100,7 @@ class IsoSparsityResult:
                     "zeros": side.zeros,
                     "sparsity": side.sparsity,
                     "off_target": side.off_target,
+                    "read": side.read.to_json() if side.read is not None else None,
                 }
                 for side in self.checkpoints
             ],

@@ -14,9 +14,11 @@ import warnings
 import zipfile
 from collections.abc import Mapping
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sdmspec.checkpoint.sniff import describe_file, may_be_torch_file
 from sdmspec.errors import CheckpointError
 
 if TYPE_CHECKING:
@@ -29,8 +31,19 @@ WRAPPER_KEYS = ("state_dict", "model", "module", "model_state_dict")
 HF_LAYOUTS = ("model.safetensors.index.json", "model.safetensors", "pytorch_model.bin.index.json", "pytorch_model.bin")
 
 
+@dataclass(frozen=True)
+class SourceInfo:
+    """What was opened: the format in words ("safetensors", "torch.save (ZIP format)", "Hugging Face folder: ...")
+    and the files read."""
+
+    format: str
+    files: tuple[str, ...]
+
+
 class TensorSource(Protocol):
-    """Raw tensors by their stored names; ``get`` reads one tensor."""
+    """Raw tensors by their stored names; ``get`` reads one tensor; ``info`` says what was opened."""
+
+    info: SourceInfo
 
     def keys(self) -> list[str]: ...
 
@@ -88,11 +101,17 @@ def _holds_tensors(obj: Any, depth: int = 3) -> bool:
     )
 
 
+def _what(path: Path, err: BaseException) -> str:
+    """What the file is and what the loader said (a bare unpickler code such as "105" says nothing alone)."""
+    return f"it is {describe_file(path)} ({first_line(err)})"
+
+
 class MappingSource:
     """Tensors already in memory (a state dict), possibly wrapped."""
 
-    def __init__(self, tensors: Mapping[str, Any], origin: str) -> None:
+    def __init__(self, tensors: Mapping[str, Any], origin: str, info: SourceInfo | None = None) -> None:
         self._tensors = unwrap_state_dict(tensors, origin)
+        self.info = info or SourceInfo("state dict in memory", ())
 
     def keys(self) -> list[str]:
         return list(self._tensors)
@@ -122,10 +141,11 @@ def load_torch_file(path: Path) -> MappingSource:
     except pickle.UnpicklingError as err:
         if "weights only" in str(err).lower():
             raise _refusal(path, err) from None
-        raise CheckpointError(f"{path}: not a readable torch checkpoint ({first_line(err)})") from None
+        raise CheckpointError(f"{path}: not a readable torch checkpoint: {_what(path, err)}") from None
     except Exception as err:  # torch raises RuntimeError, KeyError, EOFError... on corrupt files
-        raise CheckpointError(f"{path}: not a readable torch checkpoint ({first_line(err)})") from None
-    return MappingSource(loaded, str(path))
+        raise CheckpointError(f"{path}: not a readable torch checkpoint: {_what(path, err)}") from None
+    layout = "ZIP format" if use_mmap else "legacy pickle format"
+    return MappingSource(loaded, str(path), SourceInfo(f"torch.save ({layout})", (str(path),)))
 
 
 class SafetensorsSource:
@@ -135,6 +155,7 @@ class SafetensorsSource:
         from safetensors import safe_open
 
         self._path = path
+        self.info = SourceInfo("safetensors", (str(path),))
         self._stack = ExitStack()
         try:
             self._handle = self._stack.enter_context(safe_open(str(path), framework="pt", device="cpu"))
@@ -170,7 +191,10 @@ def is_safetensors(path: Path) -> bool:
 
 
 def open_file(path: Path) -> TensorSource:
-    """A source for one checkpoint file: safetensors by content or suffix, otherwise a torch.save file."""
-    if path.suffix == ".safetensors" or is_safetensors(path):
+    """A source for one checkpoint file: safetensors by content, otherwise a torch.save file; a file that is
+    neither is named for what it is ("a YAML file", "an empty file") and refused."""
+    if is_safetensors(path):
         return SafetensorsSource(path)
+    if path.suffix == ".safetensors" or not may_be_torch_file(path):
+        raise CheckpointError(f"{path}: not a readable checkpoint: it is {describe_file(path)}")
     return load_torch_file(path)

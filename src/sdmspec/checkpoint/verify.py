@@ -10,13 +10,13 @@ sparsity is a warning, not a failure: iso-sparsity is about the two models match
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sdmspec.checkpoint.folders import open_source
 from sdmspec.checkpoint.load import CheckpointReader, prunable_items
-from sdmspec.checkpoint.result import CheckpointSummary, IsoSparsityResult, LayerComparison
+from sdmspec.checkpoint.result import CheckpointSummary, IsoSparsityResult, LayerComparison, ReadReport
 from sdmspec.checkpoint.sources import MappingSource
 from sdmspec.checkpoint.sparsity import LayerCount, SparsityCount, count_sparsity, model_sparsity
 from sdmspec.schema import SparsitySpec, Spec
@@ -28,7 +28,14 @@ if TYPE_CHECKING:
 
 # Called with (side label, elements read so far, elements to read) while a checkpoint is counted.
 SideProgress = Callable[[str, int, int], None]
-__all__ = ["CheckpointSummary", "IsoSparsityResult", "LayerComparison", "compare_counts", "verify_iso_sparsity"]
+__all__ = [
+    "CheckpointSummary",
+    "IsoSparsityResult",
+    "LayerComparison",
+    "ReadReport",
+    "compare_counts",
+    "verify_iso_sparsity",
+]
 
 # Mismatching layers named in the global reason before "and N more".
 _NAMED_LAYERS = 5
@@ -42,8 +49,10 @@ def compare_counts(
     per_layer: bool | None = None,
     labels: tuple[str, str] = ("sdm", "challenge"),
     warnings: tuple[str, ...] = (),
+    reads: tuple[ReadReport | None, ReadReport | None] = (None, None),
 ) -> IsoSparsityResult:
-    """Judge two counts by the spec's iso-sparsity rule (``per_layer`` overrides the spec's)."""
+    """Judge two counts by the spec's iso-sparsity rule (``per_layer`` overrides the spec's); ``reads`` say what
+    was read for each side, when it was read from files."""
     rule = spec.sparsity.rule
     per_layer = rule.per_layer if per_layer is None else per_layer
     layers = _compare_layers(sdm, challenge, rule.tolerance)
@@ -74,7 +83,10 @@ def compare_counts(
             for layer in differing
             if layer.shapes[0] == layer.shapes[1]
         )
-    summaries = (_summary(labels[0], sdm, spec.sparsity), _summary(labels[1], challenge, spec.sparsity))
+    summaries = (
+        _summary(labels[0], sdm, spec.sparsity, reads[0]),
+        _summary(labels[1], challenge, spec.sparsity, reads[1]),
+    )
     off_target = tuple(
         f"{side.label}: sparsity {side.sparsity:.4f} is {abs(side.sparsity - side.target):.4f} off the spec's target "
         f"{side.target} (tolerance {spec.sparsity.target_tolerance})"
@@ -113,28 +125,45 @@ def verify_iso_sparsity(
     names = labels or (_label(sdm, "sdm"), _label(challenge, "challenge"))
     counts: list[SparsityCount] = []
     notes: list[str] = []
+    reads: list[ReadReport | None] = []
     for label, side in zip(names, (sdm, challenge), strict=True):
-        count, side_notes = _count(side, label, spec.sparsity, progress, device)
+        count, side_notes, read = _count(side, label, spec.sparsity, progress, device)
         counts.append(count)
+        reads.append(read)
         notes.extend(f"{label}: {note}" for note in side_notes)
-    return compare_counts(counts[0], counts[1], spec, per_layer=per_layer, labels=names, warnings=tuple(notes))
+    return compare_counts(
+        counts[0], counts[1], spec, per_layer=per_layer, labels=names, warnings=tuple(notes),
+        reads=(reads[0], reads[1]),
+    )  # fmt: skip
 
 
 def _count(
     side: CheckpointLike, label: str, spec: SparsitySpec, progress: SideProgress | None, device: str | None
-) -> tuple[SparsityCount, tuple[str, ...]]:
+) -> tuple[SparsityCount, tuple[str, ...], ReadReport | None]:
     if isinstance(side, SparsityCount):
-        return side, ()
+        return side, (), None
     if isinstance(side, (str, Path)):
         source = open_source(Path(side))
     elif isinstance(side, Mapping):
         source = MappingSource(side, label)
     else:
-        return model_sparsity(side, spec), ()
+        return model_sparsity(side, spec), (), None
     try:
         reader = CheckpointReader(Path(label), source)
         report = None if progress is None else lambda done, total: progress(label, done, total)
-        return count_sparsity(prunable_items(reader, spec, report, device), spec), reader.warnings
+        dtypes: set[str] = set()
+        counted = 0
+
+        def noted(items: Iterator[tuple[str, torch.Tensor]]) -> Iterator[tuple[str, torch.Tensor]]:
+            nonlocal counted
+            for name, tensor in items:
+                dtypes.add(str(tensor.dtype).removeprefix("torch."))
+                counted += 1
+                yield name, tensor
+
+        count = count_sparsity(noted(prunable_items(reader, spec, report, device)), spec)
+        read = ReadReport(source.info.format, source.info.files, tuple(sorted(dtypes)), counted, len(reader.names()))
+        return count, reader.warnings, read
     finally:
         source.close()
 
@@ -147,8 +176,9 @@ def _int(value: int | None) -> int:
     return 0 if value is None else value
 
 
-def _summary(label: str, count: SparsityCount, spec: SparsitySpec) -> CheckpointSummary:
+def _summary(label: str, count: SparsityCount, spec: SparsitySpec, read: ReadReport | None) -> CheckpointSummary:
     return CheckpointSummary(
+        read=read,
         label=label,
         prunable_numel=count.numel,
         zeros=count.zeros,

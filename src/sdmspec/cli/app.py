@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "verify-sparsity": "verify",
     "variants": "variants",
     "job": "jobs",
+    "eval": "eval",
     "profile": "profile",
     "run": "run",
     "status": "status",

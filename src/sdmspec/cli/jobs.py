@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,12 @@ _ACTIVATION_CKPT = typer.Option(
 _LOG_EVERY = typer.Option(None, "--log-every", min=1, help="Log training metrics every N optimizer steps.")
 _CKPT_EVERY = typer.Option(None, "--checkpoint-every", min=0, help="Also checkpoint every N optimizer steps (0: off).")
 _QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+_REPORT_TO = typer.Option(
+    [],
+    "--report-to",
+    help="Also send every logged metric to an experiment tracker: tensorboard (<out>/tensorboard/), mlflow "
+    "(MLFLOW_TRACKING_URI) or wandb; repeatable. A tracker that is not installed is skipped with one line.",
+)
 
 
 @job_app.command("pretrain")
@@ -98,9 +105,10 @@ def pretrain(
     checkpoint_every: int | None = _CKPT_EVERY,
     init_from: Path | None = _INIT_FROM,
     quiet: bool = _QUIET,
+    report_to: list[str] = _REPORT_TO,
 ) -> None:
     """Phase A: causal LM pre-training on WikiText-103 (dense and SDM variants)."""
-    from sdmspec.jobs.pretrain import run_pretrain
+    from sdmspec.jobs.pretrain import SETTINGS, run_pretrain
 
     options = JobOptions(
         variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, data_dir=data_dir,
@@ -108,7 +116,8 @@ def pretrain(
         checkpoint_every=checkpoint_every, init_from=init_from, scan=scan,
         activation_checkpointing=activation_checkpointing,
     )  # fmt: skip
-    record = run_pretrain(options, _progress(quiet))
+    with _tracking(report_to, f"pretrain {variant}", options, SETTINGS):
+        record = run_pretrain(options, _progress(quiet))
     metrics = record["metrics"]
     _summary(record, f"val_ppl {metrics.get('val_ppl', float('nan')):.3f}")
 
@@ -125,6 +134,7 @@ def challenge(
     seed: int = _SEED,
     device: str = typer.Option("cpu", "--device", help="cpu (default: pruning takes seconds), cuda or auto."),
     quiet: bool = _QUIET,
+    report_to: list[str] = _REPORT_TO,
 ) -> None:
     """Build an iso-sparsity baseline (challenge: magnitude; random) from the dense model at M_SDM's sparsity.
 
@@ -134,7 +144,8 @@ def challenge(
     options = JobOptions(
         variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, seed=seed, device=device
     )
-    record = run_challenge(options, dense=dense, sdm=sdm)
+    with _tracking(report_to, f"challenge {variant}", options, [], dense=dense, sdm=sdm):
+        record = run_challenge(options, dense=dense, sdm=sdm)
     _summary(record, f"iso-sparsity {record['verdict']}")
 
 
@@ -158,18 +169,33 @@ def finetune(
     log_every: int | None = _LOG_EVERY,
     checkpoint_every: int | None = _CKPT_EVERY,
     quiet: bool = _QUIET,
+    report_to: list[str] = _REPORT_TO,
 ) -> None:
     """Phase B: fine-tune on one GLUE task with the checkpoint's masks fixed; early stopping on val accuracy."""
-    from sdmspec.jobs.finetune import run_finetune
+    from sdmspec.jobs.finetune import SETTINGS, run_finetune
 
     options = JobOptions(
         variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, data_dir=data_dir,
         tokenizer=tokenizer, seed=seed, device=device, bf16=bf16, max_steps=max_steps, log_every=log_every,
         checkpoint_every=checkpoint_every, scan=scan, activation_checkpointing=activation_checkpointing,
     )  # fmt: skip
-    record = run_finetune(options, task=task, checkpoint=checkpoint, progress=_progress(quiet))
+    with _tracking(report_to, f"finetune {variant} {task}", options, [*SETTINGS, f"epochs.{task}"], task=task):
+        record = run_finetune(options, task=task, checkpoint=checkpoint, progress=_progress(quiet))
     best = record["metrics"]
     _summary(record, ", ".join(f"{k} {v:.4f}" for k, v in best.items() if isinstance(v, float) and k.startswith("val")))
+
+
+def _tracking(
+    report_to: list[str], run_name: str, options: JobOptions, settings: list[str], **extra: Any
+) -> AbstractContextManager[Any]:
+    """Report the job's metrics to the chosen trackers (rank 0 only: the others log nothing)."""
+    from sdmspec.tracking import parse_report_to, reporting
+    from sdmspec.tracking.params import job_params
+
+    chosen = parse_report_to(report_to)
+    if not chosen or int(os.environ.get("RANK", "0")) != 0:
+        return nullcontext()
+    return reporting(chosen, run_name=run_name, params=job_params(options, settings, **extra))
 
 
 def _summary(record: dict[str, Any], detail: str) -> None:

@@ -35,7 +35,9 @@ class OutputFormat(str, enum.Enum):
 
 
 def verify_sparsity(
-    sdm: Path = typer.Argument(..., help="The SDM model: a .pt/.pth/.bin/.safetensors file or a Hugging Face folder."),
+    sdm: Path = typer.Argument(
+        ..., help="The SDM model: a .pt/.pth/.bin/.safetensors file, a Hugging Face folder, or a job's output folder."
+    ),
     challenge: Path = typer.Argument(..., help="The challenge baseline, in any of the same forms."),
     spec_path: Path | None = typer.Option(None, "--spec", help="The spec file or folder (default: the nearest spec/)."),
     per_layer: bool = typer.Option(False, "--per-layer", help="Also require every layer's zero count to match."),
@@ -109,9 +111,12 @@ def _progress(paths: tuple[Path, Path]) -> Iterator[Callable[[str, int, int], No
 
 
 def _size(path: Path) -> int:
+    from sdmspec.checkpoint.folders import model_dir
+
     try:
         if path.is_dir():
-            return sum(child.stat().st_size for child in path.iterdir() if child.is_file())
+            folder = model_dir(path)
+            return sum(child.stat().st_size for child in folder.iterdir() if child.is_file())
         return path.stat().st_size
     except OSError:
         return 0  # unreadable: the loader reports it
@@ -136,6 +141,9 @@ def _render(result: IsoSparsityResult, console: Console) -> None:
             role, escape(side.label), f"{side.prunable_numel:,}", f"{side.zeros:,}", f"{side.sparsity:.6f}", target
         )
     console.print(sides)
+    for role, side in zip(("SDM", "challenge"), result.checkpoints, strict=True):
+        if side.read is not None:
+            console.print(f"{role} read: {escape(side.read.describe())}", soft_wrap=True)
     rows = Table(title="Per layer" + (" (required to match)" if result.per_layer else ""), title_justify="left")
     for column in ("layer", "numel", "zeros SDM", "zeros challenge", "sparsity SDM", "sparsity challenge", "match"):
         rows.add_column(column, justify="left" if column == "layer" else "right")

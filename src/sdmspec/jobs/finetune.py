@@ -6,7 +6,8 @@ and warmup; early stopping on validation accuracy with the spec's patience; accu
 checkpoint's keep-masks (``masks.safetensors``, or its zeros when it has no mask file) are fixed with
 ``apply_fixed_masks``; sparsity is counted before and after and must not change.
 
-Outputs in ``--out``: ``model/`` (the best epoch's classifier, zeros baked, safetensors), ``masks.safetensors``
+Outputs in ``--out``: ``model/`` (the best epoch's classifier, zeros baked: a transformers folder that
+``sdmspec.models.load_model`` or ``MambaForSequenceClassification.from_pretrained`` loads), ``masks.safetensors``
 (when masked), ``metrics.jsonl``, ``checkpoints/`` and, last, ``result.json`` with the best epoch's metrics.
 """
 
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sdmspec.checkpoint.sparsity import SparsityCount, model_sparsity
 from sdmspec.errors import JobError, SdmspecError
-from sdmspec.io import atomic_save, atomic_write_json
+from sdmspec.io import atomic_save
 from sdmspec.jobs.acceleration import accelerate, choose_scan
 from sdmspec.jobs.common import (
     MASKS_FILE,
@@ -292,18 +293,18 @@ def _save_best_model(
 ) -> None:
     """Write the best epoch's classifier with its zeros baked in (and the masks beside it); its sparsity must still
     be the checkpoint's."""
-    from safetensors.torch import load_model, save_file, save_model
+    from safetensors.torch import load_model, save_file
 
+    from sdmspec.jobs.classifier import save_classifier
     from sdmspec.models.masking import export_masks
 
     if best_file.is_file():
         load_model(model, str(best_file))
     masks = export_masks(model)
     _check_unchanged(before, model_sparsity(model, sparsity))
-    config = {"architecture": "MambaClassifier", "task": task, "num_labels": task_spec.num_labels}
+    # A transformers model folder (config.json with the head's fields): sdmspec.models.load_model loads it back.
     with atomic_folder(out / "model") as folder:
-        save_model(model, str(folder / "model.safetensors"))
-        atomic_write_json(folder / "classifier.json", config)
+        save_classifier(model, folder, task=task)
         tokenizer.save_pretrained(str(folder))
     if masks:
         cpu = {name: mask.to("cpu").contiguous() for name, mask in masks.items()}

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sdmspec.io import atomic_write_text
+from sdmspec.tracking import open_trackers
 
 
 class Progress(Protocol):
@@ -45,12 +46,14 @@ def _plain(value: Any) -> Any:
 
 
 class MetricsLog:
-    """Append-only JSON-lines log; a no-op on ranks other than 0."""
+    """Append-only JSON-lines log; a no-op on ranks other than 0. Every event also goes to the experiment trackers
+    the process is reporting to (``--report-to``, :mod:`sdmspec.tracking`), from rank 0 only."""
 
     def __init__(self, path: Path, *, enabled: bool) -> None:
         self.path = path
         self.enabled = enabled
         self.events: list[dict[str, Any]] = []
+        self.trackers = open_trackers(path.parent) if enabled else None
 
     def rewind(self, count: int) -> None:
         """Keep the first ``count`` events (those a checkpoint had seen); drop what an interrupted run logged after."""
@@ -73,3 +76,10 @@ class MetricsLog:
         self.events.append(record)
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
+        if self.trackers is not None:
+            self.trackers.log(record, self.events)
+
+    def close(self, status: str = "FINISHED") -> None:
+        """Close the trackers (flushing their files, ending their runs with ``status``); the log itself needs none."""
+        if self.trackers is not None:
+            self.trackers.close(status)

@@ -1,1 +1,5 @@
-"""The paper's Mamba models (Hugging Face transformers' Mamba), its variants, and the masking strategies."""
+"""transformers' Mamba, the spec's variants, masking strategies, and loading back what the jobs wrote."""
+
+from sdmspec.models.loading import load_model
+
+__all__ = ["load_model"]
