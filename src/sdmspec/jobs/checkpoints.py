@@ -105,6 +105,14 @@ def load_latest(
     return progress
 
 
+def latest_name(folder: Path) -> str | None:
+    """The folder name ``latest`` points at (``step-00000500``), or None before the first checkpoint."""
+    try:
+        return (folder / LATEST).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
 def _device_of(model: torch.nn.Module) -> torch.device:
     import torch
 

@@ -57,6 +57,7 @@ SETTINGS = [
         "max_seq_len",
         "early_stopping.metric",
         "early_stopping.patience",
+        "max_grad_norm",
     )
 ]
 BEST_FILE = "best.safetensors"
@@ -164,6 +165,7 @@ def run_finetune(
             label=f"finetune {variant.name} {task}",
             setup=acceleration.record(),
             seed=options.seed,
+            max_grad_norm=settings.get_float("training.finetune.max_grad_norm"),
             log_every=options.log_every or (1 if options.smoke else 10),
             checkpoint_every=options.checkpoint_every if options.checkpoint_every is not None else 500,
             early_stopping_metric=metric,
@@ -204,6 +206,8 @@ def run_finetune(
             },
             "sparsity": sparsity_record(after, variant.target_sparsity) | {"unchanged": True},
             "resumed_from_step": outcome.resumed_from,
+            "max_grad_norm": loop_options.max_grad_norm,
+            "skipped_steps": outcome.skipped_steps,
             "outputs": {"model": "model", "metrics": "metrics.jsonl", "checkpoints": "checkpoints"}
             | ({"masks": MASKS_FILE} if masks else {}),
         }

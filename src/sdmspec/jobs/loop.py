@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdmspec.errors import JobError
-from sdmspec.jobs.checkpoints import load_latest, save_checkpoint
+from sdmspec.jobs.checkpoints import latest_name, load_latest, save_checkpoint
+from sdmspec.jobs.guard import StepGuard, all_finite, clip_gradients, nan_steps_for_test, poisoned
 from sdmspec.jobs.metrics import MetricsLog, NoProgress, Progress
 from sdmspec.jobs.runtime import Runtime
 from sdmspec.jobs.throughput import Throughput
@@ -132,6 +133,8 @@ class LoopOptions:
     label: str = "training"
     # How the model runs (scan, activation checkpointing): the first event of every (re)started process.
     setup: dict[str, Any] = field(default_factory=dict)
+    # Clip the global gradient norm to this before every optimizer step (0: measure only); see sdmspec.jobs.guard.
+    max_grad_norm: float = 1.0
 
 
 @dataclass
@@ -147,6 +150,9 @@ class Outcome:
     last_loss: float | None = None
     first_loss: float | None = None
     resumed_from: int | None = None
+    # Optimizer steps skipped for a non-finite loss or gradient: in all, and in a row up to the last step.
+    skipped_steps: int = 0
+    skipped_in_a_row: int = 0
     # Measured in this process (a resumed run measures anew): tokens/s over the timed steps, seconds a step.
     tokens_per_s: float | None = None
     step_s: float | None = None
@@ -185,9 +191,18 @@ def train(
         log.log("setup", step=state.steps, **options.setup)
     wrapped = _wrap(model, runtime)
     crash_after = int(os.environ.get(CRASH_AFTER_ENV, "0") or 0)
+    nan_steps = nan_steps_for_test()
     taken_here = 0
+    guard = StepGuard(options.label, skipped=state.skipped_steps, in_a_row=state.skipped_in_a_row)
 
     def checkpoint() -> None:
+        # Weights are never updated by a non-finite step, but an overflow inside AdamW could still reach them:
+        # a checkpoint must never hold what it cannot resume from (every rank checks, so all raise together).
+        if not all_finite(model):
+            raise JobError(
+                f"{options.label}: the weights are not finite after step {state.steps}; not saving a checkpoint "
+                f"over the last good one ({latest_name(out / 'checkpoints') or 'none'})"
+            )
         if runtime.is_main:
             snapshot: dict[str, Any] = {"epoch": epoch, "step_in_epoch": step_in_epoch, "events": len(log.events)}
             snapshot["outcome"] = {k: v for k, v in state.__dict__.items() if k != "resumed_from"}
@@ -215,19 +230,35 @@ def train(
                 batch = {key: value.to(runtime.device) for key, value in batch.items()}
                 last = micro == batching.accumulation - 1
                 sync = nullcontext() if last or not runtime.distributed else wrapped.no_sync()  # type: ignore[operator]
-                with sync, torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.bf16):
-                    loss = hooks.loss(wrapped, batch) / batching.accumulation
+                with sync:
+                    with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.bf16):
+                        loss = hooks.loss(wrapped, batch) / batching.accumulation
+                        if nan_steps and poisoned(state.steps + 1, nan_steps):
+                            loss = loss * float("nan")
+                    # Outside autocast: the backward pass runs in the dtypes the forward chose, as PyTorch advises.
                     loss.backward()  # type: ignore[no-untyped-call]
                 loss_sum[0] += loss.detach().float()
                 loss_sum[1] += batch["input_ids"].numel()
-            optimizer.step()
+            # Gradients are all-reduced by now (DDP), the loss is after this: every rank takes the same decision.
+            totals = runtime.all_reduce_sum(loss_sum).tolist()
+            mean_loss = totals[0] / runtime.world_size
+            grad_norm = clip_gradients(model, options.max_grad_norm)
+            if guard.judge(state.steps + 1, mean_loss, grad_norm, latest_name(out / "checkpoints")):
+                optimizer.step()
+            elif runtime.is_main:
+                log.log("skipped", step=state.steps + 1, loss=mean_loss, grad_norm=grad_norm)
+                print(
+                    f"{options.label}: step {state.steps + 1} skipped (loss {mean_loss}, grad norm {grad_norm}); "
+                    f"{guard.in_a_row} in a row, {guard.skipped} in all",
+                    file=sys.stderr, flush=True,
+                )  # fmt: skip
+            # A skipped step keeps its place in the schedule: the learning rate stays a function of the step.
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
+            state.skipped_steps, state.skipped_in_a_row = guard.skipped, guard.in_a_row
             state.steps += 1
             step_in_epoch += 1
             taken_here += 1
-            totals = runtime.all_reduce_sum(loss_sum).tolist()
-            mean_loss = totals[0] / runtime.world_size
             speed.end_step(int(totals[1]))
             state.tokens_per_s, state.step_s = speed.tokens_per_s, speed.step_s
             if speed.ready_to_project() and runtime.is_main:
@@ -239,11 +270,13 @@ def train(
             if state.steps % options.log_every == 0 or state.steps == schedule.total_steps:
                 lr = scheduler.get_last_lr()[0]
                 log.log(
-                    "train", step=state.steps, epoch=epoch, loss=mean_loss, lr=lr,
-                    **speed.fields(state.steps), **hooks.log_fields(),
+                    "train", step=state.steps, total_steps=schedule.total_steps, epoch=epoch, loss=mean_loss, lr=lr,
+                    grad_norm=grad_norm, skipped_steps=guard.skipped, **speed.fields(state.steps),
+                    **hooks.log_fields(),
                 )  # fmt: skip
                 progress.advance(state.steps, {"loss": mean_loss, "epoch": epoch})
-            if options.checkpoint_every and state.steps % options.checkpoint_every == 0:
+            # Not while steps are being skipped: rotation would delete the last checkpoint from before the trouble.
+            if options.checkpoint_every and state.steps % options.checkpoint_every == 0 and not guard.in_a_row:
                 checkpoint()
             if crash_after and taken_here >= crash_after:
                 os._exit(CRASH_EXIT_CODE)
@@ -255,7 +288,8 @@ def train(
         epoch += 1
         step_in_epoch = 0
         state.epochs_done = epoch
-        checkpoint()
+        if not guard.in_a_row:
+            checkpoint()
     progress.stop()
     return state
 

@@ -53,6 +53,7 @@ SETTINGS = [
         "optimizer",
         "weight_decay",
         "seq_len",
+        "max_grad_norm",
     )
 ]
 
@@ -143,6 +144,7 @@ def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[
             label=f"pretrain {variant.name}",
             setup=acceleration.record(),
             seed=options.seed,
+            max_grad_norm=settings.get_float("training.pretrain.max_grad_norm"),
             log_every=options.log_every or (1 if options.smoke else 10),
             checkpoint_every=options.checkpoint_every if options.checkpoint_every is not None else 500,
         )
@@ -182,6 +184,8 @@ def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[
                 "epochs": outcome.epochs_done,
             },
             "resumed_from_step": outcome.resumed_from,
+            "max_grad_norm": loop_options.max_grad_norm,
+            "skipped_steps": outcome.skipped_steps,
             "outputs": {"model": "model", "metrics": "metrics.jsonl", "checkpoints": "checkpoints"}
             | ({"masks": MASKS_FILE} if sdm is not None else {}),
         }
