@@ -1,7 +1,8 @@
 """The project's exceptions. Each carries the exit code the CLI maps it to, so one handler serves every command.
 
 Exit codes (documented in the README): 0 success, 1 findings (lint errors, an iso-sparsity mismatch, a failed
-check), 2 usage error or input that cannot be read at all (a missing spec, an unreadable or refused checkpoint).
+check), 2 usage error or input that cannot be read at all (a missing spec, an unreadable or refused checkpoint),
+130 stopped by a signal after saving the work (rerunning the same command resumes).
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 class SdmspecError(Exception):
     """An error the user can act on; the CLI prints its message on one line and exits with ``exit_code``."""
 
     exit_code: int = EXIT_USAGE
+    # What the CLI's one line starts with after "sdmspec: " (a stop is not an error).
+    prefix: str = "error: "
 
 
 class SpecError(SdmspecError):
@@ -39,3 +43,10 @@ class GateError(SdmspecError):
     """`sdmspec run` refused to start: a check failed."""
 
     exit_code = EXIT_FINDINGS
+
+
+class Interrupted(SdmspecError):
+    """Stopped by a signal (SIGTERM, SIGINT, SLURM's SIGUSR1) after the work was saved; a rerun resumes."""
+
+    exit_code = EXIT_INTERRUPTED
+    prefix = ""

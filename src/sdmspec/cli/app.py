@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         build_app(_modules_for(args))(args=args, prog_name="sdmspec", standalone_mode=True)
     except SdmspecError as err:
-        typer.echo(f"sdmspec: error: {err}", err=True)
+        typer.echo(f"sdmspec: {err.prefix}{err}", err=True)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         typer.echo("sdmspec: interrupted", err=True)

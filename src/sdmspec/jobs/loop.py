@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdmspec.errors import JobError
+from sdmspec.errors import Interrupted, JobError
 from sdmspec.jobs.checkpoints import latest_name, load_latest, save_checkpoint
 from sdmspec.jobs.guard import StepGuard, all_finite, clip_gradients, nan_steps_for_test, poisoned
 from sdmspec.jobs.metrics import MetricsLog, NoProgress, Progress
 from sdmspec.jobs.runtime import Runtime
+from sdmspec.jobs.stop import StopRequest
 from sdmspec.jobs.throughput import Throughput
 
 if TYPE_CHECKING:
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 # Test hook: a process exits abruptly (no checkpoint, no cleanup, like SIGKILL) after this many optimizer steps.
 CRASH_AFTER_ENV = "SDMSPEC_TEST_CRASH_AFTER_STEPS"
 CRASH_EXIT_CODE = 75
+# Test hook: sleep this many seconds in every optimizer step, so a test can signal a smoke job mid-epoch.
+STEP_DELAY_ENV = "SDMSPEC_TEST_STEP_DELAY_S"
 
 
 @dataclass(frozen=True)
@@ -173,11 +177,33 @@ def train(
     optimizer: torch.optim.Optimizer,
 ) -> Outcome:
     """Train ``model`` (unwrapped; wrapped in DDP here when distributed) to the end of ``schedule``, resuming from
-    ``out/checkpoints`` when a checkpoint is there."""
+    ``out/checkpoints`` when a checkpoint is there. A stop signal ends it after the current optimizer step with a
+    checkpoint and :class:`~sdmspec.errors.Interrupted` (see :mod:`sdmspec.jobs.stop`)."""
+    with StopRequest(options.label) as stop:
+        return _train(
+            runtime, model, data, batching, schedule, hooks, options,
+            out=out, log=log, progress=progress or NoProgress(), optimizer=optimizer, stop=stop,
+        )  # fmt: skip
+
+
+def _train(
+    runtime: Runtime,
+    model: torch.nn.Module,
+    data: Dataset,
+    batching: Batching,
+    schedule: Schedule,
+    hooks: Hooks,
+    options: LoopOptions,
+    *,
+    out: Path,
+    log: MetricsLog,
+    progress: Progress,
+    optimizer: torch.optim.Optimizer,
+    stop: StopRequest,
+) -> Outcome:
     import torch
     from torch.utils.data import DistributedSampler
 
-    progress = progress or NoProgress()
     scheduler = build_scheduler(optimizer, schedule)
     state = Outcome()
     epoch, step_in_epoch = 0, 0
@@ -191,6 +217,7 @@ def train(
         log.log("setup", step=state.steps, **options.setup)
     wrapped = _wrap(model, runtime)
     crash_after = int(os.environ.get(CRASH_AFTER_ENV, "0") or 0)
+    step_delay = float(os.environ.get(STEP_DELAY_ENV, "0") or 0)
     nan_steps = nan_steps_for_test()
     taken_here = 0
     guard = StepGuard(options.label, skipped=state.skipped_steps, in_a_row=state.skipped_in_a_row)
@@ -209,6 +236,12 @@ def train(
             save_checkpoint(out / "checkpoints", state.steps, model, optimizer, scheduler, snapshot)
         runtime.barrier()
 
+    def stop_here() -> Interrupted:
+        checkpoint()
+        return Interrupted(
+            f"{options.label}: stopped by {stop.what()} at step {state.steps}; checkpoint saved; rerun to resume"
+        )
+
     progress.start(schedule.total_steps, state.steps, "training")
     speed = Throughput(schedule.total_steps)
     sampler: DistributedSampler[int] = DistributedSampler(
@@ -222,8 +255,8 @@ def train(
             speed.start_step()
             hooks.before_step(state.steps)
             start = step_in_epoch * batching.per_rank
-            # [summed loss, tokens]: one all-reduce (and one host sync) a step carries both.
-            loss_sum = torch.zeros(2, device=runtime.device)
+            # [summed loss, tokens, stop asked]: one all-reduce (and one host sync) a step carries all three.
+            loss_sum = torch.zeros(3, device=runtime.device)
             for micro in range(batching.accumulation):
                 first = start + micro * batching.micro_batch_size
                 batch = hooks.collate(data[order[first : first + batching.micro_batch_size]])
@@ -239,7 +272,10 @@ def train(
                     loss.backward()  # type: ignore[no-untyped-call]
                 loss_sum[0] += loss.detach().float()
                 loss_sum[1] += batch["input_ids"].numel()
-            # Gradients are all-reduced by now (DDP), the loss is after this: every rank takes the same decision.
+            if step_delay:
+                time.sleep(step_delay)
+            loss_sum[2] = stop.flag
+            # Gradients are all-reduced by now (DDP), the loss is after this: every rank takes the same decisions.
             totals = runtime.all_reduce_sum(loss_sum).tolist()
             mean_loss = totals[0] / runtime.world_size
             grad_norm = clip_gradients(model, options.max_grad_norm)
@@ -267,7 +303,7 @@ def train(
                 print(f"{options.label}: {speed.summary(state.steps)}", file=sys.stderr, flush=True)
             state.last_loss = mean_loss
             state.first_loss = mean_loss if state.first_loss is None else state.first_loss
-            if state.steps % options.log_every == 0 or state.steps == schedule.total_steps:
+            if state.steps % options.log_every == 0 or state.steps == schedule.total_steps or totals[2]:
                 lr = scheduler.get_last_lr()[0]
                 log.log(
                     "train", step=state.steps, total_steps=schedule.total_steps, epoch=epoch, loss=mean_loss, lr=lr,
@@ -275,6 +311,8 @@ def train(
                     **hooks.log_fields(),
                 )  # fmt: skip
                 progress.advance(state.steps, {"loss": mean_loss, "epoch": epoch})
+            if totals[2]:
+                raise stop_here()
             # Not while steps are being skipped: rotation would delete the last checkpoint from before the trouble.
             if options.checkpoint_every and state.steps % options.checkpoint_every == 0 and not guard.in_a_row:
                 checkpoint()
@@ -290,6 +328,9 @@ def train(
         state.epochs_done = epoch
         if not guard.in_a_row:
             checkpoint()
+        # A stop that arrived during the evaluation: the epoch's checkpoint is saved (ranks agree on the flag).
+        if runtime.all_reduce_sum(torch.tensor([stop.flag], device=runtime.device)).item():
+            raise stop_here()
     progress.stop()
     return state
 

@@ -1,0 +1,113 @@
+"""A stop is a checkpoint: real signals to real smoke jobs (subprocesses, as the runner launches them), then a rerun
+that must end exactly where an uninterrupted run ends."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from job_helpers import REPO, assert_same_weights, read_events, read_json
+
+import sdmspec_cli
+from sdmspec.errors import EXIT_INTERRUPTED
+from sdmspec.jobs.loop import STEP_DELAY_ENV
+from sdmspec.jobs.stop import STOP_SIGNALS_ENV
+
+pytestmark = pytest.mark.slow
+
+DENSE = "mamba-130m-dense"
+
+
+def _command(out: Path, data: Path) -> list[str]:
+    return ["job", "pretrain", "--variant", DENSE, "--out", str(out), "--smoke", "--data-dir", str(data), "--quiet"]
+
+
+def _start(args: list[str], stderr: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    with stderr.open("wb") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "sdmspec", *args],
+            cwd=REPO,
+            env={**os.environ, **sdmspec_cli.OFFLINE, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+
+
+def _wait_for_train_step(metrics: Path, step: int, job: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert job.poll() is None, "the job ended before it was signalled"
+        if metrics.is_file() and any(
+            e["event"] == "train" and e["step"] >= step for e in read_events_tolerant(metrics)
+        ):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no train event for step {step}")
+
+
+def read_events_tolerant(metrics: Path) -> list[dict[str, object]]:
+    try:
+        return read_events(metrics)
+    except ValueError:  # a line being written
+        return []
+
+
+@pytest.mark.parametrize(
+    ("number", "env"),
+    [
+        (signal.SIGTERM, {}),
+        (signal.SIGINT, {}),
+        (signal.SIGUSR1, {}),
+        (signal.SIGUSR2, {STOP_SIGNALS_ENV: "TERM,USR2"}),
+    ],
+    ids=["TERM", "INT", "USR1", "USR2-configured"],
+)
+def test_a_stop_signal_saves_and_the_rerun_ends_as_an_uninterrupted_run(
+    pretrained: dict[str, Path], smoke_data: Path, tmp_path: Path, number: signal.Signals, env: dict[str, str]
+) -> None:
+    out = tmp_path / "job"
+    # Checkpoints only at epoch ends (6 steps): without the stop's own checkpoint, steps would be lost.
+    args = [*_command(out, smoke_data), "--checkpoint-every", "0"]
+    job = _start(args, tmp_path / "stderr", {STEP_DELAY_ENV: "0.4", **env})
+    _wait_for_train_step(out / "metrics.jsonl", 2, job)
+    job.send_signal(number)
+    assert job.wait(timeout=60) == EXIT_INTERRUPTED
+    stderr = (tmp_path / "stderr").read_text()
+    last = stderr.strip().splitlines()[-1]
+    stopped = int(last.split(" at step ")[1].split(";")[0])
+    assert last == (
+        f"sdmspec: pretrain {DENSE}: stopped by {number.name} at step {stopped}; checkpoint saved; rerun to resume"
+    )
+    assert 2 <= stopped < 6 and "Traceback" not in stderr
+    assert (out / "checkpoints/latest").read_text().strip() == f"step-{stopped:08d}"
+    assert not (out / "result.json").exists()
+
+    resumed = sdmspec_cli.run_sdmspec(*args, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    result, reference = read_json(out / "result.json"), read_json(pretrained[DENSE] / "result.json")
+    assert result["resumed_from_step"] == stopped and result["steps"] == reference["steps"]
+    steps = [e["step"] for e in read_events(out / "metrics.jsonl") if e["event"] == "train"]
+    assert steps == list(range(1, reference["steps"] + 1))
+    assert result["metrics"]["train_loss_last"] == pytest.approx(reference["metrics"]["train_loss_last"], rel=1e-5)
+    assert_same_weights(out, pretrained[DENSE], atol=1e-5)
+
+
+def test_a_second_signal_exits_at_once(smoke_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "job"
+    # A 3 s step: the first signal would wait for it to end; the second must not.
+    job = _start([*_command(out, smoke_data), "--checkpoint-every", "0"], tmp_path / "stderr", {STEP_DELAY_ENV: "3"})
+    _wait_for_train_step(out / "metrics.jsonl", 1, job)
+    job.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    sent = time.monotonic()
+    job.send_signal(signal.SIGINT)
+    assert job.wait(timeout=30) == EXIT_INTERRUPTED
+    assert time.monotonic() - sent < 2.0
+    stderr = (tmp_path / "stderr").read_text()
+    assert stderr.strip().splitlines()[-1] == f"sdmspec: pretrain {DENSE}: second signal (SIGINT): exiting now"
+    assert not (out / "checkpoints").exists()  # nothing half-written either: no checkpoint was due yet
