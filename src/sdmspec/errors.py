@@ -45,7 +45,7 @@ class GateError(SdmspecError):
     exit_code = EXIT_FINDINGS
 
 
-class Interrupted(SdmspecError):
+class Interrupted(SdmspecError):  # noqa: N818 - the agreed name (a stop, not an error)
     """Stopped by a signal (SIGTERM, SIGINT, SLURM's SIGUSR1) after the work was saved; a rerun resumes."""
 
     exit_code = EXIT_INTERRUPTED

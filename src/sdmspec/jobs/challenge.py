@@ -33,6 +33,7 @@ from sdmspec.jobs.common import (
     write_result,
 )
 from sdmspec.jobs.data import configure_offline
+from sdmspec.jobs.leftovers import remove_leftovers
 from sdmspec.jobs.metrics import MetricsLog
 from sdmspec.jobs.runtime import check_device_options, start_runtime
 from sdmspec.schema import load_spec
@@ -87,6 +88,7 @@ def _build(
 
     out = options.out
     start_output(out)
+    remove_leftovers(out)  # of a killed earlier build: its .model.* staging folder
     log = MetricsLog(out / "metrics.jsonl", enabled=True)
     log.rewind(0)
     reference, notes = checkpoint_sparsity(sdm_model, spec.sparsity)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sdmspec.errors import Interrupted, JobError
 from sdmspec.jobs.checkpoints import latest_name, load_latest, save_checkpoint
 from sdmspec.jobs.guard import StepGuard, all_finite, clip_gradients, nan_steps_for_test, poisoned
+from sdmspec.jobs.leftovers import remove_leftovers
 from sdmspec.jobs.metrics import MetricsLog, NoProgress, Progress
 from sdmspec.jobs.runtime import Runtime
 from sdmspec.jobs.stop import StopRequest
@@ -204,15 +205,26 @@ def _train(
     import torch
     from torch.utils.data import DistributedSampler
 
+    def warn(line: str) -> None:
+        if runtime.is_main:
+            print(f"sdmspec: warning: {options.label}: {line}", file=sys.stderr, flush=True)
+
+    if runtime.is_main:
+        removed = remove_leftovers(out)
+        if removed:
+            warn(f"removed {len(removed)} staging leftover(s) of an interrupted run ({removed[0].name}, ...)")
+    runtime.barrier()
     scheduler = build_scheduler(optimizer, schedule)
     state = Outcome()
     epoch, step_in_epoch = 0, 0
-    saved = load_latest(out / "checkpoints", model, optimizer, scheduler)
+    saved = load_latest(out / "checkpoints", model, optimizer, scheduler, warn)
     if saved is not None:
         epoch, step_in_epoch = int(saved["epoch"]), int(saved["step_in_epoch"])
         state = Outcome(**saved["outcome"])
         state.resumed_from = state.steps
-    log.rewind(int(saved["events"]) if saved else 0)
+    bad_lines = log.rewind(int(saved["events"]) if saved else 0, state.steps if saved else None)
+    if bad_lines:
+        warn(f"skipped {bad_lines} unreadable line(s) in {log.path.name}; the valid events around them are kept")
     if runtime.is_main and options.setup:
         log.log("setup", step=state.steps, **options.setup)
     wrapped = _wrap(model, runtime)
