@@ -40,7 +40,7 @@ def test_gpu_only_options_on_cpu(tmp_path: Path) -> None:
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    for option in (["--device", "cuda"], ["--bf16"]):
+    for option in (["--device", "cuda"], ["--bf16"], ["--precision", "bf16"]):
         done = run_cli("job", "pretrain", "--variant", "mamba-130m-dense", "--out", str(tmp_path), "--smoke", *option)
         assert_one_line_error(done, option[-1].lstrip("-"))
 

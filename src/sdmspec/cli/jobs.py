@@ -42,7 +42,14 @@ _DATA_DIR = typer.Option(
 _TOKENIZER = typer.Option(None, "--tokenizer", help="A local tokenizer folder (default: the spec's, from the cache).")
 _SEED = typer.Option(0, "--seed", help="Seed of model initialisation and data order.")
 _DEVICE = typer.Option("auto", "--device", help="auto, cpu or cuda.")
-_BF16 = typer.Option(False, "--bf16", help="bfloat16 autocast (CUDA GPUs with bf16 support only).")
+_PRECISION = typer.Option(
+    None,
+    "--precision",
+    help="auto (bf16 autocast on a CUDA GPU with bf16 support, else fp32; TF32 matmuls on Ampere+), bf16 or fp32 "
+    "(default: the spec setting training.precision, auto). Recorded in result.json.",
+)
+# The flag this option replaced; kept as a hidden alias of --precision bf16 so existing scripts keep working.
+_BF16 = typer.Option(False, "--bf16", hidden=True, help="Deprecated: --precision bf16.")
 _MAX_STEPS = typer.Option(None, "--max-steps", min=1, help="Stop after this many optimizer steps (schedule shrinks).")
 # Pre-training may take no step at all: it then exports its starting weights (with SDM, masked at the target).
 _PRETRAIN_MAX_STEPS = typer.Option(
@@ -83,6 +90,7 @@ def pretrain(
     tokenizer: Path | None = _TOKENIZER,
     seed: int = _SEED,
     device: str = _DEVICE,
+    precision: str | None = _PRECISION,
     bf16: bool = _BF16,
     scan: str = _SCAN,
     activation_checkpointing: str = _ACTIVATION_CKPT,
@@ -97,7 +105,8 @@ def pretrain(
 
     options = JobOptions(
         variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, data_dir=data_dir,
-        tokenizer=tokenizer, seed=seed, device=device, bf16=bf16, max_steps=max_steps, log_every=log_every,
+        tokenizer=tokenizer, seed=seed, device=device, precision=_precision(precision, bf16), max_steps=max_steps,
+        log_every=log_every,
         checkpoint_every=checkpoint_every, init_from=init_from, scan=scan,
         activation_checkpointing=activation_checkpointing,
     )  # fmt: skip
@@ -144,6 +153,7 @@ def finetune(
     tokenizer: Path | None = _TOKENIZER,
     seed: int = _SEED,
     device: str = _DEVICE,
+    precision: str | None = _PRECISION,
     bf16: bool = _BF16,
     scan: str = _SCAN,
     activation_checkpointing: str = _ACTIVATION_CKPT,
@@ -157,12 +167,22 @@ def finetune(
 
     options = JobOptions(
         variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, data_dir=data_dir,
-        tokenizer=tokenizer, seed=seed, device=device, bf16=bf16, max_steps=max_steps, log_every=log_every,
+        tokenizer=tokenizer, seed=seed, device=device, precision=_precision(precision, bf16), max_steps=max_steps,
+        log_every=log_every,
         checkpoint_every=checkpoint_every, scan=scan, activation_checkpointing=activation_checkpointing,
     )  # fmt: skip
     record = run_finetune(options, task=task, checkpoint=checkpoint, progress=_progress(quiet))
     best = record["metrics"]
     _summary(record, ", ".join(f"{k} {v:.4f}" for k, v in best.items() if isinstance(v, float) and k.startswith("val")))
+
+
+def _precision(precision: str | None, bf16: bool) -> str | None:
+    """``--precision``, or bf16 for the deprecated ``--bf16``; both at once must agree."""
+    from sdmspec.errors import SdmspecError
+
+    if bf16 and precision not in (None, "bf16"):
+        raise SdmspecError(f"--bf16 (deprecated: --precision bf16) contradicts --precision {precision}")
+    return "bf16" if bf16 else precision
 
 
 def _summary(record: dict[str, Any], detail: str) -> None:

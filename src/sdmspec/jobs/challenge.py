@@ -59,7 +59,7 @@ def run_challenge(options: JobOptions, *, dense: Path, sdm: Path) -> dict[str, A
     check_origin(sdm, variant.match_sparsity_of, "sdm")
     dense_model, sdm_model = model_folder(dense, "dense"), model_folder(sdm, "sdm")
     configure_offline(needs_hub=False)
-    check_device_options(options.device, bf16=False)
+    check_device_options(options.device)
     runtime = start_runtime(options.device, small=options.smoke)
     try:
         record: dict[str, Any] = {}

@@ -29,6 +29,7 @@ from sdmspec.jobs.common import (
     find_variant,
     load_checked_settings,
     model_folder,
+    requested_precision,
     settings_record,
     sparsity_record,
     start_output,
@@ -59,7 +60,7 @@ SETTINGS = [
         "early_stopping.patience",
         "max_grad_norm",
     )
-]
+] + ["training.precision"]
 BEST_FILE = "best.safetensors"
 
 
@@ -75,12 +76,13 @@ def run_finetune(
     task_spec = spec.data.finetune[task]
     check_origin(checkpoint, variant.name, "checkpoint")
     model_dir = model_folder(checkpoint, "checkpoint")
-    check_device_options(options.device, options.bf16)
+    precision = requested_precision(options, settings)
+    check_device_options(options.device, precision)
     own_tokenizer = model_dir if (model_dir / "tokenizer.json").is_file() else None
     source = resolve_source(
         spec, smoke=options.smoke, data_dir=options.data_dir, tokenizer=options.tokenizer or own_tokenizer
     )
-    runtime = start_runtime(options.device, bf16=options.bf16, small=options.smoke)
+    runtime = start_runtime(options.device, precision=precision, small=options.smoke)
     try:
         import torch
 

@@ -24,6 +24,7 @@ from sdmspec.jobs.common import (
     atomic_folder,
     find_variant,
     load_checked_settings,
+    requested_precision,
     settings_record,
     sparsity_record,
     start_output,
@@ -55,7 +56,7 @@ SETTINGS = [
         "seq_len",
         "max_grad_norm",
     )
-]
+] + ["training.precision"]
 
 
 def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[str, Any]:
@@ -63,13 +64,14 @@ def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[
     started = time.monotonic()
     spec, settings = load_checked_settings(options)
     variant = find_variant(spec, options.variant, (Method.DENSE, Method.SDM), "pretrain")
-    check_device_options(options.device, options.bf16)
+    precision = requested_precision(options, settings)
+    check_device_options(options.device, precision)
     source = resolve_source(spec, smoke=options.smoke, data_dir=options.data_dir, tokenizer=options.tokenizer)
     # Where Phase A starts, found and checked before any data is read: a missing or mismatched checkpoint fails fast.
     initial = resolve_initial_weights(
         spec, variant.size, init_choice(settings.values), smoke=options.smoke, init_from=options.init_from
     )
-    runtime = start_runtime(options.device, bf16=options.bf16, small=options.smoke)
+    runtime = start_runtime(options.device, precision=precision, small=options.smoke)
     try:
         scan = choose_scan(options.scan, runtime)
         from sdmspec.models.masking import cubic_sparsity, get_strategy
