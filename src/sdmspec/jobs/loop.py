@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sdmspec.errors import Interrupted, JobError
 from sdmspec.jobs.checkpoints import latest_name, load_latest, save_checkpoint
+from sdmspec.jobs.feeding import BatchFeeder, tensor_view
 from sdmspec.jobs.guard import StepGuard, all_finite, clip_gradients, nan_steps_for_test, poisoned
 from sdmspec.jobs.leftovers import remove_leftovers
 from sdmspec.jobs.metrics import MetricsLog, NoProgress, Progress
@@ -120,7 +121,8 @@ class Hooks:
     """What differs between phases: the loss of a micro-batch, per-step work, evaluation and extra log fields."""
 
     loss: Callable[[torch.nn.Module, dict[str, torch.Tensor]], torch.Tensor]
-    collate: Callable[[dict[str, list[Any]]], dict[str, torch.Tensor]]
+    # Rows of the (tensor-formatted) dataset into a micro-batch: see sdmspec.jobs.feeding.
+    collate: Callable[[dict[str, Any]], dict[str, torch.Tensor]]
     evaluate: Callable[[], dict[str, float]]
     before_step: Callable[[int], None] = lambda step: None
     log_fields: Callable[[], dict[str, Any]] = dict
@@ -161,6 +163,8 @@ class Outcome:
     # Measured in this process (a resumed run measures anew): tokens/s over the timed steps, seconds a step.
     tokens_per_s: float | None = None
     step_s: float | None = None
+    # The share of the timed steps' time spent waiting for data (sdmspec.jobs.feeding).
+    data_wait_share: float | None = None
 
 
 def train(
@@ -259,77 +263,84 @@ def _train(
     sampler: DistributedSampler[int] = DistributedSampler(
         data, num_replicas=runtime.world_size, rank=runtime.rank, seed=options.seed
     )
+    rows = tensor_view(data)
     while epoch < schedule.epochs and not state.stopped_early and state.steps < schedule.total_steps:
         sampler.set_epoch(epoch)
         order = list(sampler)[: schedule.steps_per_epoch * batching.per_rank]
         model.train()
-        while step_in_epoch < schedule.steps_per_epoch and state.steps < schedule.total_steps:
-            speed.start_step()
-            hooks.before_step(state.steps)
-            start = step_in_epoch * batching.per_rank
-            # [summed loss, tokens, stop asked]: one all-reduce (and one host sync) a step carries all three.
-            loss_sum = torch.zeros(3, device=runtime.device)
-            for micro in range(batching.accumulation):
-                first = start + micro * batching.micro_batch_size
-                batch = hooks.collate(data[order[first : first + batching.micro_batch_size]])
-                batch = {key: value.to(runtime.device) for key, value in batch.items()}
-                last = micro == batching.accumulation - 1
-                sync = nullcontext() if last or not runtime.distributed else wrapped.no_sync()  # type: ignore[operator]
-                with sync:
-                    with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.bf16):
-                        loss = hooks.loss(wrapped, batch) / batching.accumulation
-                        if nan_steps and poisoned(state.steps + 1, nan_steps):
-                            loss = loss * float("nan")
-                    # Outside autocast: the backward pass runs in the dtypes the forward chose, as PyTorch advises.
-                    loss.backward()  # type: ignore[no-untyped-call]
-                loss_sum[0] += loss.detach().float()
-                loss_sum[1] += batch["input_ids"].numel()
-            if step_delay:
-                time.sleep(step_delay)
-            loss_sum[2] = stop.flag
-            # Gradients are all-reduced by now (DDP), the loss is after this: every rank takes the same decisions.
-            totals = runtime.all_reduce_sum(loss_sum).tolist()
-            mean_loss = totals[0] / runtime.world_size
-            grad_norm = clip_gradients(model, options.max_grad_norm)
-            if guard.judge(state.steps + 1, mean_loss, grad_norm, latest_name(out / "checkpoints")):
-                optimizer.step()
-            elif runtime.is_main:
-                log.log("skipped", step=state.steps + 1, loss=mean_loss, grad_norm=grad_norm)
-                print(
-                    f"{options.label}: step {state.steps + 1} skipped (loss {mean_loss}, grad norm {grad_norm}); "
-                    f"{guard.in_a_row} in a row, {guard.skipped} in all",
-                    file=sys.stderr, flush=True,
-                )  # fmt: skip
-            # A skipped step keeps its place in the schedule: the learning rate stays a function of the step.
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            state.skipped_steps, state.skipped_in_a_row = guard.skipped, guard.in_a_row
-            state.steps += 1
-            step_in_epoch += 1
-            taken_here += 1
-            speed.end_step(int(totals[1]))
-            state.tokens_per_s, state.step_s = speed.tokens_per_s, speed.step_s
-            if speed.ready_to_project() and runtime.is_main:
-                step_s = round(speed.step_s or 0.0, 6)
-                log.log("throughput", step=state.steps, **speed.fields(state.steps), step_s=step_s)
-                print(f"{options.label}: {speed.summary(state.steps)}", file=sys.stderr, flush=True)
-            state.last_loss = mean_loss
-            state.first_loss = mean_loss if state.first_loss is None else state.first_loss
-            if state.steps % options.log_every == 0 or state.steps == schedule.total_steps or totals[2]:
-                lr = scheduler.get_last_lr()[0]
-                log.log(
-                    "train", step=state.steps, total_steps=schedule.total_steps, epoch=epoch, loss=mean_loss, lr=lr,
-                    grad_norm=grad_norm, skipped_steps=guard.skipped, **speed.fields(state.steps),
-                    **hooks.log_fields(),
-                )  # fmt: skip
-                progress.advance(state.steps, {"loss": mean_loss, "epoch": epoch})
-            if totals[2]:
-                raise stop_here()
-            # Not while steps are being skipped: rotation would delete the last checkpoint from before the trouble.
-            if options.checkpoint_every and state.steps % options.checkpoint_every == 0 and not guard.in_a_row:
-                checkpoint()
-            if crash_after and taken_here >= crash_after:
-                os._exit(CRASH_EXIT_CODE)
+        # The micro-batches this process takes in this epoch: from the resumed step to the epoch's or run's end.
+        steps_here = min(schedule.steps_per_epoch - step_in_epoch, schedule.total_steps - state.steps)
+        span = (step_in_epoch * batching.accumulation, (step_in_epoch + steps_here) * batching.accumulation)
+        feeder = BatchFeeder(rows, hooks.collate, order, batching.micro_batch_size, span, runtime.device)
+        with feeder:
+            while step_in_epoch < schedule.steps_per_epoch and state.steps < schedule.total_steps:
+                speed.start_step()
+                hooks.before_step(state.steps)
+                waited_before = feeder.waited_s
+                # [summed loss, tokens, stop asked]: one all-reduce (and one host sync) a step carries all three.
+                loss_sum = torch.zeros(3, device=runtime.device)
+                for micro in range(batching.accumulation):
+                    batch = feeder.next()
+                    last = micro == batching.accumulation - 1
+                    sync = nullcontext() if last or not runtime.distributed else wrapped.no_sync()  # type: ignore[operator]
+                    with sync:
+                        with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.bf16):
+                            loss = hooks.loss(wrapped, batch) / batching.accumulation
+                            if nan_steps and poisoned(state.steps + 1, nan_steps):
+                                loss = loss * float("nan")
+                        # Outside autocast: the backward pass runs in the dtypes the forward chose, as PyTorch advises.
+                        loss.backward()  # type: ignore[no-untyped-call]
+                    loss_sum[0] += loss.detach().float()
+                    loss_sum[1] += batch["input_ids"].numel()
+                waited = feeder.waited_s - waited_before
+                if step_delay:
+                    time.sleep(step_delay)
+                loss_sum[2] = stop.flag
+                # Gradients are all-reduced by now (DDP), the loss is after this: every rank takes the same decisions.
+                totals = runtime.all_reduce_sum(loss_sum).tolist()
+                mean_loss = totals[0] / runtime.world_size
+                grad_norm = clip_gradients(model, options.max_grad_norm)
+                if guard.judge(state.steps + 1, mean_loss, grad_norm, latest_name(out / "checkpoints")):
+                    optimizer.step()
+                elif runtime.is_main:
+                    log.log("skipped", step=state.steps + 1, loss=mean_loss, grad_norm=grad_norm)
+                    print(
+                        f"{options.label}: step {state.steps + 1} skipped (loss {mean_loss}, grad norm {grad_norm}); "
+                        f"{guard.in_a_row} in a row, {guard.skipped} in all",
+                        file=sys.stderr, flush=True,
+                    )  # fmt: skip
+                # A skipped step keeps its place in the schedule: the learning rate stays a function of the step.
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                state.skipped_steps, state.skipped_in_a_row = guard.skipped, guard.in_a_row
+                state.steps += 1
+                step_in_epoch += 1
+                taken_here += 1
+                speed.end_step(int(totals[1]), waited=waited)
+                state.tokens_per_s, state.step_s = speed.tokens_per_s, speed.step_s
+                state.data_wait_share = speed.data_wait_share
+                if speed.ready_to_project() and runtime.is_main:
+                    step_s = round(speed.step_s or 0.0, 6)
+                    log.log("throughput", step=state.steps, **speed.fields(state.steps), step_s=step_s)
+                    print(f"{options.label}: {speed.summary(state.steps)}", file=sys.stderr, flush=True)
+                state.last_loss = mean_loss
+                state.first_loss = mean_loss if state.first_loss is None else state.first_loss
+                if state.steps % options.log_every == 0 or state.steps == schedule.total_steps or totals[2]:
+                    lr = scheduler.get_last_lr()[0]
+                    log.log(
+                        "train", step=state.steps, total_steps=schedule.total_steps, epoch=epoch, loss=mean_loss, lr=lr,
+                        grad_norm=grad_norm, skipped_steps=guard.skipped, data_wait_s=round(waited, 6),
+                        **speed.fields(state.steps),
+                        **hooks.log_fields(),
+                    )  # fmt: skip
+                    progress.advance(state.steps, {"loss": mean_loss, "epoch": epoch})
+                if totals[2]:
+                    raise stop_here()
+                # Not while steps are being skipped: rotation would delete the last checkpoint from before the trouble.
+                if options.checkpoint_every and state.steps % options.checkpoint_every == 0 and not guard.in_a_row:
+                    checkpoint()
+                if crash_after and taken_here >= crash_after:
+                    os._exit(CRASH_EXIT_CODE)
         model.eval()
         with torch.no_grad():
             metrics = hooks.evaluate()

@@ -174,7 +174,11 @@ def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[
             "world_size": runtime.world_size,
             "device": str(runtime.device),
             **acceleration.record(),
-            "throughput": {"tokens_per_s": outcome.tokens_per_s, "step_s": outcome.step_s},
+            "throughput": {
+                "tokens_per_s": outcome.tokens_per_s,
+                "step_s": outcome.step_s,
+                "data_wait_share": outcome.data_wait_share,
+            },
             "seed": options.seed,
             "steps": outcome.steps,
             "schedule": schedule.__dict__ | {"accumulation": batching.accumulation, "max_steps": options.max_steps},
