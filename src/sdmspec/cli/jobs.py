@@ -76,7 +76,12 @@ _ACTIVATION_CKPT = typer.Option(
 )
 _LOG_EVERY = typer.Option(None, "--log-every", min=1, help="Log training metrics every N optimizer steps.")
 _CKPT_EVERY = typer.Option(None, "--checkpoint-every", min=0, help="Also checkpoint every N optimizer steps (0: off).")
-_QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+_QUIET = typer.Option(
+    False,
+    "--quiet",
+    "-q",
+    help="No progress bar (on a terminal) nor progress lines (in a log: every SDMSPEC_PROGRESS_EVERY_S seconds, 30).",
+)
 
 
 @job_app.command("pretrain")
@@ -192,8 +197,13 @@ def _summary(record: dict[str, Any], detail: str) -> None:
 
 
 def _progress(quiet: bool) -> Progress:
-    if quiet or int(os.environ.get("RANK", "0")) != 0 or not sys.stderr.isatty():
+    """A rich bar on a terminal, plain periodic lines in a log (a SLURM job's, a stage's under `sdmspec run`)."""
+    if quiet or int(os.environ.get("RANK", "0")) != 0:
         return NoProgress()
+    if not sys.stderr.isatty():
+        from sdmspec.jobs.progress import PlainProgress
+
+        return PlainProgress()
     return _RichProgress()
 
 
@@ -219,7 +229,8 @@ class _RichProgress:
         self._bar.start()
 
     def advance(self, done: int, fields: dict[str, Any]) -> None:
-        status = " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in fields.items())
+        shown = {k: v for k, v in fields.items() if k != "eta_s"}  # the bar has its own time-remaining column
+        status = " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items())
         self._bar.update(self._task, completed=done, status=status)
 
     def stop(self) -> None:

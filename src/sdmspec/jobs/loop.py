@@ -258,7 +258,7 @@ def _train(
             f"{options.label}: stopped by {stop.what()} at step {state.steps}; checkpoint saved; rerun to resume"
         )
 
-    progress.start(schedule.total_steps, state.steps, "training")
+    progress.start(schedule.total_steps, state.steps, options.label)
     speed = Throughput(schedule.total_steps)
     sampler: DistributedSampler[int] = DistributedSampler(
         data, num_replicas=runtime.world_size, rank=runtime.rank, seed=options.seed
@@ -333,7 +333,7 @@ def _train(
                         **speed.fields(state.steps),
                         **hooks.log_fields(),
                     )  # fmt: skip
-                    progress.advance(state.steps, {"loss": mean_loss, "epoch": epoch})
+                    progress.advance(state.steps, {"loss": mean_loss, "epoch": epoch, **speed.fields(state.steps)})
                 if totals[2]:
                     raise stop_here()
                 # Not while steps are being skipped: rotation would delete the last checkpoint from before the trouble.
