@@ -33,17 +33,17 @@ from typing import Any
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 
-def make_blocks(folder: Path, blocks: int, seq_len: int) -> Any:
-    """The random-token dataset, generated once into ``folder`` and memory-mapped from there."""
+def make_blocks(folder: Path, blocks: int, seq_len: int, vocab: int = 50_277) -> Any:
+    """The random-token dataset (ids below ``vocab``), generated once into ``folder`` and memory-mapped from there."""
     import datasets
     import numpy as np
     import pyarrow as pa
 
     marker = folder / "bench_data.json"
-    wanted = {"blocks": blocks, "seq_len": seq_len}
+    wanted = {"blocks": blocks, "seq_len": seq_len, "vocab": vocab}
     if not (marker.is_file() and json.loads(marker.read_text()) == wanted):
         started = time.perf_counter()
-        ids = np.random.default_rng(0).integers(0, 50_277, size=blocks * seq_len, dtype=np.int64)
+        ids = np.random.default_rng(0).integers(0, vocab, size=blocks * seq_len, dtype=np.int64)
         offsets = np.arange(0, blocks * seq_len + 1, seq_len, dtype=np.int32)
         column = pa.ListArray.from_arrays(pa.array(offsets), pa.array(ids))
         datasets.Dataset(pa.table({"input_ids": column})).save_to_disk(str(folder / "blocks"))

@@ -111,3 +111,25 @@ def test_a_second_signal_exits_at_once(smoke_data: Path, tmp_path: Path) -> None
     stderr = (tmp_path / "stderr").read_text()
     assert stderr.strip().splitlines()[-1] == f"sdmspec: pretrain {DENSE}: second signal (SIGINT): exiting now"
     assert not (out / "checkpoints").exists()  # nothing half-written either: no checkpoint was due yet
+
+
+@pytest.mark.gpu
+def test_stop_and_resume_round_trip_on_cuda(smoke_data: Path, tmp_path: Path) -> None:
+    """SIGTERM to a job on the GPU, then a rerun: the same steps and (fp32, so kernels' atomics aside) the same weights
+    as an uninterrupted GPU run, which runs beside it."""
+    options = ["--device", "cuda", "--precision", "fp32", "--checkpoint-every", "0"]
+    reference_out, out = tmp_path / "reference", tmp_path / "job"
+    reference = _start([*_command(reference_out, smoke_data), *options], tmp_path / "reference.err", {})
+    args = [*_command(out, smoke_data), *options]
+    job = _start(args, tmp_path / "stderr", {STEP_DELAY_ENV: "0.4"})
+    _wait_for_train_step(out / "metrics.jsonl", 2, job, timeout=240)
+    job.send_signal(signal.SIGTERM)
+    assert job.wait(timeout=60) == EXIT_INTERRUPTED, (tmp_path / "stderr").read_text()[-2000:]
+    assert reference.wait(timeout=300) == 0, (tmp_path / "reference.err").read_text()[-2000:]
+    stopped = int((out / "checkpoints/latest").read_text().strip().removeprefix("step-"))
+    resumed = sdmspec_cli.run_sdmspec(*args, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    result, expected = read_json(out / "result.json"), read_json(reference_out / "result.json")
+    assert result["device"].startswith("cuda") and result["resumed_from_step"] == stopped >= 2
+    assert result["steps"] == expected["steps"]
+    assert_same_weights(out, reference_out, atol=1e-4)
