@@ -133,3 +133,38 @@ def test_stop_and_resume_round_trip_on_cuda(smoke_data: Path, tmp_path: Path) ->
     assert result["device"].startswith("cuda") and result["resumed_from_step"] == stopped >= 2
     assert result["steps"] == expected["steps"]
     assert_same_weights(out, reference_out, atol=1e-4)
+
+
+def _worker_with_rank(parent: int, rank: int) -> int:
+    """The torchrun worker of ``parent`` whose environment says RANK=``rank``."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    for child in children:
+        environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
+        if f"RANK={rank}".encode() in environ:
+            return int(child)
+    raise AssertionError(f"no worker with RANK={rank} among {children}")
+
+
+def test_under_ddp_a_signal_to_one_rank_stops_every_rank_after_the_same_step(
+    pretrained: dict[str, Path], smoke_data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "ddp"
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "sdmspec"]
+    args = [*_command(out, smoke_data), "--checkpoint-every", "0"]
+    env = {**os.environ, **sdmspec_cli.OFFLINE, STEP_DELAY_ENV: "0.4"}
+    with (tmp_path / "stderr").open("wb") as sink:
+        torchrun = subprocess.Popen([*launch, *args], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=sink)
+    _wait_for_train_step(out / "metrics.jsonl", 2, torchrun)
+    os.kill(_worker_with_rank(torchrun.pid, 1), signal.SIGTERM)  # rank 0 gets nothing: it learns it from the step
+    assert torchrun.wait(timeout=120) != 0
+    stderr = (tmp_path / "stderr").read_text()
+    stopped = int((out / "checkpoints/latest").read_text().strip().removeprefix("step-"))
+    assert f"stopped by SIGTERM at step {stopped}; checkpoint saved" in stderr  # rank 1
+    assert f"stopped by a stop signal (received by another rank) at step {stopped}; checkpoint saved" in stderr
+
+    env.pop(STEP_DELAY_ENV)
+    done = subprocess.run([*launch, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = read_json(out / "result.json")
+    assert result["world_size"] == 2 and result["resumed_from_step"] == stopped >= 2
+    assert_same_weights(out, pretrained[DENSE], atol=1e-4)
