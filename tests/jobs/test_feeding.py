@@ -75,3 +75,17 @@ def test_an_error_while_preparing_reaches_the_main_thread_and_an_early_exit_ends
     with BatchFeeder(data, collate_lm, list(range(64)), 1, (0, 64), torch.device("cpu"), depth=2) as feeder:
         feeder.next()
     assert not feeder._thread.is_alive()
+
+
+@pytest.mark.gpu
+def test_on_cuda_batches_arrive_on_the_gpu_equal_to_the_old_paths() -> None:
+    import torch
+
+    data, micro = _blocks(32, 16), 4
+    order = _order(32, epoch=0)
+    device = torch.device("cuda", torch.cuda.current_device())
+    old = [collate_lm(data[order[m * micro : (m + 1) * micro]])["input_ids"].to(device) for m in range(8)]  # type: ignore[index]
+    with BatchFeeder(tensor_view(data), collate_lm, order, micro, (0, 8), device) as feeder:
+        new = [feeder.next()["input_ids"] for _ in range(8)]
+    torch.cuda.synchronize()
+    assert all(after.device == device and torch.equal(before, after) for before, after in zip(old, new, strict=True))

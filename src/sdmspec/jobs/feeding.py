@@ -86,6 +86,12 @@ class BatchFeeder:
 
     def _produce(self) -> None:
         try:
+            if self._pin:
+                import torch
+
+                # Pinned memory belongs to the current device's context; a new thread's is GPU 0, which under DDP
+                # would give every rank a context on GPU 0 (torch's DataLoader pins after the same call).
+                torch.cuda.set_device(self._device)
             for index in range(self._first, self._stop):
                 if self._closing.is_set():
                     return

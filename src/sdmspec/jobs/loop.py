@@ -277,21 +277,8 @@ def _train(
                 speed.start_step()
                 hooks.before_step(state.steps)
                 waited_before = feeder.waited_s
-                # [summed loss, tokens, stop asked]: one all-reduce (and one host sync) a step carries all three.
-                loss_sum = torch.zeros(3, device=runtime.device)
-                for micro in range(batching.accumulation):
-                    batch = feeder.next()
-                    last = micro == batching.accumulation - 1
-                    sync = nullcontext() if last or not runtime.distributed else wrapped.no_sync()  # type: ignore[operator]
-                    with sync:
-                        with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.bf16):
-                            loss = hooks.loss(wrapped, batch) / batching.accumulation
-                            if nan_steps and poisoned(state.steps + 1, nan_steps):
-                                loss = loss * float("nan")
-                        # Outside autocast: the backward pass runs in the dtypes the forward chose, as PyTorch advises.
-                        loss.backward()  # type: ignore[no-untyped-call]
-                    loss_sum[0] += loss.detach().float()
-                    loss_sum[1] += batch["input_ids"].numel()
+                poison = bool(nan_steps) and poisoned(state.steps + 1, nan_steps)
+                loss_sum = _accumulate(feeder, wrapped, hooks, batching.accumulation, runtime, poison=poison)
                 waited = feeder.waited_s - waited_before
                 if step_delay:
                     time.sleep(step_delay)
@@ -303,12 +290,7 @@ def _train(
                 if guard.judge(state.steps + 1, mean_loss, grad_norm, latest_name(out / "checkpoints")):
                     optimizer.step()
                 elif runtime.is_main:
-                    log.log("skipped", step=state.steps + 1, loss=mean_loss, grad_norm=grad_norm)
-                    print(
-                        f"{options.label}: step {state.steps + 1} skipped (loss {mean_loss}, grad norm {grad_norm}); "
-                        f"{guard.in_a_row} in a row, {guard.skipped} in all",
-                        file=sys.stderr, flush=True,
-                    )  # fmt: skip
+                    _report_skip(log, guard, state.steps + 1, mean_loss, grad_norm)
                 # A skipped step keeps its place in the schedule: the learning rate stays a function of the step.
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
@@ -356,6 +338,40 @@ def _train(
             raise stop_here()
     progress.stop()
     return state
+
+
+def _accumulate(
+    feeder: BatchFeeder, wrapped: torch.nn.Module, hooks: Hooks, accumulation: int, runtime: Runtime, *, poison: bool
+) -> torch.Tensor:
+    """Forward and backward over one optimizer step's micro-batches (under DDP gradients are synchronised on the
+    last one only); returns [summed loss, tokens, 0], the step's one all-reduce (the last slot: the stop flag)."""
+    import torch
+
+    sums = torch.zeros(3, device=runtime.device)
+    for micro in range(accumulation):
+        batch = feeder.next()
+        last = micro == accumulation - 1
+        sync = nullcontext() if last or not runtime.distributed else wrapped.no_sync()  # type: ignore[operator]
+        with sync:
+            with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.bf16):
+                loss = hooks.loss(wrapped, batch) / accumulation
+                if poison:  # the test hook: a NaN loss, hence NaN gradients, as a bad batch would give
+                    loss = loss * float("nan")
+            # Outside autocast: the backward pass runs in the dtypes the forward chose, as PyTorch advises.
+            loss.backward()  # type: ignore[no-untyped-call]
+        sums[0] += loss.detach().float()
+        sums[1] += batch["input_ids"].numel()
+    return sums
+
+
+def _report_skip(log: MetricsLog, guard: StepGuard, step: int, loss: float, grad_norm: float) -> None:
+    log.log("skipped", step=step, loss=loss, grad_norm=grad_norm)
+    print(
+        f"{guard.label}: step {step} skipped (loss {loss}, grad norm {grad_norm}); {guard.in_a_row} in a row, "
+        f"{guard.skipped} in all",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _early_stopping(
