@@ -44,7 +44,9 @@ def test_a_truncated_latest_checkpoint_falls_back_to_the_previous_one(
     warnings = [line for line in resumed.stderr.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "Traceback" not in resumed.stderr
     assert warnings[0].startswith(f"sdmspec: warning: pretrain {DENSE}: checkpoint step-00000004 (")
-    assert warnings[0].endswith("is unreadable and was removed; resuming from step-00000002")
+    assert warnings[0].endswith("is unreadable; moved to unreadable-step-00000004; resuming from step-00000002")
+    # Kept for a look, out of the rotation; the rerun saved its own step 4 (then 6, ...) in the usual way.
+    assert (out / "checkpoints/unreadable-step-00000004" / file).is_file()
     assert read_json(out / "result.json")["resumed_from_step"] == 2
     assert_same_weights(out, pretrained[DENSE], atol=1e-5)
 

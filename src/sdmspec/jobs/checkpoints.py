@@ -27,6 +27,7 @@ LATEST = "latest"
 MODEL_FILE = "model.safetensors"
 TRAINER_FILE = "trainer.pt"
 KEEP = 2  # the newest checkpoints kept; older ones are deleted once a newer one is complete
+UNREADABLE_PREFIX = "unreadable-"
 
 
 def save_checkpoint(
@@ -91,8 +92,9 @@ def load_latest(
     counters, or None when there is nothing to resume.
 
     The checkpoint ``latest`` names comes first, then the other kept ones, newest first. One that cannot be read
-    (a truncated file, a disk error) is reported through ``warn`` and removed, so the next save of its step cannot
-    refresh it in place; when none can be read the job stops (rerunning would not help, deleting the folder would)."""
+    (a truncated file, a disk error) is reported through ``warn`` and moved aside to ``unreadable-step-*`` (kept for
+    a look, out of the rotation, so the next save of its step cannot refresh it in place); when none can be read the
+    job stops (rerunning would not help, deleting the folder would)."""
     candidates = _candidates(folder)
     if not candidates:
         return None
@@ -104,10 +106,11 @@ def load_latest(
             reason = " ".join(str(err).split())[:200] or type(err).__name__
             failures.append(f"{target.name} ({reason})")
             continue
-        for bad in failures:
-            warn(f"checkpoint {bad} is unreadable and was removed; resuming from {target.name}")
-        for unreadable in candidates[: candidates.index(target)]:
-            shutil.rmtree(unreadable, ignore_errors=True)
+        for unreadable, bad in zip(candidates[: candidates.index(target)], failures, strict=True):
+            aside = folder / f"{UNREADABLE_PREFIX}{unreadable.name}"
+            shutil.rmtree(aside, ignore_errors=True)
+            unreadable.rename(aside)
+            warn(f"checkpoint {bad} is unreadable; moved to {aside.name}; resuming from {target.name}")
         if failures:
             atomic_write_text(folder / LATEST, target.name + "\n")
         optimizer.load_state_dict(trainer["optimizer"])

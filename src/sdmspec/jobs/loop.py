@@ -184,11 +184,15 @@ def train(
     """Train ``model`` (unwrapped; wrapped in DDP here when distributed) to the end of ``schedule``, resuming from
     ``out/checkpoints`` when a checkpoint is there. A stop signal ends it after the current optimizer step with a
     checkpoint and :class:`~sdmspec.errors.Interrupted` (see :mod:`sdmspec.jobs.stop`)."""
+    progress = progress or NoProgress()
     with StopRequest(options.label) as stop:
-        return _train(
-            runtime, model, data, batching, schedule, hooks, options,
-            out=out, log=log, progress=progress or NoProgress(), optimizer=optimizer, stop=stop,
-        )  # fmt: skip
+        try:
+            return _train(
+                runtime, model, data, batching, schedule, hooks, options,
+                out=out, log=log, progress=progress, optimizer=optimizer, stop=stop,
+            )  # fmt: skip
+        finally:
+            progress.stop()  # also on a stop or a failure: a terminal's bar must not stay drawn
 
 
 def _train(
@@ -336,7 +340,6 @@ def _train(
         # A stop that arrived during the evaluation: the epoch's checkpoint is saved (ranks agree on the flag).
         if runtime.all_reduce_sum(torch.tensor([stop.flag], device=runtime.device)).item():
             raise stop_here()
-    progress.stop()
     return state
 
 
