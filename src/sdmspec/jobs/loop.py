@@ -6,6 +6,10 @@ step ``k`` of the epoch consumes the ``k``-th global batch of it, and a resumed 
 finished steps consumed, so it takes the same optimizer steps as an uninterrupted run. The global batch is the same
 set of examples whatever the world size (rank ``r`` takes every ``W``-th index), so one process and ``W`` processes
 with the same batch size compute the same mean gradient.
+
+Around each optimizer step: micro-batches come from a background feeder (:mod:`sdmspec.jobs.feeding`), gradients
+are clipped and a non-finite step is skipped (:mod:`sdmspec.jobs.guard`), and a stop signal ends the run after the
+step with a checkpoint (:mod:`sdmspec.jobs.stop`).
 """
 
 from __future__ import annotations
