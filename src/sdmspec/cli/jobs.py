@@ -24,7 +24,9 @@ job_app = typer.Typer(
     epilog="Data without a hub: --data-dir DIR with DIR/wikitext-103/{train,validation}.jsonl ({'text': ...} per "
     "line), DIR/glue/<task>/{train,validation}.jsonl (GLUE's fields; MNLI: validation_matched, "
     "validation_mismatched), .parquet or the hub's <split>-*.parquet shards also accepted, and optionally "
-    "DIR/tokenizer/. --smoke generates such a folder. Each job writes result.json last.",
+    "DIR/tokenizer/. --smoke generates such a folder. Each job writes result.json last. SIGTERM, SIGINT and SIGUSR1 "
+    "(SDMSPEC_STOP_SIGNALS=TERM,USR2 to change) stop a job after its optimizer step with a checkpoint, exit 130; "
+    "rerun the same command to resume.",
     no_args_is_help=True,
 )
 
