@@ -11,10 +11,13 @@
 # cannot eat the machine's time; a step with under 20 s left is skipped and says so:
 #   1. environment (sdmspec env) and which scan `auto` picks on CUDA
 #   2. the `gpu`-marked tests (the smoke pipeline with --device cuda on a small spec, CUDA zero counts, verify on
-#      CUDA, parallel vs reference on CUDA, the profile on CUDA)
-#   3. full-size training throughput on every scan path, side by side (benchmarks/bench_train.py step --full)
-#   4. a full-size profile subset (130m dense and SDM at 128 and 1024 tokens)
-#   5. `sdmspec run --smoke --device cuda` (all 40 stages), with what is left
+#      CUDA, parallel vs reference on CUDA, the profile on CUDA, precision auto on CUDA)
+#   3. bf16 vs fp32 (TF32) tokens/s of full-size 130m on the fast path, and the share of a step spent waiting for
+#      data (benchmarks/bench_gpu_step.py)
+#   4. one stop-and-resume round trip on CUDA: SIGTERM to a job, rerun, compared with an uninterrupted GPU run
+#   5. full-size training throughput on every scan path, side by side (benchmarks/bench_train.py step --full)
+#   6. a full-size profile subset (130m dense and SDM at 128 and 1024 tokens)
+#   7. `sdmspec run --smoke --device cuda` (all 40 stages), with what is left
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-${OUT:-gpu-check}}
@@ -74,8 +77,12 @@ step "scan auto on cuda" 45 python3 -c '
 from sdmspec.models.scan import kernels_status, parallel_status, resolve_scan
 print("kernels:", kernels_status()); print("parallel:", parallel_status())
 print("auto ->", resolve_scan("auto", "cuda").record())'
-step "pytest -m gpu" 150 python3 -m pytest -m gpu -q -n 4 -p no:cacheprovider -o addopts="" tests
-step "bench_train step --full" 170 python3 benchmarks/bench_train.py step --full --devices cuda --methods sdm \
+step "pytest -m gpu" 150 python3 -m pytest -m gpu -q -n 4 -p no:cacheprovider -o addopts="" tests \
+  -k "not round_trip_on_cuda"
+step "bf16 vs fp32, data wait (full size)" 90 python3 benchmarks/bench_gpu_step.py --precisions bf16,fp32 --steps 3
+step "stop and resume on cuda" 100 python3 -m pytest -m gpu -q -p no:cacheprovider -o addopts="" \
+  tests/jobs/test_stop_signals.py -k round_trip_on_cuda
+step "bench_train step --full" 120 python3 benchmarks/bench_train.py step --full --devices cuda --methods sdm \
   --seq-len 512 --steps 2 --repeats 2
 step "profile 130m (full size)" 60 python3 -m sdmspec profile --variant mamba-130m-dense --variant mamba-130m-sdm \
   --seq-len 128 --seq-len 1024 --no-trace --out "$out/profile"
@@ -87,7 +94,7 @@ step "sdmspec run --smoke --device cuda" 120 python3 -m sdmspec run --smoke --de
   echo
   echo '```'
   # The benchmark's tables and the profile's one-line summary, as the log has them.
-  grep -E '^\||^full size|^smoke model|^torch ' "$log" || true
+  grep -E '^\||^full size|^full-size|^smoke model|^torch ' "$log" || true
   echo '```'
   echo
   echo "- ended: $(date -u +%FT%TZ); the whole log: gpu_check.log"

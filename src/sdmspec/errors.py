@@ -2,7 +2,8 @@
 
 Exit codes (documented in the README): 0 success, 1 findings (lint errors, an iso-sparsity mismatch, a failed
 check, a failed job or stage), 2 usage error or input that cannot be read at all (a missing spec, an unreadable or
-refused checkpoint, a path of the wrong kind), 130 stopped by a signal (the work was saved; rerun to resume).
+refused checkpoint, a path of the wrong kind), 130 stopped by a signal after saving the work (rerunning the same
+command resumes).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ class SdmspecError(Exception):
     """An error the user can act on; the CLI prints its message on one line and exits with ``exit_code``."""
 
     exit_code: int = EXIT_USAGE
+    # What the CLI's one line starts with after "sdmspec: " (a stop is not an error).
+    prefix: str = "error: "
 
 
 class SpecError(SdmspecError):
@@ -59,7 +62,8 @@ class MissingSectionError(SpecError):
         self.section = section
 
 
-class Interrupted(SdmspecError):  # noqa: N818 (the name agreed in INTERFACES.md)
-    """Stopped by a signal after saving: rerunning the same command resumes."""
+class Interrupted(SdmspecError):  # noqa: N818 - the agreed name (a stop, not an error)
+    """Stopped by a signal (SIGTERM, SIGINT, SLURM's SIGUSR1) after the work was saved; a rerun resumes."""
 
     exit_code = EXIT_INTERRUPTED
+    prefix = ""

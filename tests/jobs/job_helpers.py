@@ -45,3 +45,18 @@ def full_size_stub(folder: Path, size: str = "130m") -> Path:
     mamba_config(dimensions(load_spec(REPO / "spec").models[size])).save_pretrained(str(folder))
     save_file({"w": torch.zeros(1)}, str(folder / "model.safetensors"))
     return folder
+
+
+def final_weights(out: Path) -> dict[str, object]:
+    from safetensors.torch import load_file
+
+    return dict(load_file(str(out / "model" / "model.safetensors")))
+
+
+def assert_same_weights(a: Path, b: Path, *, atol: float) -> None:
+    import torch
+
+    first, second = final_weights(a), final_weights(b)
+    assert first.keys() == second.keys()
+    for name in first:
+        torch.testing.assert_close(first[name], second[name], rtol=0, atol=atol, msg=name)

@@ -9,26 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from job_helpers import REPO, read_events, read_json, run_cli
+from job_helpers import REPO, assert_same_weights, read_events, read_json, run_cli
 
 from sdmspec.jobs.loop import CRASH_AFTER_ENV, CRASH_EXIT_CODE
 
 pytestmark = pytest.mark.slow
-
-
-def final_weights(out: Path) -> dict[str, object]:
-    from safetensors.torch import load_file
-
-    return dict(load_file(str(out / "model" / "model.safetensors")))
-
-
-def assert_same_weights(a: Path, b: Path, *, atol: float) -> None:
-    import torch
-
-    first, second = final_weights(a), final_weights(b)
-    assert first.keys() == second.keys()
-    for name in first:
-        torch.testing.assert_close(first[name], second[name], rtol=0, atol=atol, msg=name)
 
 
 def test_interrupted_pretrain_resumes_with_the_same_steps_and_weights(

@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         build_app(_modules_for(args))(args=args, prog_name="sdmspec", standalone_mode=True)
     except SdmspecError as err:
-        typer.echo(f"sdmspec: error: {err}", err=True)
+        typer.echo(f"sdmspec: {err.prefix}{err}", err=True)
         sys.exit(err.exit_code)
     except ModuleNotFoundError as err:
         # A core-only install (the pre-commit hook's) running a command that needs the training stack.

@@ -26,7 +26,9 @@ job_app = typer.Typer(
     epilog="Data without a hub: --data-dir DIR with DIR/wikitext-103/{train,validation}.jsonl ({'text': ...} per "
     "line), DIR/glue/<task>/{train,validation}.jsonl (GLUE's fields; MNLI: validation_matched, "
     "validation_mismatched), .parquet or the hub's <split>-*.parquet shards also accepted, and optionally "
-    "DIR/tokenizer/. --smoke generates such a folder. Each job writes result.json last.",
+    "DIR/tokenizer/. --smoke generates such a folder. Each job writes result.json last. SIGTERM, SIGINT and SIGUSR1 "
+    "(SDMSPEC_STOP_SIGNALS=TERM,USR2 to change) stop a job after its optimizer step with a checkpoint, exit 130; "
+    "rerun the same command to resume.",
     no_args_is_help=True,
 )
 
@@ -50,7 +52,14 @@ _DATA_DIR = typer.Option(
 _TOKENIZER = typer.Option(None, "--tokenizer", help="A local tokenizer folder (default: the spec's, from the cache).")
 _SEED = typer.Option(0, "--seed", help="Seed of model initialisation and data order.")
 _DEVICE = typer.Option("auto", "--device", help="auto, cpu or cuda.")
-_BF16 = typer.Option(False, "--bf16", help="bfloat16 autocast (CUDA GPUs with bf16 support only).")
+_PRECISION = typer.Option(
+    None,
+    "--precision",
+    help="auto (bf16 autocast on a CUDA GPU with bf16 support, else fp32; TF32 matmuls on Ampere+), bf16 or fp32 "
+    "(default: the spec setting training.precision, auto). Recorded in result.json.",
+)
+# The flag this option replaced; kept as a hidden alias of --precision bf16 so existing scripts keep working.
+_BF16 = typer.Option(False, "--bf16", hidden=True, help="Deprecated: --precision bf16.")
 _MAX_STEPS = typer.Option(None, "--max-steps", min=1, help="Stop after this many optimizer steps (schedule shrinks).")
 # Pre-training may take no step at all: it then exports its starting weights (with SDM, masked at the target).
 _PRETRAIN_MAX_STEPS = typer.Option(
@@ -77,12 +86,17 @@ _ACTIVATION_CKPT = typer.Option(
 )
 _LOG_EVERY = typer.Option(None, "--log-every", min=1, help="Log training metrics every N optimizer steps.")
 _CKPT_EVERY = typer.Option(None, "--checkpoint-every", min=0, help="Also checkpoint every N optimizer steps (0: off).")
-_QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 _REPORT_TO = typer.Option(
     [],
     "--report-to",
     help="Also send every logged metric to an experiment tracker: tensorboard (<out>/tensorboard/), mlflow "
     "(MLFLOW_TRACKING_URI) or wandb; repeatable. A tracker that is not installed is skipped with one line.",
+)
+_QUIET = typer.Option(
+    False,
+    "--quiet",
+    "-q",
+    help="No progress bar (on a terminal) nor progress lines (in a log: every SDMSPEC_PROGRESS_EVERY_S seconds, 30).",
 )
 
 
@@ -97,6 +111,7 @@ def pretrain(
     tokenizer: Path | None = _TOKENIZER,
     seed: int = _SEED,
     device: str = _DEVICE,
+    precision: str | None = _PRECISION,
     bf16: bool = _BF16,
     scan: str = _SCAN,
     activation_checkpointing: str = _ACTIVATION_CKPT,
@@ -112,7 +127,8 @@ def pretrain(
 
     options = JobOptions(
         variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, data_dir=data_dir,
-        tokenizer=tokenizer, seed=seed, device=device, bf16=bf16, max_steps=max_steps, log_every=log_every,
+        tokenizer=tokenizer, seed=seed, device=device, precision=_precision(precision, bf16), max_steps=max_steps,
+        log_every=log_every,
         checkpoint_every=checkpoint_every, init_from=init_from, scan=scan,
         activation_checkpointing=activation_checkpointing,
     )  # fmt: skip
@@ -162,6 +178,7 @@ def finetune(
     tokenizer: Path | None = _TOKENIZER,
     seed: int = _SEED,
     device: str = _DEVICE,
+    precision: str | None = _PRECISION,
     bf16: bool = _BF16,
     scan: str = _SCAN,
     activation_checkpointing: str = _ACTIVATION_CKPT,
@@ -176,7 +193,8 @@ def finetune(
 
     options = JobOptions(
         variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, data_dir=data_dir,
-        tokenizer=tokenizer, seed=seed, device=device, bf16=bf16, max_steps=max_steps, log_every=log_every,
+        tokenizer=tokenizer, seed=seed, device=device, precision=_precision(precision, bf16), max_steps=max_steps,
+        log_every=log_every,
         checkpoint_every=checkpoint_every, scan=scan, activation_checkpointing=activation_checkpointing,
     )  # fmt: skip
     with _tracking(report_to, f"finetune {variant} {task}", options, [*SETTINGS, f"epochs.{task}"], task=task):
@@ -198,6 +216,15 @@ def _tracking(
     return reporting(chosen, run_name=run_name, params=job_params(options, settings, **extra))
 
 
+def _precision(precision: str | None, bf16: bool) -> str | None:
+    """``--precision``, or bf16 for the deprecated ``--bf16``; both at once must agree."""
+    from sdmspec.errors import SdmspecError
+
+    if bf16 and precision not in (None, "bf16"):
+        raise SdmspecError(f"--bf16 (deprecated: --precision bf16) contradicts --precision {precision}")
+    return "bf16" if bf16 else precision
+
+
 def _summary(record: dict[str, Any], detail: str) -> None:
     if int(os.environ.get("RANK", "0")) == 0:
         smoke = " (smoke)" if record.get("smoke") else ""
@@ -205,8 +232,13 @@ def _summary(record: dict[str, Any], detail: str) -> None:
 
 
 def _progress(quiet: bool) -> Progress:
-    if quiet or int(os.environ.get("RANK", "0")) != 0 or not sys.stderr.isatty():
+    """A rich bar on a terminal, plain periodic lines in a log (a SLURM job's, a stage's under `sdmspec run`)."""
+    if quiet or int(os.environ.get("RANK", "0")) != 0:
         return NoProgress()
+    if not sys.stderr.isatty():
+        from sdmspec.jobs.progress import PlainProgress
+
+        return PlainProgress()
     return _RichProgress()
 
 
@@ -232,7 +264,8 @@ class _RichProgress:
         self._bar.start()
 
     def advance(self, done: int, fields: dict[str, Any]) -> None:
-        status = " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in fields.items())
+        shown = {k: v for k, v in fields.items() if k != "eta_s"}  # the bar has its own time-remaining column
+        status = " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items())
         self._bar.update(self._task, completed=done, status=status)
 
     def stop(self) -> None:

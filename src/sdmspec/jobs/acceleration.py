@@ -19,9 +19,11 @@ class Acceleration:
 
     scan: ScanChoice
     checkpointing: dict[str, Any]
+    precision: dict[str, Any] | None = None
 
     def record(self) -> dict[str, Any]:
-        return {**self.scan.record(), "activation_checkpointing": self.checkpointing}
+        precision = {"precision": self.precision} if self.precision is not None else {}
+        return {**self.scan.record(), "activation_checkpointing": self.checkpointing, **precision}
 
 
 def choose_scan(requested: str, runtime: Runtime) -> ScanChoice:
@@ -38,7 +40,8 @@ def accelerate(
     micro_batch: int,
     seq_len: int,
 ) -> Acceleration:
-    """Set ``model``'s scan and, when asked for or needed to fit the GPU, activation checkpointing."""
+    """Set ``model``'s scan and, when asked for or needed to fit the GPU, activation checkpointing (its memory
+    estimate made for the precision that will run: bf16 autocast saves bf16 activations)."""
     from sdmspec.models.memory import choose_checkpointing, enable_checkpointing
     from sdmspec.models.scan import apply_scan
 
@@ -46,4 +49,5 @@ def accelerate(
     decision = choose_checkpointing(checkpointing, model, runtime.device, micro_batch, seq_len, scan, bf16=runtime.bf16)
     if decision.enabled:
         enable_checkpointing(model)
-    return Acceleration(scan, decision.record())
+    precision = runtime.precision.record() if runtime.precision is not None else None
+    return Acceleration(scan, decision.record(), precision)

@@ -33,6 +33,7 @@ from sdmspec.jobs.common import (
     write_result,
 )
 from sdmspec.jobs.data import configure_offline
+from sdmspec.jobs.leftovers import remove_leftovers
 from sdmspec.jobs.metrics import MetricsLog
 from sdmspec.jobs.runtime import check_device_options, start_runtime
 from sdmspec.schema import load_spec
@@ -58,7 +59,7 @@ def run_challenge(options: JobOptions, *, dense: Path, sdm: Path) -> dict[str, A
     check_origin(sdm, variant.match_sparsity_of, "sdm")
     dense_model, sdm_model = model_folder(dense, "dense"), model_folder(sdm, "sdm")
     configure_offline(needs_hub=False)
-    check_device_options(options.device, bf16=False)
+    check_device_options(options.device)
     runtime = start_runtime(options.device, small=options.smoke)
     try:
         record: dict[str, Any] = {}
@@ -87,6 +88,7 @@ def _build(
 
     out = options.out
     start_output(out)
+    remove_leftovers(out)  # of a killed earlier build: its .model.* staging folder
     log = MetricsLog(out / "metrics.jsonl", enabled=True)
     log.rewind(0)
     reference, notes = checkpoint_sparsity(sdm_model, spec.sparsity)

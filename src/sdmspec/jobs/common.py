@@ -63,7 +63,8 @@ class JobOptions:
     smoke: bool = False
     seed: int = 0
     device: str = "auto"
-    bf16: bool = False
+    # auto, bf16 or fp32; None: the spec setting training.precision (sdmspec.jobs.precision).
+    precision: str | None = None
     max_steps: int | None = None
     log_every: int | None = None
     checkpoint_every: int | None = None
@@ -89,6 +90,13 @@ def load_checked_settings(options: JobOptions) -> tuple[Spec, ExperimentSettings
     if options.smoke:
         settings = settings.overlay(SMOKE_OVERLAY, "smoke")
     return spec, settings
+
+
+def requested_precision(options: JobOptions, settings: ExperimentSettings) -> str:
+    """``--precision`` when given, else the setting ``training.precision`` (checked: auto, bf16 or fp32)."""
+    from sdmspec.jobs.precision import check_precision
+
+    return check_precision(options.precision or settings.get_str("training.precision"))
 
 
 def lint_gate(configs: Path, spec: Spec) -> None:

@@ -30,6 +30,7 @@ from sdmspec.jobs.common import (
     find_variant,
     load_checked_settings,
     model_folder,
+    requested_precision,
     settings_record,
     sparsity_record,
     start_output,
@@ -58,8 +59,9 @@ SETTINGS = [
         "max_seq_len",
         "early_stopping.metric",
         "early_stopping.patience",
+        "max_grad_norm",
     )
-]
+] + ["training.precision"]
 BEST_FILE = "best.safetensors"
 
 
@@ -75,12 +77,13 @@ def run_finetune(
     task_spec = spec.data.finetune[task]
     check_origin(checkpoint, variant.name, "checkpoint")
     model_dir = model_folder(checkpoint, "checkpoint")
-    check_device_options(options.device, options.bf16)
+    precision = requested_precision(options, settings)
+    check_device_options(options.device, precision)
     own_tokenizer = model_dir if (model_dir / "tokenizer.json").is_file() else None
     source = resolve_source(
         spec, smoke=options.smoke, data_dir=options.data_dir, tokenizer=options.tokenizer or own_tokenizer
     )
-    runtime = start_runtime(options.device, bf16=options.bf16, small=options.smoke)
+    runtime = start_runtime(options.device, precision=precision, small=options.smoke)
     try:
         import torch
 
@@ -165,6 +168,7 @@ def run_finetune(
             label=f"finetune {variant.name} {task}",
             setup=acceleration.record(),
             seed=options.seed,
+            max_grad_norm=settings.get_float("training.finetune.max_grad_norm"),
             log_every=options.log_every or (1 if options.smoke else 10),
             checkpoint_every=options.checkpoint_every if options.checkpoint_every is not None else 500,
             early_stopping_metric=metric,
@@ -191,7 +195,11 @@ def run_finetune(
             "world_size": runtime.world_size,
             "device": str(runtime.device),
             **acceleration.record(),
-            "throughput": {"tokens_per_s": outcome.tokens_per_s, "step_s": outcome.step_s},
+            "throughput": {
+                "tokens_per_s": outcome.tokens_per_s,
+                "step_s": outcome.step_s,
+                "data_wait_share": outcome.data_wait_share,
+            },
             "seed": options.seed,
             "steps": outcome.steps,
             "schedule": schedule.__dict__ | {"accumulation": batching.accumulation, "max_steps": options.max_steps},
@@ -205,6 +213,8 @@ def run_finetune(
             },
             "sparsity": sparsity_record(after, variant.target_sparsity) | {"unchanged": True},
             "resumed_from_step": outcome.resumed_from,
+            "max_grad_norm": loop_options.max_grad_norm,
+            "skipped_steps": outcome.skipped_steps,
             "outputs": {"model": "model", "metrics": "metrics.jsonl", "checkpoints": "checkpoints"}
             | ({"masks": MASKS_FILE} if masks else {}),
         }

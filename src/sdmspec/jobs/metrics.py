@@ -55,19 +55,33 @@ class MetricsLog:
         self.events: list[dict[str, Any]] = []
         self.trackers = open_trackers(path.parent) if enabled else None
 
-    def rewind(self, count: int) -> None:
-        """Keep the first ``count`` events (those a checkpoint had seen); drop what an interrupted run logged after."""
+    def rewind(self, count: int, last_step: int | None = None) -> int:
+        """Keep the first ``count`` valid events (those a checkpoint had seen, up to optimizer step ``last_step``);
+        drop what an interrupted run logged after them. A line that is not a JSON object (cut by a kill, garbled on
+        disk) is skipped, not a reason to drop the valid events after it; returns how many such lines were skipped.
+        With a skipped line among the first ``count``, an event of a later step than ``last_step`` still ends what
+        is kept: it was logged after the checkpoint."""
         if not self.enabled:
-            return
+            return 0
         kept: list[dict[str, Any]] = []
+        bad = 0
         if count > 0 and self.path.is_file():
-            for line in self.path.read_text(encoding="utf-8").splitlines()[:count]:
+            for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+                if len(kept) == count:
+                    break
                 try:
-                    kept.append(json.loads(line))
+                    event = json.loads(line)
                 except ValueError:
-                    break  # a line cut by the interruption
+                    event = None
+                if isinstance(event, dict):
+                    if last_step is not None and isinstance(event.get("step"), int) and event["step"] > last_step:
+                        break
+                    kept.append(event)
+                else:
+                    bad += 1
         self.events = kept
         atomic_write_text(self.path, "".join(json.dumps(event) + "\n" for event in kept))
+        return bad
 
     def log(self, event: str, **fields: Any) -> None:
         if not self.enabled:

@@ -24,6 +24,7 @@ from sdmspec.jobs.common import (
     atomic_folder,
     find_variant,
     load_checked_settings,
+    requested_precision,
     settings_record,
     sparsity_record,
     start_output,
@@ -53,8 +54,9 @@ SETTINGS = [
         "optimizer",
         "weight_decay",
         "seq_len",
+        "max_grad_norm",
     )
-]
+] + ["training.precision"]
 
 
 def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[str, Any]:
@@ -62,13 +64,14 @@ def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[
     started = time.monotonic()
     spec, settings = load_checked_settings(options)
     variant = find_variant(spec, options.variant, (Method.DENSE, Method.SDM), "pretrain")
-    check_device_options(options.device, options.bf16)
+    precision = requested_precision(options, settings)
+    check_device_options(options.device, precision)
     source = resolve_source(spec, smoke=options.smoke, data_dir=options.data_dir, tokenizer=options.tokenizer)
     # Where Phase A starts, found and checked before any data is read: a missing or mismatched checkpoint fails fast.
     initial = resolve_initial_weights(
         spec, variant.size, init_choice(settings.values), smoke=options.smoke, init_from=options.init_from
     )
-    runtime = start_runtime(options.device, bf16=options.bf16, small=options.smoke)
+    runtime = start_runtime(options.device, precision=precision, small=options.smoke)
     try:
         scan = choose_scan(options.scan, runtime)
         from sdmspec.models.masking import cubic_sparsity, get_strategy
@@ -143,6 +146,7 @@ def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[
             label=f"pretrain {variant.name}",
             setup=acceleration.record(),
             seed=options.seed,
+            max_grad_norm=settings.get_float("training.pretrain.max_grad_norm"),
             log_every=options.log_every or (1 if options.smoke else 10),
             checkpoint_every=options.checkpoint_every if options.checkpoint_every is not None else 500,
         )
@@ -170,7 +174,11 @@ def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[
             "world_size": runtime.world_size,
             "device": str(runtime.device),
             **acceleration.record(),
-            "throughput": {"tokens_per_s": outcome.tokens_per_s, "step_s": outcome.step_s},
+            "throughput": {
+                "tokens_per_s": outcome.tokens_per_s,
+                "step_s": outcome.step_s,
+                "data_wait_share": outcome.data_wait_share,
+            },
             "seed": options.seed,
             "steps": outcome.steps,
             "schedule": schedule.__dict__ | {"accumulation": batching.accumulation, "max_steps": options.max_steps},
@@ -182,6 +190,8 @@ def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[
                 "epochs": outcome.epochs_done,
             },
             "resumed_from_step": outcome.resumed_from,
+            "max_grad_norm": loop_options.max_grad_norm,
+            "skipped_steps": outcome.skipped_steps,
             "outputs": {"model": "model", "metrics": "metrics.jsonl", "checkpoints": "checkpoints"}
             | ({"masks": MASKS_FILE} if sdm is not None else {}),
         }

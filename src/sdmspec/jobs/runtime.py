@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sdmspec.device import resolve_device
 from sdmspec.errors import JobError
+from sdmspec.jobs.precision import Precision, apply_precision, resolve_precision
 
 if TYPE_CHECKING:
     import torch
@@ -21,13 +22,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Runtime:
-    """This process's place in the job: rank, world size, device, and whether bf16 autocast is on."""
+    """This process's place in the job: rank, world size, device, and its precision (bf16: autocast on)."""
 
     rank: int
     world_size: int
     local_rank: int
     device: torch.device
     bf16: bool
+    # The resolved precision (sdmspec.jobs.precision); bf16 above is its autocast decision.
+    precision: Precision | None = None
 
     @property
     def distributed(self) -> bool:
@@ -78,18 +81,14 @@ def _env_int(name: str, default: int) -> int:
         raise JobError(f"environment variable {name}={raw!r} is not an integer") from None
 
 
-def check_device_options(device: str, bf16: bool) -> str:
-    """Refuse GPU-only options where there is no GPU, before anything expensive starts; the device ("cpu", "cuda")
-    the job runs on."""
-    import torch
-
+def check_device_options(device: str, precision: str = "fp32") -> Precision:
+    """Refuse GPU-only options where there is no GPU, before anything expensive starts; the precision the job runs
+    with on its device."""
     resolved = resolve_device(device, JobError)
-    if bf16 and (resolved == "cpu" or not torch.cuda.is_bf16_supported()):
-        raise JobError("--bf16 needs a CUDA GPU with bfloat16 support; this job would run on the CPU")
-    return resolved
+    return resolve_precision(precision, resolved)
 
 
-def start_runtime(device: str = "auto", *, bf16: bool = False, small: bool = False) -> Runtime:
+def start_runtime(device: str = "auto", *, precision: str = "fp32", small: bool = False) -> Runtime:
     """Join torchrun's process group when WORLD_SIZE > 1 (NCCL on GPU, gloo on CPU) and pick this rank's device.
 
     ``small`` (smoke scale): one intra-op thread unless OMP_NUM_THREADS says otherwise; toy tensors gain nothing
@@ -97,7 +96,8 @@ def start_runtime(device: str = "auto", *, bf16: bool = False, small: bool = Fal
     """
     import torch
 
-    use_cuda = check_device_options(device, bf16) == "cuda"
+    resolved = check_device_options(device, precision)
+    use_cuda = resolve_device(device, JobError) == "cuda"
     if small and "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(1)
     world_size = _env_int("WORLD_SIZE", 1)
@@ -113,4 +113,5 @@ def start_runtime(device: str = "auto", *, bf16: bool = False, small: bool = Fal
 
         if not dist.is_initialized():
             dist.init_process_group(backend="nccl" if use_cuda else "gloo")
-    return Runtime(rank=rank, world_size=world_size, local_rank=local_rank, device=chosen, bf16=bf16)
+    apply_precision(resolved)
+    return Runtime(rank, world_size, local_rank, chosen, bf16=resolved.bf16, precision=resolved)

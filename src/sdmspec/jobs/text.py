@@ -83,14 +83,15 @@ def _truncate_pair(first: list[int], second: list[int], budget: int) -> tuple[li
     return first, second
 
 
-def collate_lm(columns: dict[str, list[Any]]) -> dict[str, torch.Tensor]:
-    """Stack equal-length blocks (a column slice of the dataset) into ``input_ids``."""
+def collate_lm(columns: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """Stack equal-length blocks (a column slice of the dataset: lists, or one tensor when the dataset is
+    tensor-formatted) into ``input_ids``."""
     import torch
 
-    return {"input_ids": torch.tensor(columns["input_ids"], dtype=torch.long)}
+    return {"input_ids": torch.as_tensor(columns["input_ids"], dtype=torch.long)}
 
 
-def collate_classification(columns: dict[str, list[Any]], pad_id: int) -> dict[str, torch.Tensor]:
+def collate_classification(columns: dict[str, Any], pad_id: int) -> dict[str, torch.Tensor]:
     """Right-pad to the longest example: Mamba is causal, so padding after the last real token changes nothing
     before it, and the classifier reads the last real token."""
     import torch
@@ -100,6 +101,6 @@ def collate_classification(columns: dict[str, list[Any]], pad_id: int) -> dict[s
     ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(sequences), width), dtype=torch.long)
     for index, row in enumerate(sequences):
-        ids[index, : len(row)] = torch.tensor(row, dtype=torch.long)
+        ids[index, : len(row)] = torch.as_tensor(row, dtype=torch.long)
         mask[index, : len(row)] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor(columns["label"], dtype=torch.long)}
+    return {"input_ids": ids, "attention_mask": mask, "labels": torch.as_tensor(columns["label"], dtype=torch.long)}

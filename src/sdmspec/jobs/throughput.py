@@ -26,14 +26,16 @@ class Throughput:
     _seen: int = 0
     _tokens: int = 0
     _seconds: float = 0.0
+    _waited: float = 0.0
     _timed: int = 0
     _started: float | None = field(default=None, repr=False)
 
     def start_step(self) -> None:
         self._started = self.clock()
 
-    def end_step(self, tokens: int) -> None:
-        """Close the step begun by :meth:`start_step` that processed ``tokens`` tokens (all ranks together)."""
+    def end_step(self, tokens: int, waited: float = 0.0) -> None:
+        """Close the step begun by :meth:`start_step` that processed ``tokens`` tokens (all ranks together) and
+        waited ``waited`` seconds of it for data."""
         if self._started is None:
             raise RuntimeError("end_step() without start_step()")
         elapsed = self.clock() - self._started
@@ -42,6 +44,7 @@ class Throughput:
         if self._seen > self.warmup:
             self._tokens += tokens
             self._seconds += elapsed
+            self._waited += waited
             self._timed += 1
 
     @property
@@ -55,6 +58,11 @@ class Throughput:
     @property
     def step_s(self) -> float | None:
         return self._seconds / self._timed if self._timed else None
+
+    @property
+    def data_wait_share(self) -> float | None:
+        """The fraction of the timed steps' time spent waiting for data."""
+        return round(self._waited / self._seconds, 6) if self._timed and self._seconds > 0 else None
 
     def eta_s(self, done: int) -> float | None:
         """Seconds the remaining ``total_steps - done`` steps take at the measured rate."""

@@ -120,7 +120,8 @@ def choose_checkpointing(
     budget = _FIT_FRACTION * available
     verdict = "on" if needed > budget else "off"
     reason = (
-        f"auto: {verdict}; a {micro_batch} x {seq_len} micro-batch needs ~{needed / GIB:.1f} GiB without it "
+        f"auto: {verdict}; a {micro_batch} x {seq_len} micro-batch in {'bf16 autocast' if bf16 else 'fp32'} "
+        f"needs ~{needed / GIB:.1f} GiB without it "
         f"({estimate.total(checkpointing=True) / GIB:.1f} GiB with it), {_FIT_FRACTION:.0%} of the GPU's "
         f"{available / GIB:.1f} GiB is {budget / GIB:.1f} GiB"
     )
