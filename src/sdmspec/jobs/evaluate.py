@@ -110,7 +110,7 @@ def evaluate(request: EvalRequest) -> EvalReport:
     if bf16 and not _bf16_here(request.device):
         bf16 = False
         notes.append("the stage ran under bf16 autocast, this evaluation runs in fp32 (no bf16 GPU here)")
-    runtime = start_runtime(request.device, bf16=bf16, small=smoke)
+    runtime = start_runtime(request.device, precision="bf16" if bf16 else "fp32", small=smoke)
     try:
         scan = choose_scan(request.scan, runtime)
         tokenizer = load_tokenizer(source)

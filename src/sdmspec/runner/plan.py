@@ -96,8 +96,9 @@ class PlanOptions:
 
 PRECISIONS = ("auto", "bf16", "fp32")
 TRACKERS = ("tensorboard", "mlflow", "wandb")
-# Settings every training stage reads besides its own section (when the spec has them).
-TRAINING_SETTINGS = ("training.precision", "training.max_grad_norm")
+# Settings every training stage reads besides its own section (training.<phase>.*, max_grad_norm included), when the
+# spec has them.
+TRAINING_SETTINGS = ("training.precision",)
 
 
 @dataclass(frozen=True)
