@@ -77,10 +77,14 @@ step "scan auto on cuda" 45 python3 -c '
 from sdmspec.models.scan import kernels_status, parallel_status, resolve_scan
 print("kernels:", kernels_status()); print("parallel:", parallel_status())
 print("auto ->", resolve_scan("auto", "cuda").record())'
-step "pytest -m gpu" 150 python3 -m pytest -m gpu -q -n 4 -p no:cacheprovider -o addopts="" tests \
+# The GPU image lacks the dev-only packages some test modules import (hypothesis, jsonschema, the trackers): those
+# modules hold no gpu test, so their collection errors must not stop the gpu tests from running.
+step "pytest -m gpu" 150 python3 -m pytest -m gpu -q -n 4 -p no:cacheprovider -o addopts="" \
+  --continue-on-collection-errors tests \
   -k "not round_trip_on_cuda"
 step "bf16 vs fp32, data wait (full size)" 90 python3 benchmarks/bench_gpu_step.py --precisions bf16,fp32 --steps 3
 step "stop and resume on cuda" 100 python3 -m pytest -m gpu -q -p no:cacheprovider -o addopts="" \
+  --continue-on-collection-errors \
   tests/jobs/test_stop_signals.py -k round_trip_on_cuda
 step "bench_train step --full" 120 python3 benchmarks/bench_train.py step --full --devices cuda --methods sdm \
   --seq-len 512 --steps 2 --repeats 2

@@ -45,7 +45,7 @@ def test_progress_is_the_last_train_event_past_garbled_lines_and_missing_fields(
     assert progress is not None
     assert (progress.step, progress.total_steps, progress.loss, progress.eta_s) == (120, 1000, 3.2109, 723.0)
     assert progress.grad_norm is None and progress.data_wait_s is None  # not logged: unknown, not an error
-    assert describe(progress) == "step 120/1,000 (12%), loss 3.211, 8,865 tokens/s, ETA 12m03s"
+    assert describe(progress) == "step 120/1,000 (12%), loss 3.211, 8,865 tokens/s, ETA 12m 03s"
 
     _write_metrics(tmp_path, json.dumps({"event": "train", "step": 7, "loss": None, "eta_s": "soon"}))
     assert describe(read_progress(tmp_path)) == "step 7, ETA ?"
@@ -86,7 +86,7 @@ def test_on_a_terminal_the_run_shows_a_live_table(tmp_path: Path) -> None:
     buffer = io.StringIO()
     _watch(Console(file=buffer, force_terminal=True, width=120), tmp_path)
     shown = buffer.getvalue()
-    assert "pretrain/x" in shown and "5/10" in shown and "1m05s" in shown and "1,000" in shown
+    assert "pretrain/x" in shown and "5/10" in shown and "1m 05s" in shown and "1,000" in shown
 
 
 def _step(folder: Path) -> int:

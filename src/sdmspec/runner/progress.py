@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from sdmspec.jobs.throughput import format_duration
+
 METRICS_FILE = "metrics.jsonl"
 _TAIL_BYTES = 64 * 1024
 
@@ -92,20 +94,8 @@ def read_progress(folder: Path) -> StageProgress | None:
 
 
 def duration(seconds: float | None) -> str:
-    """``2d03h``, ``5h07m``, ``12m03s``, ``42s``; ``?`` when unknown."""
-    if seconds is None:
-        return "?"
-    whole = round(seconds)
-    days, rest = divmod(whole, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours:02d}h"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
+    """A job's own ETA format (``2h 05m``), ``?`` when unknown: the runner shows what the stage's log says."""
+    return "?" if seconds is None else format_duration(seconds)
 
 
 def describe(progress: StageProgress | None) -> str:
