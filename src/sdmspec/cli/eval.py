@@ -15,6 +15,7 @@ from pathlib import Path
 
 import typer
 
+from sdmspec.cli import choices
 from sdmspec.errors import EXIT_FINDINGS, EXIT_OK
 
 
@@ -31,8 +32,8 @@ def eval_model(
         Path("configs"), "--configs", help="Settings when the model has no result.json beside it."
     ),
     spec_path: Path | None = typer.Option(None, "--spec", help="The spec file or folder (default: the nearest spec/)."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    scan: str = typer.Option("auto", "--scan", help="Mamba's selective scan: auto, kernels, parallel or reference."),
+    device: str = typer.Option("auto", "--device", metavar=choices.DEVICE, help="Where to evaluate."),
+    scan: str = typer.Option("auto", "--scan", metavar=choices.SCAN, help="Mamba's selective scan."),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="Report format."),
 ) -> None:
     """Evaluate a model a stage wrote; show the metrics next to those its result.json recorded."""

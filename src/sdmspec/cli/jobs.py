@@ -16,8 +16,9 @@ from typing import Any
 
 import typer
 
+from sdmspec.cli import choices
 from sdmspec.io import folder_option
-from sdmspec.jobs.common import JobOptions
+from sdmspec.jobs.common import CHECKPOINT_EVERY, LOG_EVERY, SMOKE_LOG_EVERY, JobOptions
 from sdmspec.jobs.metrics import NoProgress, Progress
 
 job_app = typer.Typer(
@@ -51,10 +52,10 @@ _DATA_DIR = typer.Option(
 )
 _TOKENIZER = typer.Option(None, "--tokenizer", help="A local tokenizer folder (default: the spec's, from the cache).")
 _SEED = typer.Option(0, "--seed", help="Seed of model initialisation and data order.")
-_DEVICE = typer.Option("auto", "--device", help="auto, cpu or cuda.")
+_DEVICE = typer.Option("auto", "--device", metavar=choices.DEVICE, help="auto: cuda when available.")
 _PRECISION = typer.Option(
     None,
-    "--precision",
+    "--precision", metavar=choices.PRECISION,
     help="auto (bf16 autocast on a CUDA GPU with bf16 support, else fp32; TF32 matmuls on Ampere+), bf16 or fp32 "
     "(default: the spec setting training.precision, auto). Recorded in result.json.",
 )
@@ -74,21 +75,32 @@ _INIT_FROM = typer.Option(
 )
 _SCAN = typer.Option(
     "auto",
-    "--scan",
+    "--scan", metavar=choices.SCAN,
     help="Mamba's selective scan: auto (mamba-ssm's kernels where usable, else parallel), kernels, parallel "
     "(mambapy, pure PyTorch) or reference (the sequential loop, slow). Recorded in metrics and result.json.",
 )
 _ACTIVATION_CKPT = typer.Option(
     "auto",
-    "--activation-checkpointing",
+    "--activation-checkpointing", metavar=choices.ACTIVATION_CHECKPOINTING,
     help="Recompute activations in the backward pass: auto (on a GPU, when the micro-batch would not fit "
     "otherwise), on or off. Recorded in result.json.",
 )
-_LOG_EVERY = typer.Option(None, "--log-every", min=1, help="Log training metrics every N optimizer steps.")
-_CKPT_EVERY = typer.Option(None, "--checkpoint-every", min=0, help="Also checkpoint every N optimizer steps (0: off).")
+_LOG_EVERY = typer.Option(
+    None,
+    "--log-every",
+    min=1,
+    help=f"Log training metrics every N optimizer steps (default {LOG_EVERY}; {SMOKE_LOG_EVERY} with --smoke).",
+)
+_CKPT_EVERY = typer.Option(
+    None,
+    "--checkpoint-every",
+    min=0,
+    help=f"Checkpoint every N optimizer steps, as well as at every epoch's end (0: at epoch ends only) "
+    f"(default {CHECKPOINT_EVERY}).",
+)
 _REPORT_TO = typer.Option(
     [],
-    "--report-to",
+    "--report-to", metavar=choices.TRACKER,
     help="Also send every logged metric to an experiment tracker: tensorboard (<out>/tensorboard/), mlflow "
     "(MLFLOW_TRACKING_URI) or wandb; repeatable. A tracker that is not installed is skipped with one line.",
 )
@@ -148,7 +160,9 @@ def challenge(
     spec_path: Path | None = _SPEC,
     smoke: bool = _SMOKE,
     seed: int = _SEED,
-    device: str = typer.Option("cpu", "--device", help="cpu (default: pruning takes seconds), cuda or auto."),
+    device: str = typer.Option(
+        "cpu", "--device", metavar=choices.DEVICE, help="Where to prune (the CPU by default: it takes seconds)."
+    ),
     quiet: bool = _QUIET,
     report_to: list[str] = _REPORT_TO,
 ) -> None:

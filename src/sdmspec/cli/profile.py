@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from sdmspec.cli import choices
 from sdmspec.errors import SdmspecError
 
 if TYPE_CHECKING:
@@ -71,10 +72,10 @@ def profile(
     smoke: bool = typer.Option(False, "--smoke", help="Tiny models and 16/32-token sequences: seconds on a CPU."),
     spec_path: Path | None = typer.Option(None, "--spec", help="Spec file or folder (default: the repo's spec/)."),
     out: Path = typer.Option(..., "--out", help="Output folder: profile.json, profile.csv, plots, traces/."),
-    device: str = typer.Option("auto", "--device", help="cpu, cuda or auto (cuda when available)."),
+    device: str = typer.Option("auto", "--device", metavar=choices.DEVICE, help="auto: cuda when available."),
     scan: str = typer.Option(
         "auto",
-        "--scan",
+        "--scan", metavar=choices.SCAN,
         help="Mamba's selective scan for the latency: auto (mamba-ssm's kernels where usable, else parallel), "
         "kernels, parallel (mambapy, pure PyTorch) or reference (the sequential loop, slow). FLOPs are counted "
         "on the parallel scan whatever is timed (the same counts as the loop; reference: on the loop). Recorded "

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from sdmspec.cli import choices
 from sdmspec.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, SdmspecError
 from sdmspec.io import folder_option
 
@@ -162,7 +163,7 @@ def run(
         help="Run only these stages: names, globs (finetune/*/sst2) or kinds "
         "(pretrain, challenge, verify, finetune, profile, report). Repeatable. Their upstreams must be done.",
     ),
-    launcher: str = typer.Option("local", "--launcher", help="local, torchrun or slurm (submitit)."),
+    launcher: str = typer.Option("local", "--launcher", metavar=choices.LAUNCHER, help="slurm: through submitit."),
     nproc: int = typer.Option(1, "--nproc", min=1, help="GPUs (torchrun processes) per node for training stages."),
     nodes: int = typer.Option(
         1, "--nodes", min=1, help="Nodes for training stages (torchrun in an allocation, slurm)."
@@ -188,31 +189,31 @@ def run(
     ),
     scan: str = typer.Option(
         "auto",
-        "--scan",
+        "--scan", metavar=choices.SCAN,
         help="Mamba's scan in the training and profile stages: auto (mamba-ssm's kernels where usable, else "
         "parallel), kernels, parallel or reference (slow). Not part of any stage's fingerprint.",
     ),
     device: str = typer.Option(
         "auto",
-        "--device",
+        "--device", metavar=choices.DEVICE,
         help="auto (each job's default: training and profile on the GPU when there is one), cpu or cuda (every "
         "stage, the challenge build and verification included). Not part of any stage's fingerprint.",
     ),
     activation_checkpointing: str = typer.Option(
         "auto",
-        "--activation-checkpointing",
+        "--activation-checkpointing", metavar=choices.ACTIVATION_CHECKPOINTING,
         help="Training stages: auto (on a GPU when the micro-batch would not fit otherwise), on or off.",
     ),
     precision: str | None = typer.Option(
         None,
-        "--precision",
+        "--precision", metavar=choices.PRECISION,
         help="Training stages: auto (bf16 autocast where the GPU supports it, else fp32), bf16 or fp32; forwarded "
         "to every training job (default: each job's, the spec setting). Part of the stages' fingerprints.",
     ),
     report_to: list[str] = typer.Option(
         None,
         "--report-to",
-        metavar="TRACKER",
+        metavar=choices.TRACKER,
         help="Experiment tracking for every training stage: tensorboard, mlflow or wandb (repeatable).",
     ),
     rdzv_endpoint: str | None = typer.Option(None, "--rdzv-endpoint", help="torchrun rendezvous HOST:PORT (nodes>1)."),

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from sdmspec.cli import choices
 from sdmspec.errors import EXIT_FINDINGS
 from sdmspec.schema import load_spec
 
@@ -77,7 +78,7 @@ def validate(
     ),
     device: str = typer.Option(
         "auto",
-        "--device",
+        "--device", metavar=choices.DEVICE,
         help="Where the profiling check times the model: auto (the GPU when there is one), cpu or cuda.",
     ),
     verbose: bool = typer.Option(

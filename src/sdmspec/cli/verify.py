@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from sdmspec.cli import choices
 from sdmspec.errors import EXIT_FINDINGS, EXIT_OK
 from sdmspec.io import file_option
 
@@ -48,7 +49,7 @@ def verify_sparsity(
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write the report to this file, not stdout.", callback=file_option("--output")
     ),
-    device: str = typer.Option("cpu", "--device", help="Where to count: cpu (default), cuda or auto."),
+    device: str = typer.Option("cpu", "--device", metavar=choices.DEVICE, help="Where to count zeros."),
 ) -> None:
     """Check iso-sparsity: the two checkpoints' zero counts over the spec's prunable set must match by its rule."""
     from sdmspec.checkpoint.plot import plot_format, plot_layer_sparsity

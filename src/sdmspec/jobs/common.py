@@ -52,6 +52,13 @@ SMOKE_OVERLAY: dict[str, Scalar] = {
 _SHOWN = 3
 
 
+# How often a training job logs and checkpoints when --log-every / --checkpoint-every are not given (`--help` shows
+# these): every step at smoke scale, where a job takes a few dozen steps; a checkpoint also ends every epoch.
+LOG_EVERY = 10
+SMOKE_LOG_EVERY = 1
+CHECKPOINT_EVERY = 500
+
+
 @dataclass(frozen=True)
 class JobOptions:
     """Options every job shares (the CLI fills them)."""
@@ -78,6 +85,16 @@ class JobOptions:
     # Pre-training: the folder Phase A starts from (default: the spec's checkpoint from the Hugging Face cache).
     init_from: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def every_log(self) -> int:
+        """Optimizer steps between ``train`` events: ``--log-every``, else the default for the scale."""
+        return self.log_every or (SMOKE_LOG_EVERY if self.smoke else LOG_EVERY)
+
+    @property
+    def every_checkpoint(self) -> int:
+        """Optimizer steps between checkpoints (0: only at epoch ends): ``--checkpoint-every``, else the default."""
+        return CHECKPOINT_EVERY if self.checkpoint_every is None else self.checkpoint_every
 
 
 def load_checked_settings(options: JobOptions) -> tuple[Spec, ExperimentSettings]:

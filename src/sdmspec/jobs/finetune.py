@@ -169,8 +169,8 @@ def run_finetune(
             setup=acceleration.record(),
             seed=options.seed,
             max_grad_norm=settings.get_float("training.finetune.max_grad_norm"),
-            log_every=options.log_every or (1 if options.smoke else 10),
-            checkpoint_every=options.checkpoint_every if options.checkpoint_every is not None else 500,
+            log_every=options.every_log,
+            checkpoint_every=options.every_checkpoint,
             early_stopping_metric=metric,
             patience=settings.get_int("training.finetune.early_stopping.patience"),
         )

@@ -147,8 +147,8 @@ def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[
             setup=acceleration.record(),
             seed=options.seed,
             max_grad_norm=settings.get_float("training.pretrain.max_grad_norm"),
-            log_every=options.log_every or (1 if options.smoke else 10),
-            checkpoint_every=options.checkpoint_every if options.checkpoint_every is not None else 500,
+            log_every=options.every_log,
+            checkpoint_every=options.every_checkpoint,
         )
         outcome = train(
             runtime, model, train_data, batching, schedule, hooks, loop_options,

@@ -18,6 +18,7 @@ from sdmspec.runner.acceleration import ExpectedScan, expect_scan
 from sdmspec.runner.fingerprint import GitState, StageInputs, config_hashes, fingerprint_plan, git_state
 from sdmspec.runner.gate import EnvGate
 from sdmspec.runner.initial import resolve_inits
+from sdmspec.runner.launchers import LAUNCHERS
 from sdmspec.runner.launchers.base import Launcher
 from sdmspec.runner.manifest import Manifest, read_manifest
 from sdmspec.runner.plan import Plan, PlanOptions, Trigger, build_plan, select
@@ -25,7 +26,6 @@ from sdmspec.runner.state import StageState, plan_state, stages_to_run
 from sdmspec.schema import Spec, find_spec_dir, load_spec
 from sdmspec.settings import resolve_settings
 
-LAUNCHERS = ("local", "torchrun", "slurm")
 SMOKE_OUT = Path("runs/smoke")
 FULL_OUT = Path("runs/paper")
 

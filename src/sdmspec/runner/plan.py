@@ -21,8 +21,10 @@ from enum import Enum
 from pathlib import Path
 
 from sdmspec.errors import SdmspecError
+from sdmspec.jobs.precision import PRECISIONS
 from sdmspec.schema import Spec, Variant
 from sdmspec.schema.spec import Method
+from sdmspec.tracking import TRACKERS
 
 
 class StageKind(str, Enum):
@@ -94,8 +96,6 @@ class PlanOptions:
     report_to: tuple[str, ...] = ()
 
 
-PRECISIONS = ("auto", "bf16", "fp32")
-TRACKERS = ("tensorboard", "mlflow", "wandb")
 # Settings every training stage reads besides its own section (training.<phase>.*, max_grad_norm included), when the
 # spec has them.
 TRAINING_SETTINGS = ("training.precision",)
