@@ -13,7 +13,8 @@ from sdmspec.errors import EXIT_USAGE, SdmspecError
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
-def _usage(error: type[SdmspecError], message: str) -> SdmspecError:
+def usage_error(error: type[SdmspecError], message: str) -> SdmspecError:
+    """``error(message)`` with the usage exit code: an option the machine cannot honour is a usage error."""
     refusal = error(message)
     refusal.exit_code = EXIT_USAGE  # whatever the class's own code: asking for a device the machine lacks is usage
     return refusal
@@ -22,7 +23,7 @@ def _usage(error: type[SdmspecError], message: str) -> SdmspecError:
 def check_device_name(requested: str, error: type[SdmspecError] = SdmspecError) -> None:
     """Refuse a device name that is none of :data:`DEVICE_CHOICES`."""
     if requested not in DEVICE_CHOICES:
-        raise _usage(error, f"--device must be one of {', '.join(DEVICE_CHOICES)}, got {requested!r}")
+        raise usage_error(error, f"--device must be one of {', '.join(DEVICE_CHOICES)}, got {requested!r}")
 
 
 def cuda_available() -> bool:
@@ -43,10 +44,10 @@ def resolve_device(requested: str, error: type[SdmspecError] = SdmspecError) -> 
         import torch
     except ImportError:
         if requested == "cuda":
-            raise _usage(error, "--device cuda: torch is not installed (the `train` extra)") from None
+            raise usage_error(error, "--device cuda: torch is not installed (the `train` extra)") from None
         return "cpu"
     if torch.cuda.is_available():
         return "cuda"
     if requested == "cuda":
-        raise _usage(error, "--device cuda: no CUDA GPU is available on this machine (use --device cpu or a GPU)")
+        raise usage_error(error, "--device cuda: no CUDA GPU is available on this machine (use --device cpu or a GPU)")
     return "cpu"

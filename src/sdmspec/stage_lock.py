@@ -11,6 +11,7 @@ holds its folder's lock for it (under torchrun the agent holds it, and the worke
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import os
@@ -113,6 +114,8 @@ def hold(folder: Path) -> None:
             return
         raise FolderBusyError(folder, holder(folder) or "pid unknown")
     record_holder(handle, os.getpid())
+    if not _HELD:
+        atexit.register(_release_all)
     _HELD[folder] = handle
 
 
@@ -121,3 +124,9 @@ def release(folder: Path) -> None:
     handle = _HELD.pop(folder.resolve(), None)
     if handle is not None:
         handle.close()
+
+
+def _release_all() -> None:
+    # The kernel drops the locks at exit anyway; closing the files first keeps interpreter shutdown quiet.
+    for folder in list(_HELD):
+        release(folder)

@@ -40,9 +40,10 @@ def test_gpu_only_options_on_cpu(tmp_path: Path) -> None:
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    # A device the machine lacks is a usage error (exit 2), as in every command; bf16 on a CPU refuses the job.
+    # An option the machine cannot honour (a device it lacks, bf16 on a CPU) is a usage error (exit 2), as in every
+    # command.
     for option, code in (
-        (["--device", "cuda"], EXIT_USAGE), (["--bf16"], EXIT_FINDINGS), (["--precision", "bf16"], EXIT_FINDINGS)
+        (["--device", "cuda"], EXIT_USAGE), (["--bf16"], EXIT_USAGE), (["--precision", "bf16"], EXIT_USAGE)
     ):  # fmt: skip
         done = run_cli("job", "pretrain", "--variant", "mamba-130m-dense", "--out", str(tmp_path), "--smoke", *option)
         assert_one_line_error(done, option[-1].lstrip("-"), code=code)

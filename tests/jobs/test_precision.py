@@ -18,8 +18,9 @@ def test_auto_is_fp32_on_the_cpu_and_bf16_is_refused_there() -> None:
     assert resolve_precision("fp32", "cpu").record() == {
         "requested": "fp32", "autocast": None, "tf32": False, "reason": "asked for fp32"
     }  # fmt: skip
-    with pytest.raises(JobError, match="needs a CUDA GPU with bfloat16 support; this job would run on the CPU"):
+    with pytest.raises(JobError, match="needs a CUDA GPU with bfloat16 support; this job would run on the CPU") as no:
         resolve_precision("bf16", "cpu")
+    assert no.value.exit_code == EXIT_USAGE
 
 
 def test_an_unknown_precision_is_a_usage_error() -> None:

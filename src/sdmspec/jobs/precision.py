@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sdmspec.device import usage_error
 from sdmspec.errors import JobError, SdmspecError
 
 PRECISIONS = ("auto", "bf16", "fp32")
@@ -48,8 +49,10 @@ def resolve_precision(requested: str, device_type: str) -> Precision:
     bf16_ok, ampere, name = _cuda_support() if device_type == "cuda" else (False, False, device_type)
     if requested == "bf16" and not bf16_ok:
         where = "the CPU" if device_type != "cuda" else f"{name}, which has no bfloat16 support"
-        raise JobError(
-            f"--precision bf16 (or --bf16) needs a CUDA GPU with bfloat16 support; this job would run on {where}"
+        # Like --device cuda without a GPU: an option this machine cannot honour is a usage error (exit 2).
+        raise usage_error(
+            JobError,
+            f"--precision bf16 (or --bf16) needs a CUDA GPU with bfloat16 support; this job would run on {where}",
         )
     tf32_note = "; TF32 matmuls on (Ampere or later)" if ampere else ""
     if requested == "fp32":
