@@ -117,8 +117,11 @@ def _convert(kind: SettingType, value: Any) -> Any:
 def _walk(
     mapping: MappingNode, prefix: str, file: str, found: dict[str, Observed], skipped: list[str], nulls: list[str]
 ) -> Iterable[None]:
-    for key, value in mapping.value:
-        if not isinstance(key, ScalarNode) or key.tag == f"{_TAG}merge":
+    from sdmspec.lint.project import effective_pairs
+
+    # As yaml.safe_load (and lint) read the mapping: merged keys in, explicit keys over merged, last duplicate wins.
+    for key, value, _ in effective_pairs(mapping):
+        if not isinstance(key, ScalarNode):
             continue
         path = f"{prefix}{key.value}"
         if isinstance(value, MappingNode):

@@ -1,0 +1,37 @@
+"""`sdmspec spec init`'s inference on configs written with YAML's own shortcuts: the spec it writes must let lint
+pass on the very configs it was made from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sdmspec.lint.engine import lint_paths
+from sdmspec.schema import load_spec
+from sdmspec.schema.scaffold import scaffold
+
+
+def _spec_from(tmp_path: Path, **configs: str) -> Path:
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    for name, text in configs.items():
+        (folder / f"{name}.yaml").write_text(text)
+    made = scaffold(sorted(folder.glob("*.yaml")))
+    spec = tmp_path / "spec"
+    spec.mkdir()
+    (spec / "paper.yaml").write_text(made.paper_yaml)
+    (spec / "config.yaml").write_text(made.config_yaml)
+    return spec
+
+
+def test_keys_reached_through_a_merge_key_are_settings(tmp_path: Path) -> None:
+    spec_dir = _spec_from(tmp_path, a="base: &base\n  lr: 0.1\n  wd: 0.0\nfinetune:\n  <<: *base\n  lr: 0.01\n")
+    spec = load_spec(spec_dir)
+    assert spec.settings["finetune.wd"].default == 0.0  # only merged in
+    assert spec.settings["finetune.lr"].default == 0.01  # the explicit key beats the merged one
+    assert spec.settings["finetune.lr"].scope == "global"  # one file, one value: the merged 0.1 is not read
+    assert lint_paths([tmp_path / "configs"], spec).errors == 0
+
+
+def test_a_duplicate_key_counts_once_as_yaml_keeps_it(tmp_path: Path) -> None:
+    spec = load_spec(_spec_from(tmp_path, a="lr: 0.1\nlr: 0.2\n"))
+    assert (spec.settings["lr"].default, spec.settings["lr"].scope) == (0.2, "global")
