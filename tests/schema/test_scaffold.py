@@ -35,3 +35,21 @@ def test_keys_reached_through_a_merge_key_are_settings(tmp_path: Path) -> None:
 def test_a_duplicate_key_counts_once_as_yaml_keeps_it(tmp_path: Path) -> None:
     spec = load_spec(_spec_from(tmp_path, a="lr: 0.1\nlr: 0.2\n"))
     assert (spec.settings["lr"].default, spec.settings["lr"].scope) == (0.2, "global")
+
+
+def test_a_key_no_setting_type_holds_in_every_config_is_skipped_not_mistyped(tmp_path: Path) -> None:
+    spec_dir = _spec_from(
+        tmp_path,
+        a="rows: [{x: 1}]\nsize: 1\nflag: true\nholes: [1, null]\nmixed: [1, true]\nkept: 1\n",
+        b="rows: [1, 2]\nsize: [1, 2]\nflag: 1\nholes: [2]\nmixed: [2]\nkept: 2.5\n",
+    )
+    spec = load_spec(spec_dir)
+    assert set(spec.settings) == {"kept"}
+    assert lint_paths([tmp_path / "configs" / "b.yaml"], spec).errors == 0  # lint names the rest unknown in a.yaml
+
+
+def test_an_empty_list_is_a_value_of_the_list_type_others_give(tmp_path: Path) -> None:
+    spec = load_spec(_spec_from(tmp_path, a="steps: []\nnone: []\n", b="steps: [10, 20]\nnone: []\n"))
+    steps, none = spec.settings["steps"], spec.settings["none"]
+    assert (steps.type.value, steps.scope, none.type.value, none.default) == ("list[int]", "per_file", "list[str]", ())
+    assert lint_paths([tmp_path / "configs"], spec).errors == 0

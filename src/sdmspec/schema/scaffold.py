@@ -83,14 +83,20 @@ def _infer(node: Node) -> tuple[SettingType, Value] | None:
                 return None
             found.append(inferred)
         element = _combine({kind for kind, _ in found})
+        if element is None:  # [1, true]: no element type holds both
+            return None
         listed = {SettingType.INT: SettingType.LIST_INT, SettingType.FLOAT: SettingType.LIST_FLOAT}
         kind = listed.get(element, SettingType.LIST_STR)
         return kind, tuple(_convert(kind.element or SettingType.STR, value) for _, value in found)
     return None
 
 
-def _combine(kinds: set[SettingType]) -> SettingType:
-    """One type for values of several: ints and floats are floats; lists likewise; anything else mixed is a string."""
+def _combine(kinds: set[SettingType]) -> SettingType | None:
+    """One type for values of several: ints and floats are floats; lists likewise; other scalars mixed are strings.
+
+    None where no type holds them all (lint would call some config's value the wrong type): a list beside a scalar,
+    a boolean beside anything else.
+    """
     if len(kinds) == 1:
         return next(iter(kinds))
     if kinds <= _NUMBER_KINDS:
@@ -99,6 +105,8 @@ def _combine(kinds: set[SettingType]) -> SettingType:
         return SettingType.LIST_FLOAT
     if all(kind.is_list for kind in kinds):
         return SettingType.LIST_STR
+    if any(kind.is_list or kind is SettingType.BOOL for kind in kinds):
+        return None
     return SettingType.STR
 
 
@@ -126,6 +134,9 @@ def _walk(
         path = f"{prefix}{key.value}"
         if isinstance(value, MappingNode):
             yield from _walk(value, f"{path}.", file, found, skipped, nulls)
+            continue
+        if isinstance(value, SequenceNode) and not value.value:  # []: a value of whichever list type others give
+            found.setdefault(path, Observed()).values.append((file, ()))
             continue
         inferred = _infer(value)
         if inferred is None:  # null (or a list of mappings): typed by another file, or reported
@@ -156,10 +167,19 @@ def observe(files: Sequence[Path]) -> tuple[dict[str, Observed], list[str]]:
         # Null in every config: the type is unknown; a nullable string takes the nulls until the paper says more.
         observed = found.setdefault(key, Observed(kinds=[SettingType.STR]))
         observed.null = True
-    untyped = dict.fromkeys(key for key in skipped if key not in found)
+    # Untyped in one config, or of kinds no one type holds: a setting would make lint call some config's value wrong.
+    untyped = dict.fromkeys(skipped)
     skipped = [
-        f"{key} (a list of mappings or of lists: no setting type fits; lint reports it as unknown)" for key in untyped
+        f"{key} (a list of mappings, of lists or with nulls in some config: no setting type fits; lint reports it as "
+        "unknown)"
+        for key in untyped
     ]
+    for key in [key for key in found if key not in untyped and _kind(found[key]) is None]:
+        kinds = ", ".join(sorted({kind.value for kind in found[key].kinds}))
+        skipped.append(f"{key} ({kinds} in different configs: no setting type fits; lint reports it as unknown)")
+        untyped[key] = None
+    for key in untyped:
+        found.pop(key, None)
     sections = {key.rsplit(".", 1)[0] for key in found if "." in key}
     for key in [key for key in found if key in sections]:  # a leaf in one file, a section in another
         skipped.append(f"{key} (a value in some configs and a section in others)")
@@ -167,8 +187,15 @@ def observe(files: Sequence[Path]) -> tuple[dict[str, Observed], list[str]]:
     return found, [*notes, *skipped]
 
 
+def _kind(observed: Observed) -> SettingType | None:
+    """The setting type for what the configs hold at a key (only empty lists there: a list of strings)."""
+    return _combine(set(observed.kinds)) if observed.kinds else SettingType.LIST_STR
+
+
 def _setting(observed: Observed) -> dict[str, Any]:
-    kind = _combine(set(observed.kinds))
+    kind = _kind(observed)
+    if kind is None:
+        raise ValueError("no setting type holds these values")  # observe() skips such keys
     values = [_convert(kind, value) for _, value in observed.values]
     record: dict[str, Any] = {"type": kind.value, "unspecified": True}
     if values:
