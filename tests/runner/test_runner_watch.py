@@ -18,6 +18,7 @@ from runner_fakes import copy_configs, run_fake
 
 from sdmspec.cli.app import main
 from sdmspec.cli.run_watch import RunWatcher
+from sdmspec.runner.execute import log_tail
 from sdmspec.runner.progress import describe, read_progress
 from sdmspec.runner.status import run_status
 from sdmspec.schema import Spec
@@ -153,6 +154,13 @@ def test_status_shows_the_log_tail_of_a_failed_stage(spec: Spec, tmp_path: Path)
     assert set(failed) == {"finetune/dense/sst2"}
     assert failed["finetune/dense/sst2"].log_tail[-1] == "failing on purpose"
     assert found.counts()["done"] == 7 and found.runner is None
+
+
+def test_status_lines_0_shows_no_log_lines(tmp_path: Path) -> None:
+    log = tmp_path / "stage.log"
+    log.write_text("first\nsecond\nlast\n")
+    assert log_tail(str(log), 1) == ["last"]
+    assert log_tail(str(log), 0) == []  # `sdmspec status --lines 0`: none, not the whole tail
 
 
 def test_status_of_a_folder_without_a_run_is_one_line_and_exit_2(

@@ -65,7 +65,7 @@ _TAIL_BYTES = 16_384
 
 def log_tail(log: str | None, lines: int) -> list[str]:
     """The last ``lines`` lines of a stage's log (read from its end: logs of multi-day stages are large)."""
-    if not log:
+    if not log or lines <= 0:  # [-0:] would be every line
         return []
     try:
         with Path(log).open("rb") as handle:
