@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from sdmspec.errors import EXIT_FINDINGS
+from sdmspec.io import file_option
 from sdmspec.schema import find_spec_dir, load_spec
 
 DIFF_LINES_SHOWN = 60
@@ -19,7 +20,11 @@ DIFF_LINES_SHOWN = 60
 def docs(
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 when the file differs from the spec."),
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="The document (default: EXPERIMENTAL_SETUP.md beside spec/)."
+        None,
+        "--output",
+        "-o",
+        help="The document (default: EXPERIMENTAL_SETUP.md beside spec/).",
+        callback=file_option("--output"),
     ),
     spec_path: Path | None = typer.Option(
         None, "--spec", help="The spec folder or file (default: spec/ in this folder or a parent)."

@@ -19,6 +19,7 @@ from pathlib import Path
 import typer
 
 from sdmspec.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from sdmspec.io import file_option
 from sdmspec.schema.problems import InvalidSpecError
 
 
@@ -79,7 +80,9 @@ def lint(
     output_format: OutputFormat = typer.Option(
         OutputFormat.TEXT, "--format", "--output-format", "-f", help="Report format.", case_sensitive=False
     ),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the report to this file.", callback=file_option("--output")
+    ),
     select: list[str] | None = typer.Option(
         None, "--select", help="Rules to run: codes, prefixes (SDM1), names or ALL; comma-separated or repeated."
     ),

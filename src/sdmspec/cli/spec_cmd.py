@@ -15,7 +15,7 @@ from pathlib import Path
 import typer
 
 from sdmspec.errors import EXIT_FINDINGS, SpecError
-from sdmspec.io import atomic_write_text
+from sdmspec.io import atomic_write_text, file_option, folder_option
 from sdmspec.schema import load_spec
 from sdmspec.schema.problems import InvalidSpecError
 
@@ -30,7 +30,9 @@ SPEC_OPTION_HELP = "The spec folder or file (default: spec/ in this folder or a 
 
 @spec_app.command("schema")
 def schema(
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the schema here (default: stdout)."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the schema here (default: stdout).", callback=file_option("--output")
+    ),
     spec_path: Path | None = typer.Option(None, "--spec", help=SPEC_OPTION_HELP),
 ) -> None:
     """Print the JSON Schema (draft 2020-12) of the configs: pinned values become constraints.
@@ -62,7 +64,9 @@ def check(
     output_format: CheckFormat = typer.Option(
         CheckFormat.TEXT, "--format", "-f", help="How to report an invalid spec's problems.", case_sensitive=False
     ),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the problems' report to this file."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the problems' report to this file.", callback=file_option("--output")
+    ),
 ) -> None:
     """Validate a spec folder (or file) and summarise it; exit 1 when it is invalid, reporting every problem (at
     spec/FILE:LINE:COL, with the path as written and what is expected) as `sdmspec lint` reports configs."""
@@ -105,7 +109,9 @@ def init(
     configs: list[Path] | None = typer.Argument(
         None, help="The repo's YAML configs: files or folders (recursively). Default: configs/."
     ),
-    output: Path = typer.Option(Path("spec"), "--output", "-o", help="The spec folder to write."),
+    output: Path = typer.Option(
+        Path("spec"), "--output", "-o", help="The spec folder to write.", callback=folder_option("--output")
+    ),
     title: str = typer.Option("TODO: the paper's title", "--title", help="The paper's title (paper.yaml)."),
     force: bool = typer.Option(False, "--force", help="Overwrite paper.yaml and config.yaml in the folder."),
 ) -> None:
@@ -121,6 +127,9 @@ def init(
     if not files:
         raise ConfigError(f"no YAML configs under {', '.join(map(str, configs or [Path('configs')]))}")
     targets = (output / "paper.yaml", output / "config.yaml")
+    for target in targets:
+        if target.is_dir():  # --force cannot replace a folder: say so before writing either file
+            raise SdmspecError(f"{target}: is a folder, not a file")
     existing = [str(path) for path in targets if path.exists()]
     if existing and not force:
         raise SdmspecError(f"{', '.join(existing)} already exist(s); pass --force to overwrite")
