@@ -163,3 +163,16 @@ def test_torchrun_runs_training_stages_on_several_processes(spec: Spec, tmp_path
     assert outcome.exit_code == 0, manifest.stages["pretrain/dense"].message
     assert json.loads((out / "pretrain/dense/result.json").read_text())["world_size"] == 2
     assert manifest.launcher == "torchrun" and manifest.launcher_options["nproc"] == 2
+
+
+def test_a_stage_that_cannot_start_fails_and_the_run_goes_on(spec: Spec, tmp_path: Path) -> None:
+    out, configs = tmp_path / "run", copy_configs(tmp_path)
+    (out / "pretrain").mkdir(parents=True)
+    (out / "pretrain" / "sdm").write_text("a file where the stage's folder belongs\n")
+    outcome, manifest, _ = run_fake(spec, out, configs)
+    status = {name: record.status for name, record in manifest.stages.items()}
+    assert outcome.exit_code == 1
+    assert status["pretrain/sdm"] is StageStatus.FAILED
+    assert (manifest.stages["pretrain/sdm"].message or "").startswith("cannot start: ")
+    assert status["challenge/base"] is StageStatus.SKIPPED
+    assert status["finetune/dense/sst2"] is StageStatus.DONE and status["report"] is StageStatus.DONE

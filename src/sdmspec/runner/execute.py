@@ -187,7 +187,7 @@ class _Dispatcher:
             self._mark(stage, StageStatus.FAILED, f"cannot start: {err}")
             if is_disk_full(err):
                 raise disk_full_error(err.filename or stage_folder(stage)) from err
-            raise
+            return  # this stage failed (its downstream is skipped); the stages running and the others go on
         self.running[stage.name] = handle
         pid = int(handle.job_id) if handle.job_id.isdigit() and self.launcher.name != "slurm" else None
         self.store.update_stage(stage.name, log=handle.log, job_id=handle.job_id, pid=pid)
