@@ -91,6 +91,10 @@ def test_spec_digest_changes_with_content(tmp_path: Path, repo: Path) -> None:
             "missing required key",
         ),
         ("config: {a: {type: int, exact: 1, source: x}\n", "spec.yaml:2:1", "not valid YAML"),
+        # Parsed, but PyYAML cannot build it: a key that is a list, a tagged scalar that is not of its tag.
+        ("config:\n  ? [1]\n  : {type: int, exact: 1, source: x}\n", "spec.yaml:2:5", "YAML: found unhashable key"),
+        ("config: {a: {type: int, exact: !!int abc, source: x}}\n", "spec.yaml:1:32", "not valid YAML: !!int abc"),
+        ("paper: {title: !!timestamp 2020-13-45, source: x}\n", "spec.yaml:1:16", "not valid YAML"),
     ],
 )
 def test_malformed_specs_name_file_line_and_path(tmp_path: Path, text: str, where: str, message: str) -> None:

@@ -45,6 +45,7 @@ _LATER_SETTING_FIELDS: dict[str, object] = {"range": None, "nullable": False}
 SECTION_TEXT_KEYS = ("title", "description")
 TOP_LEVEL = ("paper", "config", "rules", *PIPELINE_SECTIONS)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_YAML_TAG = "tag:yaml.org,2002:"
 
 
 def find_spec_dir(start: Path | None = None) -> Path:
@@ -96,11 +97,7 @@ class _Reader:
             self.unreadable = True
             return
         except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-            problem = str(getattr(err, "problem", None) or err).splitlines()[0]
-            line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
-            self.problems.append(SpecProblem(name, line, column, "", f"not valid YAML: {problem}"))
-            self.unreadable = True
+            self._not_yaml(name, err)
             return
         if node is None:
             return
@@ -111,7 +108,14 @@ class _Reader:
             )
             return
         self._record(name, node, ())
-        data = SafeConstructor().construct_document(node)
+        try:
+            data = SafeConstructor().construct_document(node)
+        except yaml.YAMLError as err:  # parsed, but not buildable: a key that is a list (`? [1]`)
+            self._not_yaml(name, err)
+            return
+        except ValueError as err:  # a tagged scalar that is not of its tag (`!!int abc`): PyYAML names no place
+            self._not_yaml(name, err, _unbuildable(node))
+            return
         for key_node, _ in node.value:
             section = key_node.value if isinstance(key_node, ScalarNode) else None
             if section is None or section not in data:
@@ -123,6 +127,16 @@ class _Reader:
                 continue
             self.sections[section] = data[section]
             self._origin[section] = name
+
+    def _not_yaml(self, file: str, err: Exception, culprit: Node | None = None) -> None:
+        mark = culprit.start_mark if culprit is not None else None
+        mark = mark or getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        problem = str(getattr(err, "problem", None) or err).splitlines()[0]
+        if isinstance(culprit, ScalarNode):
+            problem = f"{culprit.tag.replace(_YAML_TAG, '!!')} {culprit.value}: {problem}"
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+        self.problems.append(SpecProblem(file, line, column, "", f"not valid YAML: {problem}"))
+        self.unreadable = True
 
     def _record(self, file: str, node: Node, path: KeyPath) -> None:
         """Places of every node below ``node``; a key written twice is a problem (the spec must be unambiguous)."""
@@ -146,6 +160,26 @@ class _Reader:
                 child = (*path, index)
                 self.places[child] = Place(file, item.start_mark, item.start_mark)
                 self._record(file, item, child)
+
+
+def _unbuildable(root: Node) -> Node | None:
+    """The first scalar PyYAML cannot build (``!!int abc``), to place the problem; None when none is found."""
+    queue, seen = [root], set()
+    while queue:
+        node = queue.pop(0)
+        if id(node) in seen:  # an alias met again (anchors may be recursive)
+            continue
+        seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            try:
+                SafeConstructor().construct_object(node)
+            except (ValueError, yaml.YAMLError):
+                return node
+        elif isinstance(node, MappingNode):
+            queue += [child for pair in node.value for child in pair]
+        elif isinstance(node, SequenceNode):
+            queue += node.value
+    return None
 
 
 def _flatten_settings(
