@@ -95,6 +95,8 @@ def test_spec_digest_changes_with_content(tmp_path: Path, repo: Path) -> None:
         ("config:\n  ? [1]\n  : {type: int, exact: 1, source: x}\n", "spec.yaml:2:5", "YAML: found unhashable key"),
         ("config: {a: {type: int, exact: !!int abc, source: x}}\n", "spec.yaml:1:32", "not valid YAML: !!int abc"),
         ("paper: {title: !!timestamp 2020-13-45, source: x}\n", "spec.yaml:1:16", "not valid YAML"),
+        ("config: {a: &x [*x]}\n", "spec.yaml:1:13: config.a[0]", "refers to a node that contains it"),
+        ("config: {a: &m {b: *m}}\n", "spec.yaml:1:13: config.a.b", "refers to a node that contains it"),
     ],
 )
 def test_malformed_specs_name_file_line_and_path(tmp_path: Path, text: str, where: str, message: str) -> None:

@@ -107,7 +107,9 @@ class _Reader:
                 SpecProblem(name, mark.line + 1, mark.column + 1, "", "a spec file must be a mapping of sections")
             )
             return
-        self._record(name, node, ())
+        if not self._record(name, node, ()):
+            self.unreadable = True
+            return
         try:
             data = SafeConstructor().construct_document(node)
         except yaml.YAMLError as err:  # parsed, but not buildable: a key that is a list (`? [1]`)
@@ -138,8 +140,17 @@ class _Reader:
         self.problems.append(SpecProblem(file, line, column, "", f"not valid YAML: {problem}"))
         self.unreadable = True
 
-    def _record(self, file: str, node: Node, path: KeyPath) -> None:
-        """Places of every node below ``node``; a key written twice is a problem (the spec must be unambiguous)."""
+    def _record(self, file: str, node: Node, path: KeyPath, inside: frozenset[int] = frozenset()) -> bool:
+        """Places of every node below ``node``; a key written twice is a problem (the spec must be unambiguous).
+
+        False when an alias refers to a node that contains it (``&a [*a]``): nothing such can be a spec's value.
+        """
+        if id(node) in inside:
+            mark = node.start_mark
+            text = "an alias here refers to a node that contains it (a recursive structure)"
+            self.problems.append(SpecProblem(file, mark.line + 1, mark.column + 1, path_text(path), text))
+            return False
+        inside |= {id(node)}
         if isinstance(node, MappingNode):
             seen: set[object] = set()
             for key_node, value_node in node.value:
@@ -154,12 +165,15 @@ class _Reader:
                 if not path and child in self.places:
                     continue  # a section defined in two files: reported by read(), positions of the first kept
                 self.places[child] = Place(file, key_node.start_mark, value_node.start_mark)
-                self._record(file, value_node, child)
+                if not self._record(file, value_node, child, inside):
+                    return False
         elif isinstance(node, SequenceNode):
             for index, item in enumerate(node.value):
                 child = (*path, index)
                 self.places[child] = Place(file, item.start_mark, item.start_mark)
-                self._record(file, item, child)
+                if not self._record(file, item, child, inside):
+                    return False
+        return True
 
 
 def _unbuildable(root: Node) -> Node | None:
