@@ -53,3 +53,8 @@ def test_an_empty_list_is_a_value_of_the_list_type_others_give(tmp_path: Path) -
     steps, none = spec.settings["steps"], spec.settings["none"]
     assert (steps.type.value, steps.scope, none.type.value, none.default) == ("list[int]", "per_file", "list[str]", ())
     assert lint_paths([tmp_path / "configs"], spec).errors == 0
+
+
+def test_a_mapping_that_contains_itself_through_an_alias_is_skipped(tmp_path: Path) -> None:
+    spec = load_spec(_spec_from(tmp_path, a="loop: &m {lr: 0.1, again: *m}\nkept: 1\n"))
+    assert set(spec.settings) == {"loop.lr", "kept"}

@@ -123,17 +123,25 @@ def _convert(kind: SettingType, value: Any) -> Any:
 
 
 def _walk(
-    mapping: MappingNode, prefix: str, file: str, found: dict[str, Observed], skipped: list[str], nulls: list[str]
+    mapping: MappingNode,
+    prefix: str,
+    file: str,
+    found: dict[str, Observed],
+    skipped: list[str],
+    nulls: list[str],
+    inside: frozenset[int] = frozenset(),
 ) -> Iterable[None]:
     from sdmspec.lint.project import effective_pairs
 
+    inside |= {id(mapping)}
     # As yaml.safe_load (and lint) read the mapping: merged keys in, explicit keys over merged, last duplicate wins.
     for key, value, _ in effective_pairs(mapping):
         if not isinstance(key, ScalarNode):
             continue
         path = f"{prefix}{key.value}"
         if isinstance(value, MappingNode):
-            yield from _walk(value, f"{path}.", file, found, skipped, nulls)
+            if id(value) not in inside:  # an alias to a mapping holding it (&m {a: *m}) would never end
+                yield from _walk(value, f"{path}.", file, found, skipped, nulls, inside)
             continue
         if isinstance(value, SequenceNode) and not value.value:  # []: a value of whichever list type others give
             found.setdefault(path, Observed()).values.append((file, ()))
