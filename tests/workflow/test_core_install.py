@@ -7,11 +7,13 @@ exactly as on a machine without them), so the test runs in this venv, where they
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from sdmspec.extras import EXTRA_OF_MODULE
 from sdmspec_cli import OFFLINE, REPO
@@ -78,3 +80,11 @@ def test_what_the_core_install_can_do_it_does(args: list[str]) -> None:
     assert result.returncode in (0, 1), result.stderr
     assert "Traceback" not in result.stderr and "ModuleNotFoundError" not in result.stderr
     assert result.stdout.strip()
+
+
+def test_the_extras_map_names_each_package_of_pyproject_s_extras_once() -> None:
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for extra in ("train", "cuda"):
+        names = [re.split(r"[<>=!~\[; ]", requirement)[0].replace("-", "_") for requirement in extras[extra]]
+        assert len(names) == len(set(names)), f"[{extra}] lists a package twice: {names}"
+        assert sorted(names) == sorted(module for module, owner in EXTRA_OF_MODULE.items() if owner == extra)
