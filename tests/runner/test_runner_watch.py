@@ -163,6 +163,17 @@ def test_status_lines_0_shows_no_log_lines(tmp_path: Path) -> None:
     assert log_tail(str(log), 0) == []  # `sdmspec status --lines 0`: none, not the whole tail
 
 
+def test_status_of_a_file_says_it_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "manifest.json").write_text("{}\n")
+    with pytest.raises(SystemExit) as caught:
+        main(["status", str(tmp_path / "manifest.json")])
+    assert caught.value.code == 2
+    where = tmp_path / "manifest.json"
+    assert capsys.readouterr().err.splitlines() == [
+        f"sdmspec: error: {where}: is a file, not a run folder (give the folder: `sdmspec status OUT`)"
+    ]
+
+
 def test_status_of_a_folder_without_a_run_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -104,6 +104,8 @@ def _view(record: StageRecord, launcher: str, tail_lines: int) -> StageView:
 
 def run_status(out: Path, tail_lines: int = 10) -> RunStatus:
     """The run in ``out`` as it stands now (SdmspecError, exit 2, when ``out`` holds no run)."""
+    if out.exists() and not out.is_dir():
+        raise SdmspecError(f"{out}: is a file, not a run folder (give the folder: `sdmspec status OUT`)")
     if not out.is_dir():
         raise SdmspecError(f"{out}: no such run folder")
     manifest = read_manifest(out)
