@@ -129,3 +129,15 @@ def test_float_rewrites_load_as_the_same_float_under_pyyaml(text: str) -> None:
 def test_rendered_floats_load_as_floats(value: float) -> None:
     for scientific in (False, True):
         assert yaml.safe_load(f"x: {render_float(value, scientific)}")["x"] == value
+
+
+def test_a_misspelt_section_is_not_renamed_onto_the_section_the_file_already_has(spec: Spec, tmp_path: Path) -> None:
+    # A rename would write `finetune:` twice; PyYAML keeps the last, and the first section's settings would be lost.
+    text = "training:\n  finetune:\n    batch_size: 32\n    optimizer: AdamW\n  finetnue:\n    learning_rate: 1.0e-4\n"
+    path = tmp_path / "configs" / "glue.yaml"
+    path.parent.mkdir()
+    path.write_text(text)
+    fix_paths([path.parent], spec, unsafe=True, select=["SDM301"])
+    assert path.read_text() == text
+    unknown = [d for d in lint_paths([path.parent], spec).diagnostics if d.code == "SDM301"]
+    assert len(unknown) == 1 and "training.finetune is already in this file" in unknown[0].message

@@ -16,7 +16,8 @@ Example::
 Fix (unsafe: the job then reads the value): rename the key to the suggestion, when there is one. When the suggested
 key is already set in the same file, a rename would write a duplicate key (SDM104, and PyYAML would keep the last
 one): the typo is offered for deletion instead when both values agree with the spec (for a setting the paper does
-not pin, when they mean the same), and otherwise left for a person to decide, with a note saying why.
+not pin, when they mean the same), and otherwise left for a person to decide, with a note saying why. A misspelt
+section beside the real one (``finetnue:`` and ``finetune:``) is never renamed: PyYAML would keep only the last.
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ def check(project: Project) -> Iterator[Finding]:
                 if taken is not None:
                     note, fix = _when_the_key_exists(file, stray, taken)
                     message += note
+                elif _section_written(file, target):
+                    # A misspelt section beside the real one: a rename would write the section twice and PyYAML
+                    # would keep only the last, losing every setting of the other.
+                    message += f" ({target} is already in this file: not renamed; merge the two by hand)"
                 elif target in claimed:
                     message += f" (so is the key on line {claimed[target]}: not renamed until that one is)"
                 elif isinstance(stray.key_node, ScalarNode) and is_plain(stray.key_node):
@@ -75,6 +80,14 @@ def check(project: Project) -> Iterator[Finding]:
 
 def _occurrence(file: ConfigFile, key: str) -> Occurrence | None:
     return next((occurrence for occurrence in file.occurrences if occurrence.key == key), None)
+
+
+def _section_written(file: ConfigFile, key: str) -> bool:
+    """Whether the file writes anything under ``key`` (a section: its settings, or keys the spec does not know)."""
+    inside = (f"{key}.", f"{key}[")
+    return any(o.key.startswith(inside) for o in file.occurrences) or any(
+        s.path == key or s.path.startswith(inside) for s in file.stray_keys
+    )
 
 
 def _when_the_key_exists(file: ConfigFile, stray: StrayKey, taken: Occurrence) -> tuple[str, Fix | None]:
