@@ -143,23 +143,38 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def file_above(path: Path) -> Path | None:
+    """The file among ``path``'s parents, if one is (``a-file/out``): nothing can be created there."""
+    for parent in path.absolute().parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
 def folder_option(option: str) -> Callable[[Path | None], Path | None]:
-    """A typer callback refusing, in one line (exit 2), a folder option given an existing file."""
+    """A typer callback refusing, in one line (exit 2), a folder option given an existing file or a path below one."""
 
     def check(path: Path | None) -> Path | None:
         if path is not None and path.exists() and not path.is_dir():
             raise SdmspecError(f"{option} {path}: is a file, not a folder")
+        above = file_above(path) if path is not None else None
+        if above is not None:
+            raise SdmspecError(f"{option} {path}: {above} is a file, not a folder")
         return path
 
     return check
 
 
 def file_option(option: str) -> Callable[[Path | None], Path | None]:
-    """A typer callback refusing, in one line (exit 2), a file option given an existing folder."""
+    """A typer callback refusing, in one line (exit 2), a file option given an existing folder or a path below a
+    file."""
 
     def check(path: Path | None) -> Path | None:
         if path is not None and path.is_dir():
             raise SdmspecError(f"{option} {path}: is a folder, not a file")
+        above = file_above(path) if path is not None else None
+        if above is not None:
+            raise SdmspecError(f"{option} {path}: {above} is a file, not a folder")
         return path
 
     return check

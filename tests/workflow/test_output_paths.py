@@ -33,6 +33,12 @@ def repo(tmp_path: Path) -> Path:
         (["spec", "schema", "--spec", "{r}/spec", "-o", "{r}/a-folder"], "--output {r}/a-folder: is a folder"),
         (["docs", "--spec", "{r}/spec", "-o", "{r}/a-folder"], "--output {r}/a-folder: is a folder"),
         (["spec", "init", "{r}/configs", "-o", "{r}/a-file"], "--output {r}/a-file: is a file, not a folder"),
+        # A path below a file can be neither a file nor a folder.
+        (["spec", "init", "{r}/configs", "-o", "{r}/a-file/spec"], "--output {r}/a-file/spec: {r}/a-file is a file"),
+        (["lint", "--spec", "{r}/spec", "{r}/configs", "-o", "{r}/a-file/x.json"], "{r}/a-file is a file"),
+        (["spec", "schema", "--spec", "{r}/spec", "-o", "{r}/a-file/s/x.json"], "{r}/a-file is a file, not a folder"),
+        (["status", "{r}/a-file/run"], "{r}/a-file/run: {r}/a-file is a file, not a folder"),
+        (["run", "--dry-run", "--out", "{r}/a-file/run"], "--out {r}/a-file/run: {r}/a-file is a file, not a folder"),
     ],
 )
 def test_an_output_of_the_wrong_kind_is_one_line_and_exit_2(

@@ -13,6 +13,7 @@ from typing import Any
 
 from sdmspec import stage_lock
 from sdmspec.errors import SdmspecError
+from sdmspec.io import file_above
 from sdmspec.runner.control import runner_holder
 from sdmspec.runner.execute import log_tail
 from sdmspec.runner.manifest import MANIFEST_NAME, StageRecord, StageStatus, read_manifest
@@ -106,6 +107,9 @@ def run_status(out: Path, tail_lines: int = 10) -> RunStatus:
     """The run in ``out`` as it stands now (SdmspecError, exit 2, when ``out`` holds no run)."""
     if out.exists() and not out.is_dir():
         raise SdmspecError(f"{out}: is a file, not a run folder (give the folder: `sdmspec status OUT`)")
+    above = file_above(out)
+    if above is not None:
+        raise SdmspecError(f"{out}: {above} is a file, not a folder")
     if not out.is_dir():
         raise SdmspecError(f"{out}: no such run folder")
     manifest = read_manifest(out)
