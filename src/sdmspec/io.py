@@ -71,7 +71,8 @@ def atomic_path(path: Path, needed: int | None = None) -> Iterator[Path]:
     except OSError as err:
         if is_disk_full(err):
             raise disk_full_error(path, needed) from err
-        raise
+        # Nothing written yet: the place itself refuses (read-only, no permission, a file in the way).
+        raise SdmspecError(f"cannot write {path}: {err.strerror or err}") from err
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -62,3 +62,14 @@ def test_spec_init_force_over_a_folder_named_config_yaml_is_one_line_and_exit_2(
     err = capsys.readouterr().err.splitlines()
     assert err == [f"sdmspec: error: {repo}/out/config.yaml: is a folder, not a file"]
     assert not (repo / "out" / "paper.yaml").exists()  # checked before either file is written
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc (a folder no one can create files in)")
+def test_an_output_where_nothing_can_be_written_is_one_line_and_exit_2(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["lint", "--spec", str(repo / "spec"), str(repo / "configs"), "-o", "/proc/sdmspec-report.json"])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("sdmspec: error: cannot write /proc/sdmspec-report.json: ")
