@@ -58,3 +58,8 @@ def test_an_empty_list_is_a_value_of_the_list_type_others_give(tmp_path: Path) -
 def test_a_mapping_that_contains_itself_through_an_alias_is_skipped(tmp_path: Path) -> None:
     spec = load_spec(_spec_from(tmp_path, a="loop: &m {lr: 0.1, again: *m}\nkept: 1\n"))
     assert set(spec.settings) == {"loop.lr", "kept"}
+
+
+def test_a_value_in_one_config_and_a_deeper_section_in_another_is_skipped(tmp_path: Path) -> None:
+    spec = load_spec(_spec_from(tmp_path, a="model: 1\nlr: 0.1\n", b="model:\n  backbone:\n    depth: 20\nlr: 0.1\n"))
+    assert set(spec.settings) == {"model.backbone.depth", "lr"}

@@ -188,7 +188,8 @@ def observe(files: Sequence[Path]) -> tuple[dict[str, Observed], list[str]]:
         untyped[key] = None
     for key in untyped:
         found.pop(key, None)
-    sections = {key.rsplit(".", 1)[0] for key in found if "." in key}
+    parts = [key.split(".") for key in found]
+    sections = {".".join(split[:depth]) for split in parts for depth in range(1, len(split))}
     for key in [key for key in found if key in sections]:  # a leaf in one file, a section in another
         skipped.append(f"{key} (a value in some configs and a section in others)")
         del found[key]
