@@ -9,6 +9,8 @@ import pytest
 from runner_fakes import GRAPH, copy_configs, prepare, ran, run_fake, starts
 
 from sdmspec.errors import SdmspecError
+from sdmspec.runner.execute import execute
+from sdmspec.runner.launchers.local import LocalLauncher
 from sdmspec.runner.launchers.torchrun import TorchrunLauncher
 from sdmspec.runner.manifest import StageStatus
 from sdmspec.schema import Spec
@@ -176,3 +178,16 @@ def test_a_stage_that_cannot_start_fails_and_the_run_goes_on(spec: Spec, tmp_pat
     assert (manifest.stages["pretrain/sdm"].message or "").startswith("cannot start: ")
     assert status["challenge/base"] is StageStatus.SKIPPED
     assert status["finetune/dense/sst2"] is StageStatus.DONE and status["report"] is StageStatus.DONE
+
+
+def test_a_run_prepared_before_another_run_used_the_folder_refuses_rather_than_overwrite_it(
+    spec: Spec, tmp_path: Path
+) -> None:
+    out, configs = tmp_path / "run", copy_configs(tmp_path)
+    stale = prepare(spec, out, configs)  # read the folder (no manifest yet), then waited for the lock
+    run_fake(spec, out, configs)  # meanwhile another run did everything
+    finished = (out / "manifest.json").read_bytes()
+    with pytest.raises(SdmspecError, match="changed this folder while this run was being prepared"):
+        execute(stale, LocalLauncher(out / "logs"))
+    assert (out / "manifest.json").read_bytes() == finished  # its records stand; nothing ran twice
+    assert all(len(starts(out, name)) == 1 for name in GRAPH)

@@ -22,7 +22,7 @@ from sdmspec.io import disk_full_error, is_disk_full, remove_stale_temps
 from sdmspec.runner.acceleration import stage_acceleration, stage_precision
 from sdmspec.runner.control import StopRequests, busy_stages, folder_lock
 from sdmspec.runner.launchers.base import Handle, Launcher
-from sdmspec.runner.manifest import StageStatus, now
+from sdmspec.runner.manifest import Manifest, StageStatus, now, read_manifest
 from sdmspec.runner.outputs import digest_outputs, stage_folder
 from sdmspec.runner.pipeline import PreparedRun
 from sdmspec.runner.plan import Stage, StageKind, Trigger
@@ -303,6 +303,12 @@ def execute(
     """Run the prepared stages with ``launcher``, recording everything in ``OUT/manifest.json``."""
     out = prepared.options.out
     with folder_lock(out):
+        # What was planned came from the manifest as it was before the lock: a run that used the folder since then
+        # (it held the lock while this one prepared) must not be overwritten with that older record, nor redone.
+        current = read_manifest(out)
+        if _updated(current) != _updated(prepared.previous):
+            raise SdmspecError(f"{out}: another `sdmspec run` changed this folder while this run was being prepared; "
+                               "rerun to plan from what it did")  # fmt: skip
         remove_stale_temps(out)  # a killed runner's half-written manifest or report
         busy = busy_stages(prepared)
         if busy:
@@ -323,6 +329,10 @@ def execute(
         raise DiskFullError(f"{dispatcher.disk_full}; {stopped}; free space, then rerun to resume")
     statuses = {name: dispatcher.status.get(name, StageStatus.PENDING) for name in prepared.selected}
     return RunOutcome(statuses=statuses, interrupted=interrupted, manifest=dispatcher.store.path)
+
+
+def _updated(manifest: Manifest | None) -> str | None:
+    return manifest.updated_at if manifest is not None else None
 
 
 def _any_failed(dispatcher: _Dispatcher) -> bool:
