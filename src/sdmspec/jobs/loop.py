@@ -229,7 +229,9 @@ def _train(
     scheduler = build_scheduler(optimizer, schedule)
     state = Outcome()
     epoch, step_in_epoch = 0, 0
-    saved = load_latest(out / "checkpoints", model, optimizer, scheduler, warn)
+    # Rank 0 first: it alone moves an unreadable checkpoint aside; the others then load the one it resumed from.
+    with runtime.main_first():
+        saved = load_latest(out / "checkpoints", model, optimizer, scheduler, warn, repair=runtime.is_main)
     if saved is not None:
         epoch, step_in_epoch = int(saved["epoch"]), int(saved["step_in_epoch"])
         state = Outcome(**saved["outcome"])
