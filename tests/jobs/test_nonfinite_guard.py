@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,10 @@ def test_a_nan_step_is_skipped_and_leaves_the_weights_untouched(
     assert any(".mixer." in name for name in shared)
     assert all(torch.equal(saved[name], final[name]) for name in shared)  # type: ignore[arg-type]
     assert all(bool(torch.isfinite(t).all()) for t in final.values())  # type: ignore[call-overload]
+    # result.json stays standard JSON (no NaN token, which jq, JavaScript and other strict readers refuse): the
+    # skipped last step's loss is null there, as it is in metrics.jsonl.
+    strict = json.loads((out / "result.json").read_text(encoding="utf-8"), parse_constant=_refuse_constant)
+    assert strict["metrics"]["train_loss_last"] is None and strict["skipped_steps"] == 1
 
 
 def test_a_divergence_stops_with_one_line_and_the_last_good_checkpoint_resumes_exactly(
@@ -82,3 +87,7 @@ def test_a_divergence_stops_with_one_line_and_the_last_good_checkpoint_resumes_e
     mine, reference = _tensors(out / "model/model.safetensors"), _tensors(pretrained[DENSE] / "model/model.safetensors")
     for name in reference:
         torch.testing.assert_close(mine[name], reference[name], rtol=0, atol=1e-5)
+
+
+def _refuse_constant(name: str) -> None:
+    raise AssertionError(f"result.json holds {name}, which is not JSON")

@@ -157,9 +157,12 @@ def settings_record(settings: ExperimentSettings, keys: list[str]) -> dict[str, 
 
 
 def write_result(out: Path, record: dict[str, Any]) -> Path:
-    """Write ``result.json`` atomically; the runner takes its existence as "this stage is done", so it is last."""
+    """Write ``result.json`` atomically; the runner takes its existence as "this stage is done", so it is last.
+    Standard JSON: a non-finite number (the loss of a skipped last step) is null, as in metrics.jsonl."""
+    from sdmspec.jobs.metrics import plain_json
+
     path = out / RESULT_FILE
-    atomic_write_json(path, record)
+    atomic_write_json(path, plain_json(record))
     return path
 
 
