@@ -229,9 +229,7 @@ def _train(
     scheduler = build_scheduler(optimizer, schedule)
     state = Outcome()
     epoch, step_in_epoch = 0, 0
-    # Rank 0 first: it alone moves an unreadable checkpoint aside; the others then load the one it resumed from.
-    with runtime.main_first():
-        saved = load_latest(out / "checkpoints", model, optimizer, scheduler, warn, repair=runtime.is_main)
+    saved = _resume(out / "checkpoints", runtime, model, optimizer, scheduler, warn)
     if saved is not None:
         epoch, step_in_epoch = int(saved["epoch"]), int(saved["step_in_epoch"])
         state = Outcome(**saved["outcome"])
@@ -347,6 +345,38 @@ def _train(
         if runtime.all_reduce_sum(torch.tensor([stop.flag], device=runtime.device)).item():
             raise stop_here()
     return state
+
+
+def _resume(
+    folder: Path,
+    runtime: Runtime,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    warn: Callable[[str], None],
+) -> dict[str, Any] | None:
+    """The checkpoint to resume from, loaded on every rank. Rank 0 first: it alone moves an unreadable checkpoint
+    aside; the others then load the one it resumed from. Whether rank 0 managed is all-reduced, so when it fails the
+    others stop with it rather than wait for it in a collective it never joins."""
+    import torch
+
+    if not runtime.distributed:
+        return load_latest(folder, model, optimizer, scheduler, warn)
+    saved, failure = None, None
+    if runtime.is_main:
+        try:
+            saved = load_latest(folder, model, optimizer, scheduler, warn)
+        except Exception as err:
+            failure = err
+    flag = torch.tensor([0.0 if failure is None else 1.0], device=runtime.device)
+    if failure is not None:
+        runtime.all_reduce_sum(flag)
+        raise failure
+    if runtime.all_reduce_sum(flag).item():
+        raise JobError(f"rank 0 could not resume from {folder} (its error says why); rank {runtime.rank} stops too")
+    if not runtime.is_main:
+        saved = load_latest(folder, model, optimizer, scheduler, warn, repair=False)
+    return saved
 
 
 def _accumulate(
