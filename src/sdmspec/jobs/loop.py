@@ -356,27 +356,41 @@ def _resume(
     warn: Callable[[str], None],
 ) -> dict[str, Any] | None:
     """The checkpoint to resume from, loaded on every rank. Rank 0 first: it alone moves an unreadable checkpoint
-    aside; the others then load the one it resumed from. Whether rank 0 managed is all-reduced, so when it fails the
-    others stop with it rather than wait for it in a collective it never joins."""
-    import torch
+    aside; the others then load the one it resumed from. After each turn whether it failed is all-reduced, so when
+    one rank fails the others stop with it rather than wait for it in a collective it never joins."""
+
+    def first() -> dict[str, Any] | None:
+        return load_latest(folder, model, optimizer, scheduler, warn)
 
     if not runtime.distributed:
-        return load_latest(folder, model, optimizer, scheduler, warn)
-    saved, failure = None, None
-    if runtime.is_main:
+        return first()
+
+    def then() -> dict[str, Any] | None:
+        return load_latest(folder, model, optimizer, scheduler, warn, repair=False)
+
+    saved = _together(runtime, runtime.is_main, first, f"rank 0 could not resume from {folder}")
+    also = _together(runtime, not runtime.is_main, then, f"a rank could not load the checkpoint under {folder}")
+    return saved if runtime.is_main else also
+
+
+def _together(
+    runtime: Runtime, mine: bool, load: Callable[[], dict[str, Any] | None], failed: str
+) -> dict[str, Any] | None:
+    """``load()`` where ``mine``, then every rank learns whether it failed anywhere (one all-reduce)."""
+    import torch
+
+    result, failure = None, None
+    if mine:
         try:
-            saved = load_latest(folder, model, optimizer, scheduler, warn)
+            result = load()
         except Exception as err:
             failure = err
-    flag = torch.tensor([0.0 if failure is None else 1.0], device=runtime.device)
+    flag = runtime.all_reduce_sum(torch.tensor([0.0 if failure is None else 1.0], device=runtime.device))
     if failure is not None:
-        runtime.all_reduce_sum(flag)
         raise failure
-    if runtime.all_reduce_sum(flag).item():
-        raise JobError(f"rank 0 could not resume from {folder} (its error says why); rank {runtime.rank} stops too")
-    if not runtime.is_main:
-        saved = load_latest(folder, model, optimizer, scheduler, warn, repair=False)
-    return saved
+    if flag.item():
+        raise JobError(f"{failed} (its error says why); rank {runtime.rank} stops too")
+    return result
 
 
 def _accumulate(
