@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,10 @@ def test_a_nan_step_is_skipped_and_leaves_the_weights_untouched(
     assert any(".mixer." in name for name in shared)
     assert all(torch.equal(saved[name], final[name]) for name in shared)  # type: ignore[arg-type]
     assert all(bool(torch.isfinite(t).all()) for t in final.values())  # type: ignore[call-overload]
+    # result.json stays standard JSON (no NaN token, which jq, JavaScript and other strict readers refuse): the
+    # skipped last step's loss is null there, as it is in metrics.jsonl.
+    strict = json.loads((out / "result.json").read_text(encoding="utf-8"), parse_constant=_refuse_constant)
+    assert strict["metrics"]["train_loss_last"] is None and strict["skipped_steps"] == 1
 
 
 def test_a_divergence_stops_with_one_line_and_the_last_good_checkpoint_resumes_exactly(
@@ -82,3 +87,33 @@ def test_a_divergence_stops_with_one_line_and_the_last_good_checkpoint_resumes_e
     mine, reference = _tensors(out / "model/model.safetensors"), _tensors(pretrained[DENSE] / "model/model.safetensors")
     for name in reference:
         torch.testing.assert_close(mine[name], reference[name], rtol=0, atol=1e-5)
+
+
+def _refuse_constant(name: str) -> None:
+    raise AssertionError(f"result.json holds {name}, which is not JSON")
+
+
+@pytest.mark.gpu
+def test_a_nan_step_on_cuda_is_skipped_and_leaves_the_weights_untouched(
+    tmp_path: Path, smoke_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard on the GPU, at the precision auto picks there (bf16 autocast on Ampere or later): the clipped norm
+    and the finiteness check run on CUDA gradients and weights, and the skipped step changes nothing."""
+    import torch
+
+    from sdmspec.jobs.pretrain import run_pretrain
+
+    monkeypatch.setenv(NAN_AT_STEPS_ENV, "3")
+    out = tmp_path / "nan"
+    record = run_pretrain(options(DENSE, out, smoke_data, device="cuda", max_steps=3, checkpoint_every=1))
+    assert record["device"].startswith("cuda") and record["steps"] == 3 and record["skipped_steps"] == 1
+    train = {e["step"]: e for e in read_events(out / "metrics.jsonl") if e["event"] == "train"}
+    assert train[3]["loss"] is None and all(isinstance(train[s]["grad_norm"], float) for s in (1, 2))
+    assert (out / "checkpoints/latest").read_text().strip() == "step-00000002"
+    saved, final = (
+        _tensors(out / "checkpoints/step-00000002/model.safetensors"),
+        _tensors(out / "model/model.safetensors"),
+    )
+    shared = saved.keys() & final.keys()
+    assert any(".mixer." in name for name in shared)
+    assert all(torch.equal(saved[name], final[name]) for name in shared)  # type: ignore[arg-type]

@@ -136,6 +136,28 @@ def test_a_resumed_job_continues_its_runs(tmp_path: Path, mlflow_store: str) -> 
     assert "train/finite" not in _scalars(tmp_path / "tensorboard").Tags()["scalars"]
 
 
+def test_a_step_the_tracker_got_only_part_of_is_completed_on_resume(tmp_path: Path, mlflow_store: str) -> None:
+    """Events reach the trackers from a background thread, so a process killed right after an epoch-end checkpoint
+    can leave MLflow with the step's train event but not its eval event, which metrics.jsonl (and the checkpoint)
+    hold: the resumed job sends that eval event, though MLflow already has other metrics at that step."""
+    with pytest.raises(KeyboardInterrupt), reporting(["mlflow"], run_name="job"):
+        _log_steps(tmp_path, range(1, 3), loss=0.0)
+        raise KeyboardInterrupt
+    first = read_json(tmp_path / "tracking.json")["mlflow"]["run_id"]
+    # Written to metrics.jsonl, then the process died before its tracking thread sent it.
+    with (tmp_path / "metrics.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"event": "eval", "step": 2, "epoch": 0, "val_ppl": 42.0}) + "\n")
+    with reporting(["mlflow"], run_name="job"):
+        resumed = MetricsLog(tmp_path / "metrics.jsonl", enabled=True)
+        resumed.rewind(3, 2)  # the checkpoint at step 2 had seen all three events
+        resumed.log("setup", step=2, scan="parallel")
+        resumed.log("train", step=3, loss=103.0)
+    client = _mlflow(mlflow_store)
+    assert [(m.step, m.value) for m in client.get_metric_history(first, "eval/val_ppl")] == [(2, 42.0)]
+    losses = {(m.step, m.value) for m in client.get_metric_history(first, "train/loss")}
+    assert losses == {(1, 1.0), (2, 2.0), (3, 103.0)}
+
+
 def test_a_missing_tracker_package_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # As when the packages are not installed: importing them raises ImportError.
     for module in ("mlflow", "mlflow.tracking", "torch.utils.tensorboard", "tensorboardX"):

@@ -87,6 +87,8 @@ def load_latest(
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     warn: Callable[[str], None] = lambda line: None,
+    *,
+    repair: bool = True,
 ) -> dict[str, Any] | None:
     """Restore the newest readable checkpoint into ``model``, ``optimizer`` and ``scheduler``; return its progress
     counters, or None when there is nothing to resume.
@@ -94,10 +96,16 @@ def load_latest(
     The checkpoint ``latest`` names comes first, then the other kept ones, newest first. One that cannot be read
     (a truncated file, a disk error) is reported through ``warn`` and moved aside to ``unreadable-step-*`` (kept for
     a look, out of the rotation, so the next save of its step cannot refresh it in place); when none can be read the
-    job stops (rerunning would not help, deleting the folder would)."""
+    job stops (rerunning would not help, deleting the folder would).
+
+    Under DDP only rank 0 repairs (``repair``); the other ranks load after it, and only the checkpoint it resumed from
+    (``latest`` by then): ranks that fell back on their own would race to move the same folder and could resume from
+    different steps."""
     candidates = _candidates(folder)
     if not candidates:
         return None
+    if not repair:
+        candidates = candidates[:1]
     failures: list[str] = []
     for target in candidates:
         try:
@@ -105,6 +113,8 @@ def load_latest(
         except Exception as err:
             reason = " ".join(str(err).split())[:200] or type(err).__name__
             failures.append(f"{target.name} ({reason})")
+            if not repair:
+                raise JobError(f"checkpoint {failures[0]}, the one rank 0 resumed from, cannot be read here") from None
             continue
         for unreadable, bad in zip(candidates[: candidates.index(target)], failures, strict=True):
             aside = folder / f"{UNREADABLE_PREFIX}{unreadable.name}"

@@ -157,9 +157,12 @@ def settings_record(settings: ExperimentSettings, keys: list[str]) -> dict[str, 
 
 
 def write_result(out: Path, record: dict[str, Any]) -> Path:
-    """Write ``result.json`` atomically; the runner takes its existence as "this stage is done", so it is last."""
+    """Write ``result.json`` atomically; the runner takes its existence as "this stage is done", so it is last.
+    Standard JSON: a non-finite number (the loss of a skipped last step) is null, as in metrics.jsonl."""
+    from sdmspec.jobs.metrics import plain_json
+
     path = out / RESULT_FILE
-    atomic_write_json(path, record)
+    atomic_write_json(path, plain_json(record))
     return path
 
 
@@ -202,11 +205,17 @@ def sparsity_record(count: SparsityCount, target: float | None) -> dict[str, Any
 
 
 def model_folder(path: Path, role: str) -> Path:
-    """A job's ``model/`` folder, given either the job's output folder or the model folder itself."""
-    candidate = path / "model" if (path / "model").is_dir() else path
-    if not (candidate / "config.json").is_file():
-        raise JobError(f"--{role} {path}: no Hugging Face model folder there (expected {path}/model/config.json)")
-    return candidate
+    """A job's ``model/`` folder, given either the job's output folder or the model folder itself: the folder
+    ``sdmspec eval`` and ``sdmspec.models.load_model`` would read (one rule, theirs), named for option ``--role``."""
+    from sdmspec.errors import CheckpointError
+    from sdmspec.models.loading import find_model_folder
+
+    try:
+        return find_model_folder(path)
+    except CheckpointError:
+        raise JobError(
+            f"--{role} {path}: no Hugging Face model folder there (expected {path}/model/config.json)"
+        ) from None
 
 
 def check_origin(path: Path, expected: str, role: str) -> None:

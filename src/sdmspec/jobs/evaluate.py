@@ -142,11 +142,11 @@ def evaluate(request: EvalRequest) -> EvalReport:
 
 
 def _bf16_here(device: str) -> bool:
-    import torch
-
     from sdmspec.device import resolve_device
+    from sdmspec.jobs.precision import cuda_bf16
 
-    return resolve_device(device, JobError) == "cuda" and bool(torch.cuda.is_bf16_supported())
+    # The jobs' own check: one that also counted emulation would pick bf16 here that the runtime then refuses.
+    return resolve_device(device, JobError) == "cuda" and cuda_bf16()
 
 
 class _Settings:

@@ -229,7 +229,7 @@ def _train(
     scheduler = build_scheduler(optimizer, schedule)
     state = Outcome()
     epoch, step_in_epoch = 0, 0
-    saved = load_latest(out / "checkpoints", model, optimizer, scheduler, warn)
+    saved = _resume(out / "checkpoints", runtime, model, optimizer, scheduler, warn)
     if saved is not None:
         epoch, step_in_epoch = int(saved["epoch"]), int(saved["step_in_epoch"])
         state = Outcome(**saved["outcome"])
@@ -345,6 +345,52 @@ def _train(
         if runtime.all_reduce_sum(torch.tensor([stop.flag], device=runtime.device)).item():
             raise stop_here()
     return state
+
+
+def _resume(
+    folder: Path,
+    runtime: Runtime,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    warn: Callable[[str], None],
+) -> dict[str, Any] | None:
+    """The checkpoint to resume from, loaded on every rank. Rank 0 first: it alone moves an unreadable checkpoint
+    aside; the others then load the one it resumed from. After each turn whether it failed is all-reduced, so when
+    one rank fails the others stop with it rather than wait for it in a collective it never joins."""
+
+    def first() -> dict[str, Any] | None:
+        return load_latest(folder, model, optimizer, scheduler, warn)
+
+    if not runtime.distributed:
+        return first()
+
+    def then() -> dict[str, Any] | None:
+        return load_latest(folder, model, optimizer, scheduler, warn, repair=False)
+
+    saved = _together(runtime, runtime.is_main, first, f"rank 0 could not resume from {folder}")
+    also = _together(runtime, not runtime.is_main, then, f"a rank could not load the checkpoint under {folder}")
+    return saved if runtime.is_main else also
+
+
+def _together(
+    runtime: Runtime, mine: bool, load: Callable[[], dict[str, Any] | None], failed: str
+) -> dict[str, Any] | None:
+    """``load()`` where ``mine``, then every rank learns whether it failed anywhere (one all-reduce)."""
+    import torch
+
+    result, failure = None, None
+    if mine:
+        try:
+            result = load()
+        except Exception as err:
+            failure = err
+    flag = runtime.all_reduce_sum(torch.tensor([0.0 if failure is None else 1.0], device=runtime.device))
+    if failure is not None:
+        raise failure
+    if flag.item():
+        raise JobError(f"{failed} (its error says why); rank {runtime.rank} stops too")
+    return result
 
 
 def _accumulate(

@@ -38,10 +38,15 @@ class NoProgress:
         pass
 
 
-def _plain(value: Any) -> Any:
-    # JSON has no NaN or infinity; an exploding loss is logged as null rather than breaking the file.
+def plain_json(value: Any) -> Any:
+    """``value`` with every non-finite float (in nested dicts and lists too) as None: JSON has no NaN or infinity,
+    and an exploding loss (or a skipped step's) is written as null rather than breaking the file for strict readers."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, dict):
+        return {key: plain_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_json(item) for item in value]
     return value
 
 
@@ -86,7 +91,7 @@ class MetricsLog:
     def log(self, event: str, **fields: Any) -> None:
         if not self.enabled:
             return
-        record = {"event": event, **{key: _plain(value) for key, value in fields.items()}}
+        record = {"event": event, **{key: plain_json(value) for key, value in fields.items()}}
         self.events.append(record)
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")

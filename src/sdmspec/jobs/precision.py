@@ -73,9 +73,18 @@ def apply_precision(precision: Precision) -> None:
         torch.backends.cudnn.allow_tf32 = True
 
 
+def cuda_bf16() -> bool:
+    """Whether the current CUDA device computes bfloat16 natively (Ampere or later). torch's default check also counts
+    emulation (a V100 "supports" bf16 through fp32, slower than fp32), and finds that out by allocating on the current
+    device, which under torchrun is still GPU 0 for every rank when the precision is resolved."""
+    import torch
+
+    return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+
+
 def _cuda_support() -> tuple[bool, bool, str]:
-    """(bf16 supported, Ampere or later, device name) of the current CUDA device."""
+    """(bf16 supported natively, Ampere or later, device name) of the current CUDA device."""
     import torch
 
     major, _ = torch.cuda.get_device_capability()
-    return bool(torch.cuda.is_bf16_supported()), major >= 8, torch.cuda.get_device_name()
+    return cuda_bf16(), major >= 8, torch.cuda.get_device_name()

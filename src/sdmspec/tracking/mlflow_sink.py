@@ -69,10 +69,13 @@ class MlflowSink:
         return str(known["run_id"])
 
     def logged_through(self) -> int:
-        """The last step of the run's metrics: a continued run already holds the events up to it."""
+        """The step before the last one of the run's metrics: a continued run holds every event up to it. Its last
+        step may be incomplete (a killed process's tracking thread had sent that step's train event, not yet its
+        eval event), so the replay sends that step's events again: a metric already held there gets a duplicate
+        point of the same value, as every step a resumed job redoes does."""
         run = self.client.get_run(self.run_id)
         steps = [m.step for key in run.data.metrics for m in self.client.get_metric_history(self.run_id, key)]
-        return max(steps, default=-1)
+        return max(steps, default=0) - 1
 
     def log_scalars(self, step: int, scalars: dict[str, float]) -> None:
         from mlflow.entities import Metric
