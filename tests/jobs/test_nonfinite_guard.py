@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 from job_helpers import options, read_events, read_json, run_cli
 
-from sdmspec.jobs.guard import MAX_SKIPPED_IN_A_ROW, NAN_AT_STEPS_ENV
+from sdmspec.errors import JobError
+from sdmspec.jobs.guard import MAX_SKIPPED_IN_A_ROW, NAN_AT_STEPS_ENV, StepGuard
 
 DENSE = "mamba-130m-dense"
 
@@ -117,3 +119,20 @@ def test_a_nan_step_on_cuda_is_skipped_and_leaves_the_weights_untouched(
     shared = saved.keys() & final.keys()
     assert any(".mixer." in name for name in shared)
     assert all(torch.equal(saved[name], final[name]) for name in shared)  # type: ignore[arg-type]
+
+
+def test_the_guard_reads_the_latest_checkpoint_only_when_it_stops_the_job() -> None:
+    """The stop line names the last good checkpoint; finding it reads a file, which must not happen every step."""
+    asked: list[int] = []
+
+    def latest() -> str:
+        asked.append(1)
+        return "step-00000040"
+
+    guard = StepGuard("pretrain x", limit=2)
+    assert all(guard.judge(step, 2.5, 1.0, latest) for step in range(1, 50))
+    assert guard.judge(50, math.nan, 1.0, latest) is False
+    assert asked == []
+    with pytest.raises(JobError, match="the last good checkpoint is step-00000040"):
+        guard.judge(51, 2.5, math.inf, latest)
+    assert asked == [1]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -61,15 +62,21 @@ class StepGuard:
     skipped: int = 0
     in_a_row: int = 0
 
-    def judge(self, step: int, loss: float, grad_norm: float, last_checkpoint: str | None) -> bool:
-        """True when optimizer step ``step`` (1-based) may update the weights; counts and, past the limit, stops."""
+    def judge(
+        self, step: int, loss: float, grad_norm: float, last_checkpoint: Callable[[], str | None]
+    ) -> bool:
+        """True when optimizer step ``step`` (1-based) may update the weights; counts and, past the limit, stops.
+
+        ``last_checkpoint`` names the checkpoint the stop line points at; it is asked only then (it reads a file, and
+        this runs every step on every rank, where the checkpoint folder may be on a shared filesystem)."""
         if math.isfinite(loss) and math.isfinite(grad_norm):
             self.in_a_row = 0
             return True
         self.skipped += 1
         self.in_a_row += 1
         if self.in_a_row >= self.limit:
-            kept = f"the last good checkpoint is {last_checkpoint}" if last_checkpoint else "no checkpoint was saved"
+            latest = last_checkpoint()
+            kept = f"the last good checkpoint is {latest}" if latest else "no checkpoint was saved"
             raise JobError(
                 f"{self.label}: {self.in_a_row} optimizer steps in a row (up to step {step}) had a non-finite loss "
                 f"or gradient (loss {loss}, grad norm {grad_norm}); stopped: the run diverged. The weights were not "

@@ -295,7 +295,7 @@ def _train(
                 totals = runtime.all_reduce_sum(loss_sum).tolist()
                 mean_loss = totals[0] / runtime.world_size
                 grad_norm = clip_gradients(model, options.max_grad_norm)
-                if guard.judge(state.steps + 1, mean_loss, grad_norm, latest_name(out / "checkpoints")):
+                if guard.judge(state.steps + 1, mean_loss, grad_norm, lambda: latest_name(out / "checkpoints")):
                     optimizer.step()
                 elif runtime.is_main:
                     _report_skip(log, guard, state.steps + 1, mean_loss, grad_norm)
