@@ -152,30 +152,28 @@ def file_above(path: Path) -> Path | None:
     return None
 
 
-def folder_option(option: str) -> Callable[[Path | None], Path | None]:
-    """A typer callback refusing, in one line (exit 2), a folder option given an existing file or a path below one."""
+def _path_option(option: str, wrong_kind: Callable[[Path], str | None]) -> Callable[[Path | None], Path | None]:
+    """A typer callback refusing, in one line (exit 2), a path ``wrong_kind`` objects to or a path below a file."""
 
     def check(path: Path | None) -> Path | None:
-        if path is not None and path.exists() and not path.is_dir():
-            raise SdmspecError(f"{option} {path}: is a file, not a folder")
-        above = file_above(path) if path is not None else None
+        if path is None:
+            return None
+        problem = wrong_kind(path)
+        if problem is not None:
+            raise SdmspecError(f"{option} {path}: {problem}")
+        above = file_above(path)
         if above is not None:
             raise SdmspecError(f"{option} {path}: {above} is a file, not a folder")
         return path
 
     return check
+
+
+def folder_option(option: str) -> Callable[[Path | None], Path | None]:
+    """A folder option: an existing file, or a path below one, is refused."""
+    return _path_option(option, lambda path: "is a file, not a folder" if path.exists() and not path.is_dir() else None)
 
 
 def file_option(option: str) -> Callable[[Path | None], Path | None]:
-    """A typer callback refusing, in one line (exit 2), a file option given an existing folder or a path below a
-    file."""
-
-    def check(path: Path | None) -> Path | None:
-        if path is not None and path.is_dir():
-            raise SdmspecError(f"{option} {path}: is a folder, not a file")
-        above = file_above(path) if path is not None else None
-        if above is not None:
-            raise SdmspecError(f"{option} {path}: {above} is a file, not a folder")
-        return path
-
-    return check
+    """A file option: an existing folder, or a path below a file, is refused."""
+    return _path_option(option, lambda path: "is a folder, not a file" if path.is_dir() else None)

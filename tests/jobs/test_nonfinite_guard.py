@@ -22,6 +22,18 @@ def _tensors(path: Path) -> dict[str, object]:
     return dict(load_file(str(path)))
 
 
+def _assert_exported_weights_are_those_of(out: Path, checkpoint: str) -> dict[str, object]:
+    """The exported model holds exactly the weights ``checkpoint`` saved (the mixers' included); returns them."""
+    import torch
+
+    saved = _tensors(out / "checkpoints" / checkpoint / "model.safetensors")
+    final = _tensors(out / "model/model.safetensors")
+    shared = saved.keys() & final.keys()
+    assert any(".mixer." in name for name in shared)
+    assert all(torch.equal(saved[name], final[name]) for name in shared)  # type: ignore[arg-type]
+    return final
+
+
 def test_every_step_is_clipped_and_logs_its_gradient_norm(pretrained: dict[str, Path]) -> None:
     result = read_json(pretrained[DENSE] / "result.json")
     assert result["max_grad_norm"] == 1.0 and result["skipped_steps"] == 0
@@ -53,13 +65,7 @@ def test_a_nan_step_is_skipped_and_leaves_the_weights_untouched(
     assert (out / "checkpoints/latest").read_text().strip() == "step-00000002"
     assert not (out / "checkpoints/step-00000003").exists()
     # The exported model (after step 3) holds exactly the weights of step 2: the skipped step changed nothing.
-    saved, final = (
-        _tensors(out / "checkpoints/step-00000002/model.safetensors"),
-        _tensors(out / "model/model.safetensors"),
-    )
-    shared = saved.keys() & final.keys()
-    assert any(".mixer." in name for name in shared)
-    assert all(torch.equal(saved[name], final[name]) for name in shared)  # type: ignore[arg-type]
+    final = _assert_exported_weights_are_those_of(out, "step-00000002")
     assert all(bool(torch.isfinite(t).all()) for t in final.values())  # type: ignore[call-overload]
     # result.json stays standard JSON (no NaN token, which jq, JavaScript and other strict readers refuse): the
     # skipped last step's loss is null there, as it is in metrics.jsonl.
@@ -101,8 +107,6 @@ def test_a_nan_step_on_cuda_is_skipped_and_leaves_the_weights_untouched(
 ) -> None:
     """The guard on the GPU, at the precision auto picks there (bf16 autocast on Ampere or later): the clipped norm
     and the finiteness check run on CUDA gradients and weights, and the skipped step changes nothing."""
-    import torch
-
     from sdmspec.jobs.pretrain import run_pretrain
 
     monkeypatch.setenv(NAN_AT_STEPS_ENV, "3")
@@ -112,13 +116,7 @@ def test_a_nan_step_on_cuda_is_skipped_and_leaves_the_weights_untouched(
     train = {e["step"]: e for e in read_events(out / "metrics.jsonl") if e["event"] == "train"}
     assert train[3]["loss"] is None and all(isinstance(train[s]["grad_norm"], float) for s in (1, 2))
     assert (out / "checkpoints/latest").read_text().strip() == "step-00000002"
-    saved, final = (
-        _tensors(out / "checkpoints/step-00000002/model.safetensors"),
-        _tensors(out / "model/model.safetensors"),
-    )
-    shared = saved.keys() & final.keys()
-    assert any(".mixer." in name for name in shared)
-    assert all(torch.equal(saved[name], final[name]) for name in shared)  # type: ignore[arg-type]
+    _assert_exported_weights_are_those_of(out, "step-00000002")
 
 
 def test_the_guard_reads_the_latest_checkpoint_only_when_it_stops_the_job() -> None:
