@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from job_helpers import assert_same_weights, read_events, read_json, run_cli
 
-from sdmspec.jobs.loop import CRASH_AFTER_ENV, CRASH_EXIT_CODE
+from fault_injection import CRASH_EXIT_CODE, environment
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ def _command(out: Path, data: Path) -> list[str]:
 
 def _crashed(out: Path, data: Path) -> list[str]:
     command = [*_command(out, data), "--checkpoint-every", "2", "--quiet"]
-    crashed = run_cli(*command, env={CRASH_AFTER_ENV: "5"})
+    crashed = run_cli(*command, env=environment(crash_after=5))
     assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr
     assert (out / "checkpoints/latest").read_text().strip() == "step-00000004"
     return command

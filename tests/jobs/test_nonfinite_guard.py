@@ -1,5 +1,6 @@
 """Clipping and the non-finite guard on real smoke pre-trainings: a NaN loss is injected at chosen optimizer steps
-(the test hook multiplies the loss by NaN, so the backward pass yields NaN gradients too, as a bad batch would)."""
+(tests/fault_injection.py multiplies the loss by NaN, so the backward pass yields NaN gradients too, as a bad batch
+would)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 import pytest
 from job_helpers import options, read_events, read_json, run_cli
 
+from fault_injection import environment, injected
 from sdmspec.errors import JobError
-from sdmspec.jobs.guard import MAX_SKIPPED_IN_A_ROW, NAN_AT_STEPS_ENV, StepGuard
+from sdmspec.jobs.guard import MAX_SKIPPED_IN_A_ROW, StepGuard
 
 DENSE = "mamba-130m-dense"
 
@@ -47,15 +49,15 @@ def test_every_step_is_clipped_and_logs_its_gradient_norm(pretrained: dict[str, 
 
 
 def test_a_nan_step_is_skipped_and_leaves_the_weights_untouched(
-    tmp_path: Path, smoke_data: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, smoke_data: Path
 ) -> None:
     import torch
 
     from sdmspec.jobs.pretrain import run_pretrain
 
-    monkeypatch.setenv(NAN_AT_STEPS_ENV, "3")
     out = tmp_path / "nan"
-    record = run_pretrain(options(DENSE, out, smoke_data, max_steps=3, checkpoint_every=1))
+    with injected(nan_at="3"):
+        record = run_pretrain(options(DENSE, out, smoke_data, max_steps=3, checkpoint_every=1))
     assert record["steps"] == 3 and record["skipped_steps"] == 1
     events = read_events(out / "metrics.jsonl")
     assert [e["step"] for e in events if e["event"] == "skipped"] == [3]
@@ -81,7 +83,7 @@ def test_a_divergence_stops_with_one_line_and_the_last_good_checkpoint_resumes_e
     out = tmp_path / "diverged"
     command = ["job", "pretrain", "--variant", DENSE, "--out", str(out), "--smoke", "--data-dir", str(smoke_data)]
     command += ["--checkpoint-every", "2", "--quiet"]
-    diverged = run_cli(*command, env={NAN_AT_STEPS_ENV: "3-"})
+    diverged = run_cli(*command, env=environment(nan_at="3-"))
     assert diverged.returncode == 1, diverged.stderr
     last = diverged.stderr.strip().splitlines()[-1]
     assert f"{MAX_SKIPPED_IN_A_ROW} optimizer steps in a row (up to step {2 + MAX_SKIPPED_IN_A_ROW})" in last
@@ -103,15 +105,15 @@ def _refuse_constant(name: str) -> None:
 
 @pytest.mark.gpu
 def test_a_nan_step_on_cuda_is_skipped_and_leaves_the_weights_untouched(
-    tmp_path: Path, smoke_data: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, smoke_data: Path
 ) -> None:
     """The guard on the GPU, at the precision auto picks there (bf16 autocast on Ampere or later): the clipped norm
     and the finiteness check run on CUDA gradients and weights, and the skipped step changes nothing."""
     from sdmspec.jobs.pretrain import run_pretrain
 
-    monkeypatch.setenv(NAN_AT_STEPS_ENV, "3")
     out = tmp_path / "nan"
-    record = run_pretrain(options(DENSE, out, smoke_data, device="cuda", max_steps=3, checkpoint_every=1))
+    with injected(nan_at="3"):
+        record = run_pretrain(options(DENSE, out, smoke_data, device="cuda", max_steps=3, checkpoint_every=1))
     assert record["device"].startswith("cuda") and record["steps"] == 3 and record["skipped_steps"] == 1
     train = {e["step"]: e for e in read_events(out / "metrics.jsonl") if e["event"] == "train"}
     assert train[3]["loss"] is None and all(isinstance(train[s]["grad_norm"], float) for s in (1, 2))

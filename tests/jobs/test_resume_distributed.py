@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from job_helpers import REPO, assert_same_weights, read_events, read_json, run_cli
 
-from sdmspec.jobs.loop import CRASH_AFTER_ENV, CRASH_EXIT_CODE
+from fault_injection import CRASH_EXIT_CODE, environment
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +24,7 @@ def test_interrupted_pretrain_resumes_with_the_same_steps_and_weights(
     command += ["--data-dir", str(smoke_data), "--checkpoint-every", "3", "--quiet"]
     # Killed mid-epoch 0 (last checkpoint: step 3), then again after step 8 (last checkpoint: step 6, an epoch end).
     for crash_after, resumes_at in ((5, 3), (5, 6)):
-        crashed = run_cli(*command, env={CRASH_AFTER_ENV: str(crash_after)})
+        crashed = run_cli(*command, env=environment(crash_after=crash_after))
         assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr
         assert not (out / "result.json").exists()
         assert (out / "checkpoints" / "latest").read_text().strip() == f"step-{resumes_at:08d}"
@@ -82,7 +82,7 @@ def test_two_processes_resume_past_a_truncated_checkpoint_together(
     out = tmp_path / "ddp"
     job = ["job", "pretrain", "--variant", "mamba-130m-dense", "--out", str(out), "--smoke"]
     job += ["--data-dir", str(smoke_data), "--checkpoint-every", "2", "--quiet"]
-    crashed = run_cli(*job, env={CRASH_AFTER_ENV: "5"})
+    crashed = run_cli(*job, env=environment(crash_after=5))
     assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr
     model_file = out / "checkpoints/step-00000004/model.safetensors"
     model_file.write_bytes(model_file.read_bytes()[:100])
@@ -107,7 +107,7 @@ def test_when_rank_0_cannot_resume_every_rank_stops_with_one_line(smoke_data: Pa
     out = tmp_path / "ddp"
     job = ["job", "pretrain", "--variant", "mamba-130m-dense", "--out", str(out), "--smoke"]
     job += ["--data-dir", str(smoke_data), "--checkpoint-every", "2", "--quiet"]
-    crashed = run_cli(*job, env={CRASH_AFTER_ENV: "5"})
+    crashed = run_cli(*job, env=environment(crash_after=5))
     assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr
     for step in (2, 4):
         trainer = out / f"checkpoints/step-{step:08d}/trainer.pt"

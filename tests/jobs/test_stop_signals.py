@@ -14,8 +14,8 @@ import pytest
 from job_helpers import REPO, assert_same_weights, read_events, read_json
 
 import sdmspec_cli
+from fault_injection import STEP_DELAY, environment
 from sdmspec.errors import EXIT_INTERRUPTED
-from sdmspec.jobs.loop import STEP_DELAY_ENV
 from sdmspec.jobs.stop import STOP_SIGNALS_ENV
 
 pytestmark = pytest.mark.slow
@@ -73,7 +73,7 @@ def test_a_stop_signal_saves_and_the_rerun_ends_as_an_uninterrupted_run(
     out = tmp_path / "job"
     # Checkpoints only at epoch ends (6 steps): without the stop's own checkpoint, steps would be lost.
     args = [*_command(out, smoke_data), "--checkpoint-every", "0"]
-    job = _start(args, tmp_path / "stderr", {STEP_DELAY_ENV: "0.4", **env})
+    job = _start(args, tmp_path / "stderr", {**environment(step_delay=0.4), **env})
     _wait_for_train_step(out / "metrics.jsonl", 2, job)
     job.send_signal(number)
     assert job.wait(timeout=60) == EXIT_INTERRUPTED
@@ -100,7 +100,8 @@ def test_a_stop_signal_saves_and_the_rerun_ends_as_an_uninterrupted_run(
 def test_a_second_signal_exits_at_once(smoke_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "job"
     # A 3 s step: the first signal would wait for it to end; the second must not.
-    job = _start([*_command(out, smoke_data), "--checkpoint-every", "0"], tmp_path / "stderr", {STEP_DELAY_ENV: "3"})
+    args = [*_command(out, smoke_data), "--checkpoint-every", "0"]
+    job = _start(args, tmp_path / "stderr", environment(step_delay=3))
     _wait_for_train_step(out / "metrics.jsonl", 1, job)
     job.send_signal(signal.SIGTERM)
     time.sleep(0.2)
@@ -121,7 +122,7 @@ def test_stop_and_resume_round_trip_on_cuda(smoke_data: Path, tmp_path: Path) ->
     reference_out, out = tmp_path / "reference", tmp_path / "job"
     reference = _start([*_command(reference_out, smoke_data), *options], tmp_path / "reference.err", {})
     args = [*_command(out, smoke_data), *options]
-    job = _start(args, tmp_path / "stderr", {STEP_DELAY_ENV: "0.4"})
+    job = _start(args, tmp_path / "stderr", environment(step_delay=0.4))
     _wait_for_train_step(out / "metrics.jsonl", 2, job, timeout=240)
     job.send_signal(signal.SIGTERM)
     assert job.wait(timeout=60) == EXIT_INTERRUPTED, (tmp_path / "stderr").read_text()[-2000:]
@@ -151,7 +152,7 @@ def test_under_ddp_a_signal_to_one_rank_stops_every_rank_after_the_same_step(
     out = tmp_path / "ddp"
     launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "sdmspec"]
     args = [*_command(out, smoke_data), "--checkpoint-every", "0"]
-    env = {**os.environ, **sdmspec_cli.OFFLINE, STEP_DELAY_ENV: "0.4"}
+    env = {**os.environ, **sdmspec_cli.OFFLINE, **environment(step_delay=0.4)}
     with (tmp_path / "stderr").open("wb") as sink:
         torchrun = subprocess.Popen([*launch, *args], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=sink)
     _wait_for_train_step(out / "metrics.jsonl", 2, torchrun)
@@ -162,7 +163,7 @@ def test_under_ddp_a_signal_to_one_rank_stops_every_rank_after_the_same_step(
     assert f"stopped by SIGTERM at step {stopped}; checkpoint saved" in stderr  # rank 1
     assert f"stopped by a stop signal (received by another rank) at step {stopped}; checkpoint saved" in stderr
 
-    env.pop(STEP_DELAY_ENV)
+    env.pop(STEP_DELAY)
     done = subprocess.run([*launch, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     result = read_json(out / "result.json")

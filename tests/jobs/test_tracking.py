@@ -215,13 +215,13 @@ def test_report_to_choices() -> None:
 def test_a_crashed_and_resumed_job_tracks_every_step_once(
     smoke_data: Path, tmp_path: Path, mlflow_store: str
 ) -> None:
-    from sdmspec.jobs.loop import CRASH_AFTER_ENV, CRASH_EXIT_CODE
+    from fault_injection import CRASH_EXIT_CODE, environment
 
     out = tmp_path / "dense"
     command = ["job", "pretrain", "--variant", "mamba-130m-dense", "--out", str(out), "--smoke", "--quiet"]
     command += ["--data-dir", str(smoke_data), "--checkpoint-every", "3", "--report-to", "tensorboard,mlflow"]
     env = {"MLFLOW_TRACKING_URI": mlflow_store, "MLFLOW_EXPERIMENT_NAME": "sdmspec-tests"}
-    crashed = run_cli(*command, env={**env, CRASH_AFTER_ENV: "5"})  # dies after step 5; checkpoint at step 3
+    crashed = run_cli(*command, env={**env, **environment(crash_after=5)})  # dies after step 5; checkpoint at step 3
     assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr
     # The trackers start in the background: a process killed this early may die before MLflow's run exists (then
     # the rerun starts one; continuing a run is tested above without the race).

@@ -15,7 +15,6 @@ decision.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -27,8 +26,6 @@ if TYPE_CHECKING:
 
 # Skipped steps in a row that end the job: a transient bad batch is skipped, a divergence is not waited out.
 MAX_SKIPPED_IN_A_ROW = 5
-# Test hook: "4,5" or "6-" makes the loss of those optimizer steps (1-based) NaN, as a bad batch would.
-NAN_AT_STEPS_ENV = "SDMSPEC_TEST_NAN_AT_STEPS"
 
 
 def clip_gradients(model: torch.nn.Module, max_norm: float) -> float:
@@ -62,9 +59,7 @@ class StepGuard:
     skipped: int = 0
     in_a_row: int = 0
 
-    def judge(
-        self, step: int, loss: float, grad_norm: float, last_checkpoint: Callable[[], str | None]
-    ) -> bool:
+    def judge(self, step: int, loss: float, grad_norm: float, last_checkpoint: Callable[[], str | None]) -> bool:
         """True when optimizer step ``step`` (1-based) may update the weights; counts and, past the limit, stops.
 
         ``last_checkpoint`` names the checkpoint the stop line points at; it is asked only then (it reads a file, and
@@ -83,19 +78,3 @@ class StepGuard:
                 f"updated by those steps; {kept}. Lower the learning rate or max_grad_norm, or check the data"
             )
         return False
-
-
-def nan_steps_for_test() -> set[int] | tuple[int]:
-    """The steps the test hook poisons: a set of steps, or ``(first,)`` for every step from ``first`` on."""
-    raw = os.environ.get(NAN_AT_STEPS_ENV, "").strip()
-    if not raw:
-        return set()
-    if raw.endswith("-"):
-        return (int(raw[:-1]),)
-    return {int(part) for part in raw.split(",") if part.strip()}
-
-
-def poisoned(step: int, steps: set[int] | tuple[int]) -> bool:
-    if isinstance(steps, tuple):
-        return step >= steps[0]
-    return step in steps

@@ -7,16 +7,17 @@ finished steps consumed, so it takes the same optimizer steps as an uninterrupte
 set of examples whatever the world size (rank ``r`` takes every ``W``-th index), so one process and ``W`` processes
 with the same batch size compute the same mean gradient.
 
-Around each optimizer step: micro-batches come from a background feeder (:mod:`sdmspec.jobs.feeding`), gradients
-are clipped and a non-finite step is skipped (:mod:`sdmspec.jobs.guard`), and a stop signal ends the run after the
-step with a checkpoint (:mod:`sdmspec.jobs.stop`).
+The loop is a :class:`Trainer` over components that each own one policy: micro-batches come from a background
+feeder (:mod:`sdmspec.jobs.feeding`), gradients are clipped and a non-finite step is skipped (the step guard,
+:mod:`sdmspec.jobs.guard`), checkpoints are saved and resumed by :mod:`sdmspec.jobs.checkpoint_manager`, events and
+progress lines by :mod:`sdmspec.jobs.step_logger`, and a stop signal ends the run after the step with a checkpoint
+(:mod:`sdmspec.jobs.stop`). Faults (a crash, a slow step, a NaN loss) are injected by the tests, which wrap
+:meth:`Trainer.run_step` and the phase's loss (``tests/faults``); nothing here reads a test's variable.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -24,24 +25,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdmspec.errors import Interrupted, JobError
-from sdmspec.jobs.checkpoints import latest_name, load_latest, save_checkpoint
+from sdmspec.jobs.checkpoint_manager import CheckpointManager, Position
 from sdmspec.jobs.feeding import BatchFeeder, tensor_view
-from sdmspec.jobs.guard import StepGuard, all_finite, clip_gradients, nan_steps_for_test, poisoned
+from sdmspec.jobs.guard import StepGuard, clip_gradients
 from sdmspec.jobs.leftovers import remove_leftovers
 from sdmspec.jobs.metrics import MetricsLog, NoProgress, Progress
+from sdmspec.jobs.outcome import Outcome
 from sdmspec.jobs.runtime import Runtime
+from sdmspec.jobs.step_logger import StepLogger, StepRecord
 from sdmspec.jobs.stop import StopRequest
-from sdmspec.jobs.throughput import Throughput
 
 if TYPE_CHECKING:
     import torch
     from datasets import Dataset
 
-# Test hook: a process exits abruptly (no checkpoint, no cleanup, like SIGKILL) after this many optimizer steps.
-CRASH_AFTER_ENV = "SDMSPEC_TEST_CRASH_AFTER_STEPS"
-CRASH_EXIT_CODE = 75
-# Test hook: sleep this many seconds in every optimizer step, so a test can signal a smoke job mid-epoch.
-STEP_DELAY_ENV = "SDMSPEC_TEST_STEP_DELAY_S"
+__all__ = [
+    "Batching", "Hooks", "LoopOptions", "Outcome", "Schedule", "Trainer", "build_optimizer", "build_scheduler",
+    "make_batching", "plan_schedule", "train",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -148,27 +149,23 @@ class LoopOptions:
     max_grad_norm: float = 1.0
 
 
-@dataclass
-class Outcome:
-    """How training ended: optimizer steps taken, the best epoch's metrics, the last training loss."""
+@dataclass(frozen=True)
+class StepTotals:
+    """An optimizer step's figures summed over ranks, from the step's one all-reduce: the ranks' losses, their
+    tokens, and how many ranks were asked to stop (so that every rank takes the same decisions after the step)."""
 
-    steps: int = 0
-    epochs_done: int = 0
-    best: dict[str, float] = field(default_factory=dict)
-    best_epoch: int | None = None
-    stale_epochs: int = 0
-    stopped_early: bool = False
-    last_loss: float | None = None
-    first_loss: float | None = None
-    resumed_from: int | None = None
-    # Optimizer steps skipped for a non-finite loss or gradient: in all, and in a row up to the last step.
-    skipped_steps: int = 0
-    skipped_in_a_row: int = 0
-    # Measured in this process (a resumed run measures anew): tokens/s over the timed steps, seconds a step.
-    tokens_per_s: float | None = None
-    step_s: float | None = None
-    # The share of the timed steps' time spent waiting for data (sdmspec.jobs.feeding).
-    data_wait_share: float | None = None
+    loss_sum: float
+    tokens: int
+    stop_requests: float
+
+    # The layout of the reduced tensor that :meth:`Trainer.forward_backward` fills.
+    LOSS, TOKENS, STOP = 0, 1, 2
+
+    @classmethod
+    def reduce(cls, runtime: Runtime, sums: torch.Tensor, stop_flag: float) -> StepTotals:
+        sums[cls.STOP] = stop_flag
+        loss, tokens, stops = runtime.all_reduce_sum(sums).tolist()
+        return cls(loss, int(tokens), stops)
 
 
 def train(
@@ -191,240 +188,211 @@ def train(
     progress = progress or NoProgress()
     with StopRequest(options.label) as stop:
         try:
-            return _train(
+            trainer = Trainer(
                 runtime, model, data, batching, schedule, hooks, options,
                 out=out, log=log, progress=progress, optimizer=optimizer, stop=stop,
             )  # fmt: skip
+            trainer.setup()
+            return trainer.run()
         finally:
             progress.stop()  # also on a stop or a failure: a terminal's bar must not stay drawn
 
 
-def _train(
-    runtime: Runtime,
-    model: torch.nn.Module,
-    data: Dataset,
-    batching: Batching,
-    schedule: Schedule,
-    hooks: Hooks,
-    options: LoopOptions,
-    *,
-    out: Path,
-    log: MetricsLog,
-    progress: Progress,
-    optimizer: torch.optim.Optimizer,
-    stop: StopRequest,
-) -> Outcome:
-    import torch
-    from torch.utils.data import DistributedSampler
+class Trainer:
+    """One training run: :meth:`setup` (leftovers, resume, the log rewound), then :meth:`run`, epoch by epoch,
+    :meth:`run_step` for each optimizer step and :meth:`end_epoch` after each epoch's evaluation."""
 
-    def warn(line: str) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        model: torch.nn.Module,
+        data: Dataset,
+        batching: Batching,
+        schedule: Schedule,
+        hooks: Hooks,
+        options: LoopOptions,
+        *,
+        out: Path,
+        log: MetricsLog,
+        progress: Progress,
+        optimizer: torch.optim.Optimizer,
+        stop: StopRequest,
+    ) -> None:
+        self.runtime = runtime
+        self.model = model
+        self.data = data
+        self.batching = batching
+        self.schedule = schedule
+        self.hooks = hooks
+        self.options = options
+        self.out = out
+        self.log = log
+        self.progress = progress
+        self.optimizer = optimizer
+        self.stop = stop
+        self.scheduler = build_scheduler(optimizer, schedule)
+        self.checkpoints = CheckpointManager(
+            out / "checkpoints", runtime, model, optimizer, self.scheduler,
+            every=options.checkpoint_every, label=options.label,
+        )  # fmt: skip
+        self.logger = StepLogger(
+            log, progress, every=options.log_every, total_steps=schedule.total_steps, label=options.label,
+            is_main=runtime.is_main, extra_fields=hooks.log_fields,
+        )  # fmt: skip
+        self.outcome = Outcome()
+        self.guard = StepGuard(options.label)
+        self.epoch = 0
+        self.step_in_epoch = 0
+        self.wrapped: torch.nn.Module = model
+
+    def warn(self, line: str) -> None:
+        if self.runtime.is_main:
+            print(f"sdmspec: warning: {self.options.label}: {line}", file=sys.stderr, flush=True)
+
+    def setup(self) -> None:
+        """Clear an interrupted run's staging leftovers, resume from the newest readable checkpoint, cut the
+        metrics log back to what that checkpoint had seen, and wrap the model for DDP."""
+        runtime = self.runtime
         if runtime.is_main:
-            print(f"sdmspec: warning: {options.label}: {line}", file=sys.stderr, flush=True)
-
-    if runtime.is_main:
-        removed = remove_leftovers(out)
-        if removed:
-            warn(f"removed {len(removed)} staging leftover(s) of an interrupted run ({removed[0].name}, ...)")
-    runtime.barrier()
-    scheduler = build_scheduler(optimizer, schedule)
-    state = Outcome()
-    epoch, step_in_epoch = 0, 0
-    saved = _resume(out / "checkpoints", runtime, model, optimizer, scheduler, warn)
-    if saved is not None:
-        epoch, step_in_epoch = int(saved["epoch"]), int(saved["step_in_epoch"])
-        state = Outcome(**saved["outcome"])
-        state.resumed_from = state.steps
-    bad_lines = log.rewind(int(saved["events"]) if saved else 0, state.steps if saved else None)
-    if bad_lines:
-        warn(f"skipped {bad_lines} unreadable line(s) in {log.path.name}; the valid events around them are kept")
-    if runtime.is_main and options.setup:
-        log.log("setup", step=state.steps, **options.setup)
-    wrapped = _wrap(model, runtime)
-    crash_after = int(os.environ.get(CRASH_AFTER_ENV, "0") or 0)
-    step_delay = float(os.environ.get(STEP_DELAY_ENV, "0") or 0)
-    nan_steps = nan_steps_for_test()
-    taken_here = 0
-    guard = StepGuard(options.label, skipped=state.skipped_steps, in_a_row=state.skipped_in_a_row)
-
-    def checkpoint() -> None:
-        # Weights are never updated by a non-finite step, but an overflow inside AdamW could still reach them:
-        # a checkpoint must never hold what it cannot resume from (every rank checks, so all raise together).
-        if not all_finite(model):
-            raise JobError(
-                f"{options.label}: the weights are not finite after step {state.steps}; not saving a checkpoint "
-                f"over the last good one ({latest_name(out / 'checkpoints') or 'none'})"
-            )
-        if runtime.is_main:
-            snapshot: dict[str, Any] = {"epoch": epoch, "step_in_epoch": step_in_epoch, "events": len(log.events)}
-            snapshot["outcome"] = {k: v for k, v in state.__dict__.items() if k != "resumed_from"}
-            save_checkpoint(out / "checkpoints", state.steps, model, optimizer, scheduler, snapshot)
+            removed = remove_leftovers(self.out)
+            if removed:
+                self.warn(f"removed {len(removed)} staging leftover(s) of an interrupted run ({removed[0].name}, ...)")
         runtime.barrier()
+        resumed = self.checkpoints.resume(self.warn)
+        if resumed is not None:
+            self.epoch, self.step_in_epoch = resumed.position.epoch, resumed.position.step_in_epoch
+            self.outcome = resumed.outcome
+        events = resumed.position.events if resumed else 0
+        bad_lines = self.log.rewind(events, self.outcome.steps if resumed else None)
+        if bad_lines:
+            self.warn(f"skipped {bad_lines} unreadable line(s) in {self.log.path.name}; the valid events around them "
+                      "are kept")  # fmt: skip
+        if runtime.is_main and self.options.setup:
+            self.log.log("setup", step=self.outcome.steps, **self.options.setup)
+        self.guard = StepGuard(
+            self.options.label, skipped=self.outcome.skipped_steps, in_a_row=self.outcome.skipped_in_a_row
+        )
+        self.wrapped = _wrap(self.model, runtime)
 
-    def stop_here() -> Interrupted:
-        checkpoint()
+    def position(self) -> Position:
+        return Position(self.epoch, self.step_in_epoch, len(self.log.events))
+
+    def save(self) -> None:
+        self.checkpoints.save(self.position(), self.outcome)
+
+    def stop_here(self) -> Interrupted:
+        self.save()
         return Interrupted(
-            f"{options.label}: stopped by {stop.what()} at step {state.steps}; checkpoint saved; rerun to resume"
+            f"{self.options.label}: stopped by {self.stop.what()} at step {self.outcome.steps}; checkpoint saved; "
+            "rerun to resume"
         )
 
-    progress.start(schedule.total_steps, state.steps, options.label)
-    speed = Throughput(schedule.total_steps)
-    sampler: DistributedSampler[int] = DistributedSampler(
-        data, num_replicas=runtime.world_size, rank=runtime.rank, seed=options.seed
-    )
-    rows = tensor_view(data)
-    while epoch < schedule.epochs and not state.stopped_early and state.steps < schedule.total_steps:
-        sampler.set_epoch(epoch)
-        order = list(sampler)[: schedule.steps_per_epoch * batching.per_rank]
-        model.train()
-        # The micro-batches this process takes in this epoch: from the resumed step to the epoch's or run's end.
-        steps_here = min(schedule.steps_per_epoch - step_in_epoch, schedule.total_steps - state.steps)
-        span = (step_in_epoch * batching.accumulation, (step_in_epoch + steps_here) * batching.accumulation)
-        feeder = BatchFeeder(rows, hooks.collate, order, batching.micro_batch_size, span, runtime.device)
-        with feeder:
-            while step_in_epoch < schedule.steps_per_epoch and state.steps < schedule.total_steps:
-                speed.start_step()
-                hooks.before_step(state.steps)
-                waited_before = feeder.waited_s
-                poison = bool(nan_steps) and poisoned(state.steps + 1, nan_steps)
-                loss_sum = _accumulate(feeder, wrapped, hooks, batching.accumulation, runtime, poison=poison)
-                waited = feeder.waited_s - waited_before
-                if step_delay:
-                    time.sleep(step_delay)
-                loss_sum[2] = stop.flag
-                # Gradients are all-reduced by now (DDP), the loss is after this: every rank takes the same decisions.
-                totals = runtime.all_reduce_sum(loss_sum).tolist()
-                mean_loss = totals[0] / runtime.world_size
-                grad_norm = clip_gradients(model, options.max_grad_norm)
-                if guard.judge(state.steps + 1, mean_loss, grad_norm, lambda: latest_name(out / "checkpoints")):
-                    optimizer.step()
-                elif runtime.is_main:
-                    _report_skip(log, guard, state.steps + 1, mean_loss, grad_norm)
-                # A skipped step keeps its place in the schedule: the learning rate stays a function of the step.
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                state.skipped_steps, state.skipped_in_a_row = guard.skipped, guard.in_a_row
-                state.steps += 1
-                step_in_epoch += 1
-                taken_here += 1
-                speed.end_step(int(totals[1]), waited=waited)
-                state.tokens_per_s, state.step_s = speed.tokens_per_s, speed.step_s
-                state.data_wait_share = speed.data_wait_share
-                if speed.ready_to_project() and runtime.is_main:
-                    step_s = round(speed.step_s or 0.0, 6)
-                    log.log("throughput", step=state.steps, **speed.fields(state.steps), step_s=step_s)
-                    print(f"{options.label}: {speed.summary(state.steps)}", file=sys.stderr, flush=True)
-                state.last_loss = mean_loss
-                state.first_loss = mean_loss if state.first_loss is None else state.first_loss
-                if state.steps % options.log_every == 0 or state.steps == schedule.total_steps or totals[2]:
-                    lr = scheduler.get_last_lr()[0]
-                    log.log(
-                        "train", step=state.steps, total_steps=schedule.total_steps, epoch=epoch, loss=mean_loss, lr=lr,
-                        grad_norm=grad_norm, skipped_steps=guard.skipped, data_wait_s=round(waited, 6),
-                        **speed.fields(state.steps),
-                        **hooks.log_fields(),
-                    )  # fmt: skip
-                    progress.advance(state.steps, {"loss": mean_loss, "epoch": epoch, **speed.fields(state.steps)})
-                if totals[2]:
-                    raise stop_here()
-                # Not while steps are being skipped: rotation would delete the last checkpoint from before the trouble.
-                if options.checkpoint_every and state.steps % options.checkpoint_every == 0 and not guard.in_a_row:
-                    checkpoint()
-                if crash_after and taken_here >= crash_after:
-                    os._exit(CRASH_EXIT_CODE)
-        model.eval()
+    def run(self) -> Outcome:
+        from torch.utils.data import DistributedSampler
+
+        schedule, outcome = self.schedule, self.outcome
+        self.progress.start(schedule.total_steps, outcome.steps, self.options.label)
+        sampler: DistributedSampler[int] = DistributedSampler(
+            self.data, num_replicas=self.runtime.world_size, rank=self.runtime.rank, seed=self.options.seed
+        )
+        rows = tensor_view(self.data)
+        while not self.finished():
+            sampler.set_epoch(self.epoch)
+            order = list(sampler)[: schedule.steps_per_epoch * self.batching.per_rank]
+            self.model.train()
+            # The micro-batches this process takes in this epoch: from the resumed step to the epoch's or run's end.
+            steps_here = min(schedule.steps_per_epoch - self.step_in_epoch, schedule.total_steps - self.outcome.steps)
+            accumulation = self.batching.accumulation
+            span = (self.step_in_epoch * accumulation, (self.step_in_epoch + steps_here) * accumulation)
+            micro = self.batching.micro_batch_size
+            feeder = BatchFeeder(rows, self.hooks.collate, order, micro, span, self.runtime.device)
+            with feeder:
+                while self.step_in_epoch < schedule.steps_per_epoch and self.outcome.steps < schedule.total_steps:
+                    self.run_step(feeder)
+            self.end_epoch()
+        return self.outcome
+
+    def finished(self) -> bool:
+        outcome = self.outcome
+        return self.epoch >= self.schedule.epochs or outcome.stopped_early or outcome.steps >= self.schedule.total_steps
+
+    def run_step(self, feeder: BatchFeeder) -> None:
+        """One optimizer step: forward and backward over its micro-batches, the guard's verdict, the schedule, the
+        log, and a checkpoint when one is due (or the stop, when a rank was asked to)."""
+        outcome, logger, guard = self.outcome, self.logger, self.guard
+        logger.speed.start_step()
+        self.hooks.before_step(outcome.steps)
+        waited_before = feeder.waited_s
+        sums = self.forward_backward(feeder)
+        waited = feeder.waited_s - waited_before
+        # Gradients are all-reduced by now (DDP), the loss is after this: every rank takes the same decisions.
+        totals = StepTotals.reduce(self.runtime, sums, self.stop.flag)
+        mean_loss = totals.loss_sum / self.runtime.world_size
+        grad_norm = clip_gradients(self.model, self.options.max_grad_norm)
+        step = outcome.steps + 1
+        if guard.judge(step, mean_loss, grad_norm, self.checkpoints.latest):
+            self.optimizer.step()
+        else:
+            logger.skipped(guard, step, mean_loss, grad_norm)
+        # A skipped step keeps its place in the schedule: the learning rate stays a function of the step.
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        outcome.skipped_steps, outcome.skipped_in_a_row = guard.skipped, guard.in_a_row
+        outcome.steps = step
+        self.step_in_epoch += 1
+        logger.speed.end_step(totals.tokens, waited=waited)
+        outcome.tokens_per_s, outcome.step_s = logger.speed.tokens_per_s, logger.speed.step_s
+        outcome.data_wait_share = logger.speed.data_wait_share
+        logger.timed(step)
+        outcome.last_loss = mean_loss
+        outcome.first_loss = mean_loss if outcome.first_loss is None else outcome.first_loss
+        stopping = bool(totals.stop_requests)
+        if logger.due(step, stopping=stopping):
+            lr = float(self.scheduler.get_last_lr()[0])
+            logger.step(StepRecord(step, self.epoch, mean_loss, lr, grad_norm, waited), guard.skipped)
+        if stopping:
+            raise self.stop_here()
+        if self.checkpoints.due(step, skipping=bool(guard.in_a_row)):
+            self.save()
+
+    def forward_backward(self, feeder: BatchFeeder) -> torch.Tensor:
+        """Forward and backward over one optimizer step's micro-batches (under DDP gradients are synchronised on
+        the last one only); returns the tensor :class:`StepTotals` reduces: [summed loss, tokens, 0]."""
+        import torch
+
+        runtime, accumulation = self.runtime, self.batching.accumulation
+        sums = torch.zeros(3, device=runtime.device)
+        for micro in range(accumulation):
+            batch = feeder.next()
+            last = micro == accumulation - 1
+            sync = nullcontext() if last or not runtime.distributed else self.wrapped.no_sync()  # type: ignore[operator]
+            with sync:
+                with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.bf16):
+                    loss = self.hooks.loss(self.wrapped, batch) / accumulation
+                # Outside autocast: the backward pass runs in the dtypes the forward chose, as PyTorch advises.
+                loss.backward()  # type: ignore[no-untyped-call]
+            sums[StepTotals.LOSS] += loss.detach().float()
+            sums[StepTotals.TOKENS] += batch["input_ids"].numel()
+        return sums
+
+    def end_epoch(self) -> None:
+        """Evaluate, track the best epoch and early stopping, checkpoint (unless steps are being skipped), and stop
+        if a signal arrived during the evaluation (the ranks agree on the flag)."""
+        import torch
+
+        self.model.eval()
         with torch.no_grad():
-            metrics = hooks.evaluate()
-        log.log("eval", step=state.steps, epoch=epoch, **metrics, **hooks.log_fields())
-        _early_stopping(state, metrics, epoch, options, hooks, remaining=schedule.epochs - epoch - 1)
-        epoch += 1
-        step_in_epoch = 0
-        state.epochs_done = epoch
-        if not guard.in_a_row:
-            checkpoint()
-        # A stop that arrived during the evaluation: the epoch's checkpoint is saved (ranks agree on the flag).
-        if runtime.all_reduce_sum(torch.tensor([stop.flag], device=runtime.device)).item():
-            raise stop_here()
-    return state
-
-
-def _resume(
-    folder: Path,
-    runtime: Runtime,
-    model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    warn: Callable[[str], None],
-) -> dict[str, Any] | None:
-    """The checkpoint to resume from, loaded on every rank. Rank 0 first: it alone moves an unreadable checkpoint
-    aside; the others then load the one it resumed from. After each turn whether it failed is all-reduced, so when
-    one rank fails the others stop with it rather than wait for it in a collective it never joins."""
-
-    def first() -> dict[str, Any] | None:
-        return load_latest(folder, model, optimizer, scheduler, warn)
-
-    if not runtime.distributed:
-        return first()
-
-    def then() -> dict[str, Any] | None:
-        return load_latest(folder, model, optimizer, scheduler, warn, repair=False)
-
-    saved = _together(runtime, runtime.is_main, first, f"rank 0 could not resume from {folder}")
-    also = _together(runtime, not runtime.is_main, then, f"a rank could not load the checkpoint under {folder}")
-    return saved if runtime.is_main else also
-
-
-def _together(
-    runtime: Runtime, mine: bool, load: Callable[[], dict[str, Any] | None], failed: str
-) -> dict[str, Any] | None:
-    """``load()`` where ``mine``, then every rank learns whether it failed anywhere (one all-reduce)."""
-    import torch
-
-    result, failure = None, None
-    if mine:
-        try:
-            result = load()
-        except Exception as err:
-            failure = err
-    flag = runtime.all_reduce_sum(torch.tensor([0.0 if failure is None else 1.0], device=runtime.device))
-    if failure is not None:
-        raise failure
-    if flag.item():
-        raise JobError(f"{failed} (its error says why); rank {runtime.rank} stops too")
-    return result
-
-
-def _accumulate(
-    feeder: BatchFeeder, wrapped: torch.nn.Module, hooks: Hooks, accumulation: int, runtime: Runtime, *, poison: bool
-) -> torch.Tensor:
-    """Forward and backward over one optimizer step's micro-batches (under DDP gradients are synchronised on the
-    last one only); returns [summed loss, tokens, 0], the step's one all-reduce (the last slot: the stop flag)."""
-    import torch
-
-    sums = torch.zeros(3, device=runtime.device)
-    for micro in range(accumulation):
-        batch = feeder.next()
-        last = micro == accumulation - 1
-        sync = nullcontext() if last or not runtime.distributed else wrapped.no_sync()  # type: ignore[operator]
-        with sync:
-            with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.bf16):
-                loss = hooks.loss(wrapped, batch) / accumulation
-                if poison:  # the test hook: a NaN loss, hence NaN gradients, as a bad batch would give
-                    loss = loss * float("nan")
-            # Outside autocast: the backward pass runs in the dtypes the forward chose, as PyTorch advises.
-            loss.backward()  # type: ignore[no-untyped-call]
-        sums[0] += loss.detach().float()
-        sums[1] += batch["input_ids"].numel()
-    return sums
-
-
-def _report_skip(log: MetricsLog, guard: StepGuard, step: int, loss: float, grad_norm: float) -> None:
-    log.log("skipped", step=step, loss=loss, grad_norm=grad_norm)
-    print(
-        f"{guard.label}: step {step} skipped (loss {loss}, grad norm {grad_norm}); {guard.in_a_row} in a row, "
-        f"{guard.skipped} in all",
-        file=sys.stderr,
-        flush=True,
-    )
+            metrics = self.hooks.evaluate()
+        self.logger.evaluated(self.outcome.steps, self.epoch, metrics)
+        remaining = self.schedule.epochs - self.epoch - 1
+        _early_stopping(self.outcome, metrics, self.epoch, self.options, self.hooks, remaining=remaining)
+        self.epoch += 1
+        self.step_in_epoch = 0
+        self.outcome.epochs_done = self.epoch
+        if not self.guard.in_a_row:
+            self.save()
+        if self.runtime.all_reduce_sum(torch.tensor([self.stop.flag], device=self.runtime.device)).item():
+            raise self.stop_here()
 
 
 def _early_stopping(
