@@ -245,6 +245,7 @@ def run(
     from sdmspec.runner.execute import execute
     from sdmspec.runner.gate import env_gate, lint_gate
     from sdmspec.runner.initial import parse_init_from
+    from sdmspec.runner.launchers import capabilities
     from sdmspec.runner.pipeline import (
         RunRequest,
         load_request_spec,
@@ -297,7 +298,7 @@ def run(
         if refusals:
             _refuse(refusals, console, dry_run=True)
     # A scan that cannot run here stops everything before any stage starts (exit 2); on SLURM the nodes decide.
-    if expected_scan.problem is not None and request.launcher != "slurm":
+    if expected_scan.problem is not None and capabilities(request.launcher).stages_run_here:
         raise SdmspecError(expected_scan.problem)
     if dry_run:
         raise typer.Exit(EXIT_OK)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sdmspec.device import check_device_name, cuda_available
 from sdmspec.errors import SdmspecError
 from sdmspec.models.scan import ScanChoice, resolve_scan
+from sdmspec.runner.launchers import capabilities
 
 if TYPE_CHECKING:
     from sdmspec.runner.pipeline import RunRequest
@@ -50,9 +51,10 @@ def expect_scan(request: RunRequest) -> ExpectedScan:
     has_gpu = cuda_available()
     device = request.device if request.device != "auto" else ("cuda" if has_gpu else "cpu")
     where = f"on this machine's {device}"
-    if request.launcher == "slurm":
-        where = f"({where}; each SLURM node resolves it again)"
-    if device == "cuda" and not has_gpu and request.launcher != "slurm":
+    here = capabilities(request.launcher).stages_run_here
+    if not here:
+        where = f"({where}; each node the launcher runs a stage on resolves it again)"
+    if device == "cuda" and not has_gpu and here:
         return ExpectedScan(request.scan, device, where, None, "--device cuda: no CUDA GPU is available here")
     try:
         return ExpectedScan(request.scan, device, where, resolve_scan(request.scan, device), None)

@@ -21,6 +21,7 @@ from sdmspec.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, DiskFullErr
 from sdmspec.io import disk_full_error, is_disk_full, remove_stale_temps
 from sdmspec.runner.acceleration import stage_acceleration, stage_precision
 from sdmspec.runner.control import StopRequests, busy_stages, folder_lock
+from sdmspec.runner.launchers import capabilities
 from sdmspec.runner.launchers.base import Handle, Launcher
 from sdmspec.runner.manifest import Manifest, StageStatus, now, read_manifest
 from sdmspec.runner.outputs import digest_outputs, stage_folder
@@ -189,7 +190,8 @@ class _Dispatcher:
                 raise disk_full_error(err.filename or stage_folder(stage)) from err
             return  # this stage failed (its downstream is skipped); the stages running and the others go on
         self.running[stage.name] = handle
-        pid = int(handle.job_id) if handle.job_id.isdigit() and self.launcher.name != "slurm" else None
+        here = capabilities(self.launcher.name).stages_run_here
+        pid = int(handle.job_id) if handle.job_id.isdigit() and here else None
         self.store.update_stage(stage.name, log=handle.log, job_id=handle.job_id, pid=pid)
         self.emit(RunEvent("start", stage.name, self.prepared.states[stage.name].reason, handle.log))
 

@@ -16,6 +16,7 @@ from sdmspec.errors import SdmspecError
 from sdmspec.io import file_above
 from sdmspec.runner.control import runner_holder
 from sdmspec.runner.execute import log_tail
+from sdmspec.runner.launchers import capabilities
 from sdmspec.runner.manifest import MANIFEST_NAME, StageRecord, StageStatus, read_manifest
 from sdmspec.runner.progress import StageProgress, read_progress
 
@@ -83,7 +84,7 @@ def _view(record: StageRecord, launcher: str, tail_lines: int) -> StageView:
     folder = Path(record.marker).parent
     state = record.status.value
     holder = stage_lock.holder(folder)
-    if record.status is StageStatus.RUNNING and holder is None and launcher != "slurm":
+    if record.status is StageStatus.RUNNING and holder is None and capabilities(launcher).stages_run_here:
         state = STOPPED  # nothing holds its folder: whatever ran it ended without recording it
     view = StageView(
         name=record.name,
