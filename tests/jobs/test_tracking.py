@@ -64,7 +64,7 @@ def test_mlflow_run_of_a_finetune_in_a_sqlite_store(
     pretrained: dict[str, Path], smoke_data: Path, tmp_path: Path, mlflow_store: str
 ) -> None:
     from sdmspec.jobs.finetune import SETTINGS
-    from sdmspec.tracking.params import job_params
+    from sdmspec.jobs.tracker_params import job_params
 
     out = tmp_path / "finetune"
     job = options("mamba-130m-sdm", out, smoke_data, max_steps=4)

@@ -223,8 +223,8 @@ def _tracking(
     report_to: list[str], run_name: str, options: JobOptions, settings: list[str], **extra: Any
 ) -> AbstractContextManager[Any]:
     """Report the job's metrics to the chosen trackers (rank 0 only: the others log nothing)."""
+    from sdmspec.jobs.tracker_params import job_params
     from sdmspec.tracking import parse_report_to, reporting
-    from sdmspec.tracking.params import job_params
 
     chosen = parse_report_to(report_to)
     if not chosen or int(os.environ.get("RANK", "0")) != 0:

@@ -11,7 +11,6 @@ generated corpus with the ``tokenizers`` library, with GPT-NeoX's special tokens
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import tempfile
@@ -210,5 +209,6 @@ def ensure_smoke_data(root: Path, *, seed: int = 0) -> Path:
 
 def default_smoke_root() -> Path:
     """Where smoke data is cached between jobs: ``$SDMSPEC_CACHE`` or ``~/.cache/sdmspec``, per version."""
-    base = os.environ.get("SDMSPEC_CACHE")
-    return (Path(base) if base else Path.home() / ".cache" / "sdmspec") / f"smoke-data-v{SMOKE_DATA_VERSION}"
+    from sdmspec.cache import cache_root
+
+    return cache_root() / f"smoke-data-v{SMOKE_DATA_VERSION}"

@@ -26,9 +26,9 @@ _COMPLETE = "config.json"
 
 def smoke_checkpoint_root() -> Path:
     """The cache folder of generated checkpoints: a sibling of the generated smoke data's."""
-    from sdmspec.jobs.smoke_data import default_smoke_root
+    from sdmspec.cache import cache_root
 
-    return default_smoke_root().parent / f"smoke-init-v{SMOKE_CHECKPOINT_VERSION}"
+    return cache_root() / f"smoke-init-v{SMOKE_CHECKPOINT_VERSION}"
 
 
 def smoke_checkpoint_folder(spec: Spec, size: str) -> Path:
