@@ -50,6 +50,8 @@ class ConfigLoader:
     program: str
     yaml_loader: type[Any]
     refuses_duplicate_keys: bool = False
+    # Whether a document may be a list (OmegaConf's ListConfig: Hydra's list-valued group files).
+    top_level_lists: bool = False
     # Classifies a string value (None: a plain value); only loaders with interpolations have one.
     classify: Callable[[str], Deferred | None] | None = None
 
@@ -87,7 +89,7 @@ def omegaconf_loader() -> ConfigLoader:
     def classify(text: str) -> Deferred | None:
         return kinds.get(get_value_kind(text))
 
-    return ConfigLoader("omegaconf", "OmegaConf.load", _omegaconf_yaml_loader(), True, classify)
+    return ConfigLoader("omegaconf", "OmegaConf.load", _omegaconf_yaml_loader(), True, True, classify)
 
 
 # What only OmegaConf or Hydra gives a meaning to; checked on the text, before any loader is chosen.

@@ -52,6 +52,7 @@ class SettingType(str, Enum):
     LIST_INT = "list[int]"
     LIST_FLOAT = "list[float]"
     LIST_STR = "list[str]"
+    LIST_BOOL = "list[bool]"
     LIST_MAPPING = "list[mapping]"
     ANY = "any"
 
@@ -74,6 +75,7 @@ _ELEMENTS = {
     SettingType.LIST_INT: SettingType.INT,
     SettingType.LIST_FLOAT: SettingType.FLOAT,
     SettingType.LIST_STR: SettingType.STR,
+    SettingType.LIST_BOOL: SettingType.BOOL,
 }
 
 
