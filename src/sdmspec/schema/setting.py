@@ -360,11 +360,15 @@ class Setting(BaseModel):
 
 
 def render_float(value: float, scientific: bool) -> str:
-    """A float written so PyYAML reads it back as a float: ``1.0e-4`` (scientific) or ``0.1``."""
+    """A float written so PyYAML reads it back as the same float, in the fewest digits: ``6.0e-4`` (scientific,
+    never ``5.999999999999999e-4``) or ``0.1``."""
+    if math.isnan(value) or math.isinf(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
     if scientific or "e" in repr(value):
-        mantissa, exponent = f"{value:.15e}".split("e")
-        mantissa = mantissa.rstrip("0")
-        mantissa += "0" if mantissa.endswith(".") else ""
+        # repr is the shortest text that reads back as this float; its digits give the mantissa.
+        digits = next(p for p in range(17) if float(f"{value:.{p}e}") == value)
+        mantissa, exponent = f"{value:.{digits}e}".split("e")
+        mantissa += ".0" if "." not in mantissa else ""
         # PyYAML's float needs the exponent's sign: 1.0e5 would be a string, 1.0e+5 is a float.
         return f"{mantissa}e{int(exponent):+d}"
     text = repr(value)
