@@ -62,9 +62,8 @@ def _lint(root: Path, *args: str) -> tuple[int, dict[str, Any]]:
 
 def _found(report: dict[str, Any], root: Path, severity: str) -> set[tuple[str, int, str]]:
     prefix = str(root / "configs") + "/"
-    return {
-        (d["file"].removeprefix(prefix), d["line"], d["code"]) for d in report["diagnostics"] if d["severity"] == severity
-    }
+    found = [d for d in report["diagnostics"] if d["severity"] == severity]
+    return {(d["file"].removeprefix(prefix), d["line"], d["code"]) for d in found}
 
 
 @pytest.mark.parametrize("name", REPOSITORIES)

@@ -77,7 +77,8 @@ def check(project: Project) -> Iterator[Finding]:
                     claimed[target] = file.source.span(stray.key_node).line
                     fix = replace(file, stray.key_node, close[0], f"rename to {close[0]}", Applicability.UNSAFE)
             else:
-                shown = ", ".join(known[:_LISTED]) + (f" and {len(known) - _LISTED} more" if len(known) > _LISTED else "")
+                more = f" and {len(known) - _LISTED} more" if len(known) > _LISTED else ""
+                shown = ", ".join(known[:_LISTED]) + more
                 message += f" (known: {shown})"
             yield at(file, stray.key_node, message, key=stray.path, expected=close[0] if close else None, fix=fix)
 
