@@ -161,9 +161,7 @@ def _read_structured(node: Node, kind: SettingType) -> Reading:
     return Reading(text, value, text, kind=kind)
 
 
-def read_setting(
-    node: Node, kind: SettingType | Sequence[SettingType], loader: ConfigLoader = YAML_LOADER
-) -> Reading:
+def read_setting(node: Node, kind: SettingType | Sequence[SettingType], loader: ConfigLoader = YAML_LOADER) -> Reading:
     """Read a setting's value node the way its author meant it (see the module docstring), as ``loader`` reads it.
 
     ``kind`` is the setting's type, or a union's member types: the value is read as the first that fits. A list

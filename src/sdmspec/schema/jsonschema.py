@@ -117,6 +117,7 @@ def _list_field(setting: Setting, default: Value | None) -> tuple[Any, Any]:
 
 def _structured_field(setting: Setting) -> tuple[Any, Any]:
     """``any`` and ``list[mapping]``: values held as canonical JSON text, shown to editors as the loaded value."""
+
     def loads(value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
 

@@ -47,6 +47,7 @@ class Observed:
     # Held to differ between configs whatever the values seen (a section in some configs, a value in others).
     varies: bool = False
 
+
 @dataclass(frozen=True)
 class Scaffold:
     """The spec's two files as text, and what was found."""
