@@ -121,8 +121,9 @@ def init(
         " pyproject.toml, else auto.",
     ),
 ) -> None:
-    """Write a starting spec (paper.yaml + config.yaml) from an existing repo's configs: every key found, its type
-    inferred, `unspecified: true` with the configs' value as default, `source: "TODO: quote the paper"`, keys whose
+    """Write a starting spec (paper.yaml + config.yaml) from an existing repo's configs, read as their program reads
+    them (--loader): every key found, its type inferred (a union, list[mapping] or any where files disagree),
+    `unspecified: true` with the configs' value as default, `source: "TODO: quote the paper"`, keys whose
     value differs between files marked `scope: per_file`. `sdmspec lint` then passes on those configs and lists
     every TODO source (SDM204) until the paper is quoted and the values pinned."""
     from sdmspec.cli.lint import resolve_settings

@@ -5,6 +5,9 @@ duplicate keys and how each scalar was written, and composing never runs a const
 tag is only ever a tag. libyaml's composer (``CSafeLoader``) is used when PyYAML was built with it: it is several
 times faster on large files and refuses nesting deeper than 1,000 levels instead of overflowing the stack.
 
+Each file is composed with the program's loader (:mod:`sdmspec.lint.loaders`): its resolver decides each scalar's
+tag, so ``2e-4`` is a float node under OmegaConf's loader and a string node under PyYAML's.
+
 Marks are 0-based; :func:`span` is the one place they become the 1-based positions diagnostics carry.
 """
 

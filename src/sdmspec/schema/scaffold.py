@@ -1,12 +1,14 @@
 """``sdmspec spec init``: a starting spec (paper.yaml + config.yaml) from an existing repo's configs.
 
-Every key path found in the configs becomes a setting: its type inferred from the values as their author meant them
-(``2e-4`` is a float although PyYAML reads a string; a quoted ``"2.1"`` is a version; ``[30, 60, 80]`` a
-``list[int]``; an int in one file and a float in another, a float), ``unspecified: true`` with the value as
-``default``, and ``source: "TODO: quote the paper"``. A key whose value differs between files is marked
-``scope: per_file`` (each config holds its own, as a model config's size does). ``sdmspec lint`` on that spec passes
-on those configs and reports every TODO source as information (SDM204) until the paper is quoted and the values
-pinned.
+Every key path found in the configs (read by the program's loader, :mod:`sdmspec.lint.loaders`) becomes a setting:
+its type inferred from the values as their author meant them (``2e-4`` is a float although PyYAML reads a string; a
+quoted ``"2.1"`` is a version; ``[30, 60, 80]`` a ``list[int]``; an int in one file and a float in another, a
+float; an int in one and a string in another, the union ``[int, str]``; a list of mappings ``list[mapping]``; a
+value in one file and a section in another, ``any``), ``unspecified: true`` with the value as ``default``, and
+``source: "TODO: quote the paper"``. A key whose value differs between files is marked ``scope: per_file`` (each
+config holds its own, as a model config's size does); a section some config writes as null is ``nullable: true``.
+No key is dropped. ``sdmspec lint`` on that spec passes on those configs but for their real defects, and reports
+every TODO source as information (SDM204) until the paper is quoted and the values pinned.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Codes are ``SDM`` plus three digits, banded by concern:
 
 * ``SDM0xx`` input: the file cannot be read as one YAML mapping (syntax, encoding, binary, shape, aliases, tags);
   ``SDM000``: the spec itself does not load;
-* ``SDM1xx`` YAML 1.1 pitfalls: what ``yaml.safe_load`` hands the script differs from what the author wrote;
+* ``SDM1xx`` YAML 1.1 pitfalls: what the program's loader (``yaml.safe_load``, ``OmegaConf.load``) hands it differs
+  from what the author wrote; each rule runs only where that loader has the pitfall;
 * ``SDM2xx`` the paper's values: a value differs from the paper, is not given by it, or is set by no config, or the
   spec does not quote the paper yet (a TODO source);
 * ``SDM3xx`` structure and types: unknown keys and sections, wrong types;
