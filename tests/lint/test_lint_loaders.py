@@ -212,3 +212,13 @@ def test_a_safe_fix_writes_what_is_read_and_an_unsafe_one_changes_it(spec: Spec)
     assert boolean.fix is not None and boolean.fix.applicability is Applicability.SAFE  # yes -> true: the same True
     (version,) = lint_text("environment:\n  pytorch: 2.10\n", spec, select=["SDM102"]).diagnostics
     assert version.fix is not None and version.fix.applicability is Applicability.UNSAFE  # 2.1 -> "2.10" changes it
+
+
+def test_one_file_given_is_read_as_its_folder_s_configs_call_for(spec: Spec, tmp_path: Path) -> None:
+    """pre-commit passes only the changed file: one without `${` in a Hydra repository is still OmegaConf's."""
+    from sdmspec.lint import lint_paths
+
+    (tmp_path / "train.yaml").write_text("model:\n  _target_: x.Y\n")
+    (tmp_path / "optim.yaml").write_text("lr: 2e-4\n")
+    assert lint_paths([tmp_path / "optim.yaml"], spec).loader == "omegaconf"
+    assert lint_paths([tmp_path / "optim.yaml"], spec, isolated=True).loader == "yaml"

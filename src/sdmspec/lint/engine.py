@@ -10,7 +10,7 @@ path that does not exist or a file that cannot be read at all is a :class:`~sdms
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,15 +93,29 @@ def lint_paths(
     with gc_paused():
         linted = config_files(tuple(paths))
         contents = [read_file(path) for path in linted]
-        chosen = choose_loader(loader, contents)
+        around = [] if isolated else context_files(paths, linted)
+        chosen = choose_loader(loader, contents, around)
         sources = [read_source(data, str(path), chosen) for path, data in zip(linted, contents, strict=True)]
-        context = () if isolated else read_context(context_files(paths, linted), chosen)
+        context = read_context(around, chosen)
         return lint_sources(sources, spec, rules, spec_path=spec_path, context=context)
 
 
-def choose_loader(name: str, contents: Iterable[bytes]) -> ConfigLoader:
-    """The loader called ``name``; for ``auto``, the one the files' text calls for."""
-    return get_loader(name, (data.decode("utf-8", errors="replace") for data in contents))
+def choose_loader(name: str, contents: Iterable[bytes], context: Iterable[Path] = ()) -> ConfigLoader:
+    """The loader called ``name``; for ``auto``, the one the files' text (and their context's) calls for.
+
+    The context counts: pre-commit may pass one changed file of a Hydra repository that itself holds no ``${``.
+    """
+
+    def texts() -> Iterator[str]:
+        for data in contents:
+            yield data.decode("utf-8", errors="replace")
+        for path in context:
+            try:
+                yield path.read_bytes().decode("utf-8", errors="replace")
+            except OSError:
+                continue  # an unreadable context file is left out, as read_context leaves it out
+
+    return get_loader(name, texts())
 
 
 def lint_text(

@@ -131,8 +131,9 @@ def fix_paths(
     sources = []
     linted = config_files(tuple(paths))
     contents = [read_file(path) for path in linted]
-    chosen = choose_loader(loader, contents)
-    context = () if isolated else read_context(context_files(paths, linted), chosen)
+    around = [] if isolated else context_files(paths, linted)
+    chosen = choose_loader(loader, contents, around)
+    context = read_context(around, chosen)
     for path, before in zip(linted, contents, strict=True):
         after, fixed = fix_bytes(before, str(path), spec, rules, unsafe=unsafe, loader=chosen)
         if after != before:

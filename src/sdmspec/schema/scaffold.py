@@ -263,8 +263,9 @@ def observe(
             observed.kinds.append(SettingType.STR)  # no config holds a number here: the strings are meant
             observed.values.extend(observed.mistyped)
         if not observed.kinds and not observed.values:
-            # Null or an interpolation in every config: no type can be told; any value, null included.
-            observed.kinds = [SettingType.ANY]
+            # Null in every config: a nullable string until the paper says more. An interpolation somewhere: its
+            # type is known only when the program resolves it, so any value.
+            observed.kinds = [SettingType.ANY if observed.deferred else SettingType.STR]
         settings[key] = observed
     return settings, notes, nullable_sections
 
@@ -283,7 +284,7 @@ def _setting(observed: Observed) -> dict[str, Any]:
         record["default"] = list(values[0]) if isinstance(values[0], tuple) else values[0]
     if observed.varies or any(value != values[0] for value in values[1:]):
         record["scope"] = "per_file"
-    if observed.null and kinds != (SettingType.ANY,):
+    if observed.null and kinds != (SettingType.ANY,):  # any value takes null already
         record["nullable"] = True
     record["source"] = TODO_SOURCE
     return record
