@@ -222,3 +222,29 @@ def test_one_file_given_is_read_as_its_folder_s_configs_call_for(spec: Spec, tmp
     (tmp_path / "optim.yaml").write_text("lr: 2e-4\n")
     assert lint_paths([tmp_path / "optim.yaml"], spec).loader == "omegaconf"
     assert lint_paths([tmp_path / "optim.yaml"], spec, isolated=True).loader == "yaml"
+
+
+def test_the_json_schema_holds_unions_nullable_sections_any_and_underscored_keys(tmp_path: Path) -> None:
+    import jsonschema
+
+    from sdmspec.schema import load_spec
+    from sdmspec.schema.jsonschema import config_json_schema
+
+    (tmp_path / "config.yaml").write_text(
+        "paper: {title: t, source: s}\nconfig:\n"
+        "  devices: {type: [int, str], unspecified: true, source: s}\n"
+        "  defaults: {type: any, unspecified: true, source: s}\n"
+        "  mixture: {type: 'list[mapping]', unspecified: true, source: s}\n"
+        "  logger:\n    nullable: true\n    wandb: {project: {type: str, unspecified: true, source: s}}\n"
+        "  optimizer:\n    _target_: {type: str, exact: torch.optim.AdamW, source: s}\n"
+    )
+    validator = jsonschema.Draft202012Validator(config_json_schema(load_spec(tmp_path / "config.yaml")))
+    good = [
+        {"devices": 1, "defaults": ["_self_", {"data": "mnist"}], "mixture": [{"id": "a"}], "logger": None},
+        {"devices": "auto", "logger": {"wandb": {"project": "x"}}, "optimizer": {"_target_": "torch.optim.AdamW"}},
+    ]
+    for config in good:
+        assert list(validator.iter_errors(config)) == [], config
+    bad = [{"devices": [1]}, {"mixture": [1]}, {"logger": 5}, {"optimizer": {"_target_": "torch.optim.SGD"}}]
+    for config in bad:
+        assert list(validator.iter_errors(config)), config
