@@ -248,3 +248,14 @@ def test_the_json_schema_holds_unions_nullable_sections_any_and_underscored_keys
     bad = [{"devices": [1]}, {"mixture": [1]}, {"logger": 5}, {"optimizer": {"_target_": "torch.optim.SGD"}}]
     for config in bad:
         assert list(validator.iter_errors(config)), config
+
+
+def test_an_any_value_that_is_an_alias_bomb_is_read_within_bounds() -> None:
+    from sdmspec.lint.values import TRUNCATED, loaded
+
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    node = yaml.compose("\n".join(lines) + "\n", Loader=yaml.CSafeLoader)
+    assert TRUNCATED in json.dumps(loaded(node))  # 10**9 leaves if expanded: cut at the node budget
+    deep = yaml.compose("v: " + "[" * 500 + "]" * 500 + "\n", Loader=yaml.CSafeLoader)
+    assert TRUNCATED in json.dumps(loaded(deep))

@@ -124,20 +124,36 @@ def _read_list(node: Node, element: SettingType, loader: ConfigLoader) -> Readin
     return Reading(values, received_items, text)
 
 
-def loaded(node: Node, seen: frozenset[int] = frozenset()) -> Any:
+# Bounds on reading an `any` or `list[mapping]` value: configs are untrusted, and an alias bomb expands
+# exponentially (SDM007 reports it) while a deep nesting would exhaust the stack.
+LOADED_NODES = 100_000
+LOADED_DEPTH = 200
+TRUNCATED = "<not read: too large or too deep>"
+
+
+def loaded(node: Node) -> Any:
     """The value a node loads as (scalars through :func:`received`), for ``any`` and ``list[mapping]`` values.
 
-    Nothing a tag names is constructed; an alias cycle is cut (its inner occurrence is None).
+    Nothing a tag names is constructed; an alias cycle is cut (its inner occurrence is None); past
+    :data:`LOADED_NODES` nodes or :data:`LOADED_DEPTH` levels the rest reads as :data:`TRUNCATED`.
     """
-    if id(node) in seen:
-        return None
-    inner = seen | {id(node)}
-    if isinstance(node, MappingNode):
-        return {str(loaded(key, inner)): loaded(value, inner) for key, value in node.value}
-    if isinstance(node, SequenceNode):
-        return [loaded(item, inner) for item in node.value]
-    assert isinstance(node, ScalarNode)
-    return received(node)
+    budget = [LOADED_NODES]
+
+    def walk(node: Node, seen: frozenset[int]) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0 or len(seen) > LOADED_DEPTH:
+            return TRUNCATED
+        if id(node) in seen:
+            return None
+        inner = seen | {id(node)}
+        if isinstance(node, MappingNode):
+            return {str(walk(key, inner)): walk(value, inner) for key, value in node.value}
+        if isinstance(node, SequenceNode):
+            return [walk(item, inner) for item in node.value]
+        assert isinstance(node, ScalarNode)
+        return received(node)
+
+    return walk(node, frozenset())
 
 
 def deferred(node: Node, loader: ConfigLoader) -> Deferred | None:
