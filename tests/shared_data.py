@@ -15,6 +15,8 @@ import pytest
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 YAML_TEST_SUITE = SHARED / "yaml-test-suite" / "cases"
 SARIF_SCHEMA = SHARED / "schemas" / "sarif-schema-2.1.0.json"
+# Config folders of five public ML repositories, copied unchanged (see its README).
+REALWORLD = SHARED / "realworld"
 
 
 def shared_path(path: Path) -> Path:

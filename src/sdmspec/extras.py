@@ -27,8 +27,9 @@ EXTRA_OF_MODULE: dict[str, str] = {
         "train",
     ),
     **dict.fromkeys(("mamba_ssm", "causal_conv1d"), "cuda"),
+    "omegaconf": "omegaconf",
 }
-_WHAT = {"train": "the training stack", "cuda": "the CUDA kernels"}
+_WHAT = {"train": "the training stack", "cuda": "the CUDA kernels", "omegaconf": "OmegaConf's YAML loader"}
 
 
 def missing_extra(err: ModuleNotFoundError) -> str | None:

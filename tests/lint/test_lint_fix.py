@@ -38,8 +38,8 @@ SAFE_FIXED = codecs.BOM_UTF8 + (
     b"    learning_rate: 3.0e-4    # quoted\r\n"
     b"    batch_size: &bs 16\r\n"
     b"environment:\r\n"
-    b'  pytorch: "2.10"\r\n'
-    b'  cuda: "yes"\r\n'
+    b"  pytorch: 2.10\r\n"
+    b"  cuda: yes\r\n"
     b"other: {flag: true, mode: 0755, when: 1:30}\r\n"
 )
 UNSAFE_FIXED = codecs.BOM_UTF8 + (
@@ -67,11 +67,12 @@ def config(tmp_path: Path) -> Path:
 def test_safe_fixes_touch_only_the_offending_scalars(spec: Spec, config: Path) -> None:
     outcome = fix_paths([config.parent], spec)
     assert config.read_bytes() == SAFE_FIXED
-    assert outcome.fixed == 5
-    # What remains needs a human or --unsafe-fixes, and the fixed file reads as the author meant under PyYAML.
+    assert outcome.fixed == 3
+    # What remains needs a human or --unsafe-fixes: quoting `2.10` or `yes` would change what the program receives
+    # (the float 2.1, the boolean true), so it is no safe fix; the strings meant as numbers became those numbers.
     data = yaml.safe_load(config.read_bytes().decode("utf-8-sig"))
     assert data["training"]["finetune"]["learning_rate"] == pytest.approx(3e-4)
-    assert data["environment"] == {"pytorch": "2.10", "cuda": "yes"}
+    assert data["environment"] == {"pytorch": 2.1, "cuda": True}
 
 
 def test_unsafe_fixes_write_the_papers_values(spec: Spec, config: Path) -> None:
@@ -93,7 +94,7 @@ def test_cli_fix_reports_what_is_left(repo: Path, config: Path) -> None:
     result = runner.invoke(app, ["lint", str(config.parent), "--spec", str(repo / "spec"), "--fix"])
     assert config.read_bytes() == SAFE_FIXED
     assert result.exit_code == 1  # the value errors need --unsafe-fixes
-    assert "Fixed 5 findings." in result.stdout
+    assert "Fixed 3 findings." in result.stdout
 
 
 def test_diff_writes_nothing_and_exits_1_when_something_would_change(repo: Path, config: Path) -> None:

@@ -15,6 +15,9 @@ from typer.testing import CliRunner
 import sdmspec.lint.source as source_module
 from sdmspec.cli.app import app
 from sdmspec.lint import lint_paths, lint_text
+from sdmspec.lint.engine import lint_sources
+from sdmspec.lint.loaders import ConfigLoader
+from sdmspec.lint.selection import select_rules
 from sdmspec.schema import Spec
 from shared_data import YAML_TEST_SUITE, shared_path
 
@@ -64,11 +67,10 @@ def test_bom_and_crlf_positions_are_those_an_editor_shows(spec: Spec) -> None:
     assert (diagnostic.line, diagnostic.column) == (3, 20)
 
 
-def test_pure_python_loader_turns_recursion_error_into_a_diagnostic(
-    spec: Spec, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(source_module, "_LOADER", yaml.SafeLoader)
-    result = lint_text("[" * 3000 + "]" * 3000 + "\n", spec, select=["SDM0"])
+def test_pure_python_loader_turns_recursion_error_into_a_diagnostic(spec: Spec) -> None:
+    pure = ConfigLoader("yaml", "yaml.safe_load", yaml.SafeLoader)
+    source = source_module.read_source(("[" * 3000 + "]" * 3000 + "\n").encode(), "deep.yaml", pure)
+    result = lint_sources([source], spec, select_rules(["SDM0"], None))
     assert {d.code for d in result.diagnostics} == {"SDM008"}
 
 

@@ -110,4 +110,4 @@ def test_exit_zero(seed_configs: Path, repo: Path) -> None:
 
 def test_clean_text_report(repo: Path, spec: Spec) -> None:
     text = render("text", lint_paths([repo / "configs"], spec, ignore=["SDM202"]), ReportOptions())
-    assert text.strip() == "All checks passed (4 files)."
+    assert text.strip() == "All checks passed (4 files). Loader: yaml."

@@ -63,7 +63,8 @@ def test_json_prints_one_document_when_there_is_nothing_to_lint(repo: Path, tmp_
     assert code == 0
     report = json.loads(stdout)
     assert report["diagnostics"] == []
-    assert report["summary"] == {"files": 0, "errors": 0, "warnings": 0, "infos": 0, "fixable": 0, "fixed": 0}
+    expected = {"files": 0, "errors": 0, "warnings": 0, "infos": 0, "fixable": 0, "fixed": 0, "loader": "yaml"}
+    assert report["summary"] == expected
     assert report["notices"] == [f"no YAML files under {target}"]
     assert "no YAML files" in stderr
 

@@ -34,6 +34,7 @@ CASES: list[tuple[str, str, set[tuple[int | None, int | None, str]]]] = [
     ("true is fine", "x: true\ny: false\n", set()),
     ("duplicate key", "a: 1\nb: 2\na: 3\n", {(3, 1, "SDM104")}),
     ("duplicate through spelling", "true: 1\nTrue: 2\n", {(2, 1, "SDM104")}),
+    ("mistyped number", "training:\n  pretrain:\n    learning_rate: 1.0e_8\n", {(3, 20, "SDM108")}),
     ("quoted int", 'training:\n  pretrain:\n    batch_size: "128"\n', {(3, 17, "SDM105")}),
     ("quoted float", "training:\n  pretrain:\n    learning_rate: '2e-4'\n", {(3, 20, "SDM105")}),
     # 010 reaches the script as 8 (the pitfall), but the author meant 10, which is the paper's value.
@@ -81,8 +82,9 @@ def test_rule_positions(spec: Spec, text: str, expected: set[tuple[int | None, i
 
 def test_every_rule_has_a_case_or_a_dedicated_test() -> None:
     covered = {code for _, _, expected in CASES for _, _, code in expected}
-    # Below, in test_lint_malformed, and (SDM000, SDM204) in test_lint_spec_problems and test_spec_init.
-    dedicated = {"SDM000", "SDM002", "SDM003", "SDM007", "SDM203", "SDM204", "SDM901", "SDM902"}
+    # Below, in test_lint_malformed, (SDM000, SDM204) in test_lint_spec_problems and test_spec_init, SDM205 in
+    # test_lint_loaders.
+    dedicated = {"SDM000", "SDM002", "SDM003", "SDM007", "SDM203", "SDM204", "SDM205", "SDM901", "SDM902"}
     assert set(RULES) <= covered | dedicated
 
 

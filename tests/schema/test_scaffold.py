@@ -37,15 +37,24 @@ def test_a_duplicate_key_counts_once_as_yaml_keeps_it(tmp_path: Path) -> None:
     assert (spec.settings["lr"].default, spec.settings["lr"].scope) == (0.2, "global")
 
 
-def test_a_key_no_setting_type_holds_in_every_config_is_skipped_not_mistyped(tmp_path: Path) -> None:
+def test_a_key_of_several_types_is_a_union_or_any_never_dropped(tmp_path: Path) -> None:
     spec_dir = _spec_from(
         tmp_path,
         a="rows: [{x: 1}]\nsize: 1\nflag: true\nholes: [1, null]\nmixed: [1, true]\nkept: 1\n",
         b="rows: [1, 2]\nsize: [1, 2]\nflag: 1\nholes: [2]\nmixed: [2]\nkept: 2.5\n",
     )
     spec = load_spec(spec_dir)
-    assert set(spec.settings) == {"kept"}
-    assert lint_paths([tmp_path / "configs" / "b.yaml"], spec).errors == 0  # lint names the rest unknown in a.yaml
+    types = {key: setting.type_text for key, setting in spec.settings.items()}
+    assert types == {
+        "rows": "[list[int], list[mapping]]",
+        "size": "[int, list[int]]",
+        "flag": "[bool, int]",
+        "holes": "any",
+        "mixed": "any",
+        "kept": "float",
+    }
+    result = lint_paths([tmp_path / "configs"], spec)
+    assert (result.errors, result.warnings) == (0, 0)
 
 
 def test_an_empty_list_is_a_value_of_the_list_type_others_give(tmp_path: Path) -> None:
@@ -60,6 +69,8 @@ def test_a_mapping_that_contains_itself_through_an_alias_is_skipped(tmp_path: Pa
     assert set(spec.settings) == {"loop.lr", "kept"}
 
 
-def test_a_value_in_one_config_and_a_deeper_section_in_another_is_skipped(tmp_path: Path) -> None:
+def test_a_value_in_one_config_and_a_deeper_section_in_another_is_any_value(tmp_path: Path) -> None:
     spec = load_spec(_spec_from(tmp_path, a="model: 1\nlr: 0.1\n", b="model:\n  backbone:\n    depth: 20\nlr: 0.1\n"))
-    assert set(spec.settings) == {"model.backbone.depth", "lr"}
+    assert set(spec.settings) == {"model", "lr"}
+    assert (spec.settings["model"].type.value, spec.settings["model"].scope) == ("any", "per_file")
+    assert lint_paths([tmp_path / "configs"], spec).errors == 0

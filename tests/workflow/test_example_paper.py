@@ -75,8 +75,8 @@ def test_spec_init_on_the_example_configs_gives_a_spec_lint_passes(sdmspec: CLI,
     assert spec.settings["training.weight_decay"].type is SettingType.FLOAT  # 5e-4 is meant as a float
     assert spec.settings["data.mean"].type is SettingType.LIST_FLOAT
     assert flip.type is SettingType.BOOL
-    # The split holds "5k" in one file: a list of strings, so every config is well typed under the new spec.
-    assert spec.settings["data.train_val_split"].type is SettingType.LIST_STR
+    # The split holds "5k" in one file: a list of ints or of strings, so every config is well typed under the spec.
+    assert spec.settings["data.train_val_split"].types == (SettingType.LIST_INT, SettingType.LIST_STR)
     assert all(s.unspecified and s.source == "TODO: quote the paper" for s in spec.settings.values())
     lint = lint_paths([example / "configs"], spec, spec_path=example / "spec")
     assert lint.errors == 0

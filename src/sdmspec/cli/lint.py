@@ -1,7 +1,13 @@
 """``sdmspec lint``: parse the options, call :mod:`sdmspec.lint`, render with :mod:`sdmspec.report`, exit.
 
 Exit codes: 0 no errors (warnings and infos do not fail), 1 errors found (or, with ``--diff``, files would change),
-2 usage error or input that cannot be read at all (a missing path, a missing or invalid spec).
+2 usage error or input that cannot be read at all (a missing path, an invalid spec, an unknown loader, the
+``omegaconf`` loader without its extra, a bad ``[tool.sdmspec]`` table).
+
+Without a spec (no ``--spec``, none in ``[tool.sdmspec]``, no ``spec/`` here or above), every check that needs none
+runs (syntax, duplicate keys, the loader's pitfalls, input rules) and one line on stderr says that ``sdmspec spec
+init`` writes a spec from the configs. ``--loader`` (or ``[tool.sdmspec] loader``) says how the program reads the
+configs; the report names the loader used.
 
 With ``--format json`` or ``sarif``, stdout (or ``--output``) holds exactly one document whenever the exit code is 0
 or 1, also when there is nothing to lint (an empty report whose notices say so); exit 2 prints one error line on
@@ -13,14 +19,19 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from sdmspec.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from sdmspec.io import file_option
 from sdmspec.schema.problems import InvalidSpecError
+
+if TYPE_CHECKING:
+    from sdmspec.schema import Spec
 
 
 class OutputFormat(str, Enum):
@@ -77,6 +88,15 @@ def lint(
     spec_path: Path | None = typer.Option(
         None, "--spec", help="The spec folder or file. Default: spec/ in this folder or a parent."
     ),
+    loader: str | None = typer.Option(
+        None,
+        "--loader",
+        help="How the program reads the configs: auto (detect), yaml (PyYAML safe_load), omegaconf (OmegaConf.load)."
+        " Default: [tool.sdmspec] loader in pyproject.toml, else auto.",
+    ),
+    show_infos: bool = typer.Option(
+        False, "--show-infos", help="List infos one by one in the text report (by default they are only counted)."
+    ),
     output_format: OutputFormat = typer.Option(
         OutputFormat.TEXT, "--format", "--output-format", "-f", help="Report format.", case_sensitive=False
     ),
@@ -106,19 +126,25 @@ def lint(
     if explain is not None:
         raise typer.Exit(_explain(explain))
 
-    from sdmspec.lint.context import DEFAULT_CONFIG_FOLDER
     from sdmspec.lint.engine import LintResult, lint_paths
     from sdmspec.lint.fix import fix_paths
     from sdmspec.report import ReportOptions, render
-    from sdmspec.schema import load_spec
     from sdmspec.settings import config_files
 
-    targets = list(paths) if paths else [DEFAULT_CONFIG_FOLDER]
+    settings = resolve_settings(paths, spec_path, loader)
+    targets, spec_path, loader = settings.targets, settings.spec_path, settings.loader
     try:
-        spec = load_spec(spec_path)  # first: a broken spec is an error also when there is nothing to lint
+        spec = load_or_empty_spec(spec_path)  # first: a broken spec is an error also when there is nothing to lint
     except InvalidSpecError as err:
         report_invalid_spec(err, output_format.value, output)
         raise typer.Exit(EXIT_USAGE) from err
+    if spec is None:
+        spec = empty_spec()
+        typer.echo(
+            "sdmspec: note: no spec (spec/ here or above, --spec, [tool.sdmspec] spec): ran the checks that need none;"
+            f" `sdmspec spec init {' '.join(map(str, targets))}` writes a spec from the configs",
+            err=True,
+        )
     if not config_files(targets):
         # Nothing to lint (an empty folder, a folder named like a file): not an error, but machine formats still
         # print their one document (an empty report carrying the notice), so a pipe into `jq` or an upload works.
@@ -138,6 +164,7 @@ def lint(
             ignore=ignore,
             spec_path=spec_path,
             isolated=isolated,
+            loader=loader,
         )
         for change in outcome.changes:
             typer.echo(change.diff(), nl=False)
@@ -154,10 +181,13 @@ def lint(
             ignore=ignore,
             spec_path=spec_path,
             isolated=isolated,
+            loader=loader,
         )
         result, fixed = outcome.result, outcome.fixed
     else:
-        result = lint_paths(targets, spec, select=select, ignore=ignore, spec_path=spec_path, isolated=isolated)
+        result = lint_paths(
+            targets, spec, select=select, ignore=ignore, spec_path=spec_path, isolated=isolated, loader=loader
+        )
     color = output is None and output_format is OutputFormat.TEXT and sys.stdout.isatty()
     options = ReportOptions(
         fixed=fixed,
@@ -165,9 +195,71 @@ def lint(
         statistics=statistics,
         show_source=show_source,
         color=color and "NO_COLOR" not in os.environ,
+        # Infos are listed when asked for, or when the selection names rules (a user who selects SDM204 wants them).
+        show_infos=show_infos or bool(select),
     )
     _emit(render(output_format.value, result, options), output)
     raise typer.Exit(EXIT_FINDINGS if result.errors and not exit_zero else EXIT_OK)
+
+
+@dataclass(frozen=True)
+class LintSettings:
+    """What to lint, against which spec, read by which loader: the options, else ``[tool.sdmspec]``, else defaults."""
+
+    targets: list[Path]
+    spec_path: Path | None
+    loader: str
+
+
+def resolve_settings(paths: list[Path] | None, spec_path: Path | None, loader: str | None) -> LintSettings:
+    """The options given, completed from the nearest ``pyproject.toml``'s ``[tool.sdmspec]`` (paths in it are
+    relative to that file), else the defaults (``configs/``, ``spec/`` found upwards, ``auto``)."""
+    from sdmspec.errors import ConfigError
+    from sdmspec.lint.context import DEFAULT_CONFIG_FOLDER
+    from sdmspec.lint.loaders import LOADER_NAMES
+    from sdmspec.toolconfig import find_tool_config
+
+    start = paths[0] if paths else Path.cwd()
+    tool, pyproject = find_tool_config(start if start.exists() else Path.cwd())
+    base = pyproject.parent if pyproject is not None else Path.cwd()
+    targets = list(paths) if paths else [_relative(base / name) for name in tool.configs or ()]
+    if spec_path is None and tool.spec is not None:
+        spec_path = _relative(base / tool.spec)
+    chosen = (loader or tool.loader or "auto").lower()
+    if chosen not in LOADER_NAMES:
+        where = "--loader" if loader else f"{pyproject}: [tool.sdmspec] loader"
+        raise ConfigError(f"{where}: unknown loader {chosen!r} (known: {', '.join(LOADER_NAMES)})")
+    return LintSettings(targets or [DEFAULT_CONFIG_FOLDER], spec_path, chosen)
+
+
+def _relative(path: Path) -> Path:
+    # Findings name files as given; a path under the current folder reads best relative to it.
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
+def load_or_empty_spec(spec_path: Path | None) -> Spec | None:
+    """The spec at ``spec_path`` (or ``spec/`` found upwards); None when no path was given and none is found."""
+    from sdmspec.errors import SpecError
+    from sdmspec.schema import load_spec
+    from sdmspec.schema.loading import find_spec_dir
+
+    if spec_path is None:
+        try:
+            spec_path = find_spec_dir()
+        except SpecError:
+            return None
+    return load_spec(spec_path)
+
+
+def empty_spec() -> Spec:
+    """A spec with no settings: lint runs only the checks that need none (input, pitfalls, duplicate keys)."""
+    from sdmspec.schema import Spec
+    from sdmspec.schema.paper import PaperInfo
+
+    return Spec(paper=PaperInfo(title="(no spec)", source="none: sdmspec spec init writes one"), settings={})
 
 
 def register(app: typer.Typer) -> None:

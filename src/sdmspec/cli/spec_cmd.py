@@ -114,18 +114,29 @@ def init(
     ),
     title: str = typer.Option("TODO: the paper's title", "--title", help="The paper's title (paper.yaml)."),
     force: bool = typer.Option(False, "--force", help="Overwrite paper.yaml and config.yaml in the folder."),
+    loader: str | None = typer.Option(
+        None,
+        "--loader",
+        help="How the program reads the configs: auto (detect), yaml, omegaconf. Default: [tool.sdmspec] loader in"
+        " pyproject.toml, else auto.",
+    ),
 ) -> None:
-    """Write a starting spec (paper.yaml + config.yaml) from an existing repo's configs: every key found, its type
-    inferred, `unspecified: true` with the configs' value as default, `source: "TODO: quote the paper"`, keys whose
+    """Write a starting spec (paper.yaml + config.yaml) from an existing repo's configs, read as their program reads
+    them (--loader): every key found, its type inferred (a union, list[mapping] or any where files disagree),
+    `unspecified: true` with the configs' value as default, `source: "TODO: quote the paper"`, keys whose
     value differs between files marked `scope: per_file`. `sdmspec lint` then passes on those configs and lists
     every TODO source (SDM204) until the paper is quoted and the values pinned."""
+    from sdmspec.cli.lint import resolve_settings
     from sdmspec.errors import ConfigError, SdmspecError
+    from sdmspec.lint.engine import choose_loader
     from sdmspec.schema.scaffold import scaffold
     from sdmspec.settings import config_files
 
-    files = config_files(list(configs) if configs else [Path("configs")])
+    settings = resolve_settings(configs, None, loader)
+    configs = settings.targets
+    files = config_files(configs)
     if not files:
-        raise ConfigError(f"no YAML configs under {', '.join(map(str, configs or [Path('configs')]))}")
+        raise ConfigError(f"no YAML configs under {', '.join(map(str, configs))}")
     targets = (output / "paper.yaml", output / "config.yaml")
     for target in targets:
         if target.is_dir():  # --force cannot replace a folder: say so before writing either file
@@ -133,14 +144,16 @@ def init(
     existing = [str(path) for path in targets if path.exists()]
     if existing and not force:
         raise SdmspecError(f"{', '.join(existing)} already exist(s); pass --force to overwrite")
-    started = scaffold(files, title=title)
+    chosen = choose_loader(settings.loader, (path.read_bytes() for path in files))
+    started = scaffold(files, title=title, loader=chosen)
     output.mkdir(parents=True, exist_ok=True)
     atomic_write_text(targets[0], started.paper_yaml)
     atomic_write_text(targets[1], started.config_yaml)
     for note in started.skipped:
         typer.echo(f"sdmspec: note: skipped {note}", err=True)
     typer.echo(
-        f"wrote {output}/: {started.settings} settings from {started.files} config(s), {started.per_file} per_file; "
+        f"wrote {output}/: {started.settings} settings from {started.files} config(s) read as {chosen.name}, "
+        f"{started.per_file} per_file; "
         f"next: quote the paper in each TODO source (`sdmspec lint --spec {output} "
-        f"{' '.join(map(str, configs or [Path('configs')]))}` lists them)"
+        f"{' '.join(map(str, configs))}` lists them)"
     )

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from sdmspec.lint.loaders import YAML_LOADER, ConfigLoader
 from sdmspec.lint.source import Source, read_source
 from sdmspec.settings import CONFIG_SUFFIXES, config_files
 
@@ -56,15 +57,16 @@ def context_files(paths: Sequence[Path], linted: Iterable[Path], default: Path =
     return [path for resolved, path in found.items() if resolved not in skip]
 
 
-def read_context(paths: Iterable[Path]) -> list[Source]:
-    """The context files that read and compose cleanly; the others are left out without a word."""
+def read_context(paths: Iterable[Path], loader: ConfigLoader = YAML_LOADER) -> list[Source]:
+    """The context files that read and compose cleanly (as ``loader`` reads them); the others are left out without
+    a word."""
     sources: list[Source] = []
     for path in paths:
         try:
             data = path.read_bytes()
         except OSError:
             continue
-        source = read_source(data, str(path))
+        source = read_source(data, str(path), loader)
         if not source.problems:
             sources.append(source)
     return sources

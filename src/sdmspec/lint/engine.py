@@ -10,13 +10,14 @@ path that does not exist or a file that cannot be read at all is a :class:`~sdms
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sdmspec.errors import ConfigError
 from sdmspec.lint.context import context_files, read_context
 from sdmspec.lint.diagnostics import Diagnostic, Finding, Severity
+from sdmspec.lint.loaders import YAML_LOADER, ConfigLoader, get_loader
 from sdmspec.lint.project import Project, analyse_file
 from sdmspec.lint.rules import UNUSED_SUPPRESSION, Rule
 from sdmspec.lint.selection import find_rule, select_rules
@@ -37,6 +38,8 @@ class LintResult:
     diagnostics: tuple[Diagnostic, ...]
     files: int
     root: str | None = None
+    # The loader the files were read as (reports name it: what each value is depends on it).
+    loader: str = "yaml"
 
     def count(self, severity: Severity) -> int:
         return sum(1 for diagnostic in self.diagnostics if diagnostic.severity is severity)
@@ -73,8 +76,11 @@ def lint_paths(
     ignore: Collection[str] | None = None,
     spec_path: Path | None = None,
     isolated: bool = False,
+    loader: str = "auto",
 ) -> LintResult:
     """Lint every YAML file under ``paths`` (files as given, folders recursively) against ``spec``.
+
+    ``loader`` names how the program reads the files (:mod:`sdmspec.lint.loaders`; ``auto``: detected from them).
 
     ``spec_path``, the folder or file ``spec`` was loaded from, lets findings about the configs as a whole point at
     the setting's definition; without it ``spec/`` is looked for above the current folder and the linted files.
@@ -86,9 +92,30 @@ def lint_paths(
     rules = select_rules(select, ignore)
     with gc_paused():
         linted = config_files(tuple(paths))
-        sources = [read_source(read_file(path), str(path)) for path in linted]
-        context = () if isolated else read_context(context_files(paths, linted))
+        contents = [read_file(path) for path in linted]
+        around = [] if isolated else context_files(paths, linted)
+        chosen = choose_loader(loader, contents, around)
+        sources = [read_source(data, str(path), chosen) for path, data in zip(linted, contents, strict=True)]
+        context = read_context(around, chosen)
         return lint_sources(sources, spec, rules, spec_path=spec_path, context=context)
+
+
+def choose_loader(name: str, contents: Iterable[bytes], context: Iterable[Path] = ()) -> ConfigLoader:
+    """The loader called ``name``; for ``auto``, the one the files' text (and their context's) calls for.
+
+    The context counts: pre-commit may pass one changed file of a Hydra repository that itself holds no ``${``.
+    """
+
+    def texts() -> Iterator[str]:
+        for data in contents:
+            yield data.decode("utf-8", errors="replace")
+        for path in context:
+            try:
+                yield path.read_bytes().decode("utf-8", errors="replace")
+            except OSError:
+                continue  # an unreadable context file is left out, as read_context leaves it out
+
+    return get_loader(name, texts())
 
 
 def lint_text(
@@ -99,10 +126,12 @@ def lint_text(
     select: Collection[str] | None = None,
     ignore: Collection[str] | None = None,
     spec_path: Path | None = None,
+    loader: str = "yaml",
 ) -> LintResult:
-    """Lint one file's content held in memory (``str`` is encoded as UTF-8)."""
+    """Lint one file's content held in memory (``str`` is encoded as UTF-8) as ``loader`` reads it."""
     data = text.encode("utf-8") if isinstance(text, str) else text
-    return lint_sources([read_source(data, filename)], spec, select_rules(select, ignore), spec_path=spec_path)
+    source = read_source(data, filename, choose_loader(loader, [data]))
+    return lint_sources([source], spec, select_rules(select, ignore), spec_path=spec_path)
 
 
 def lint_sources(
@@ -121,12 +150,14 @@ def lint_sources(
         sections = spec.sections
         files = tuple(analyse_file(source, spec, sections) for source in sources)
         others = tuple(analyse_file(source, spec, sections) for source in context)
-        project = Project(spec, files, spec_path=spec_path, context=others)
+        loader = sources[0].loader if sources else YAML_LOADER
+        project = Project(spec, files, spec_path=spec_path, context=others, loader=loader)
         diagnostics = [_stamp(rule, finding) for rule in rules for finding in rule.check(project)]
         active = {rule.CODE for rule in rules}
         diagnostics = _apply_suppressions(diagnostics, sources, active)
     ordered = tuple(sorted(diagnostics, key=lambda d: d.sort_key))
-    return LintResult(ordered, files=len(sources), root=common_folder(source.path for source in sources))
+    root = common_folder(source.path for source in sources)
+    return LintResult(ordered, files=len(sources), root=root, loader=loader.name)
 
 
 def common_folder(paths: Iterable[str]) -> str | None:

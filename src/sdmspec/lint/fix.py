@@ -18,7 +18,8 @@ from pathlib import Path
 from sdmspec.io import atomic_write_bytes
 from sdmspec.lint.context import context_files, read_context
 from sdmspec.lint.diagnostics import Edit
-from sdmspec.lint.engine import LintResult, lint_sources, read_file
+from sdmspec.lint.engine import LintResult, choose_loader, lint_sources, read_file
+from sdmspec.lint.loaders import YAML_LOADER, ConfigLoader
 from sdmspec.lint.rules import Rule
 from sdmspec.lint.selection import select_rules
 from sdmspec.lint.source import read_source
@@ -71,9 +72,12 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     return "".join(pieces)
 
 
-def fix_bytes(data: bytes, path: str, spec: Spec, rules: Sequence[Rule], *, unsafe: bool) -> tuple[bytes, int]:
-    """``data`` (a file's bytes) with every applicable fix applied, and how many findings they fixed."""
-    source = read_source(data, path)
+def fix_bytes(
+    data: bytes, path: str, spec: Spec, rules: Sequence[Rule], *, unsafe: bool, loader: ConfigLoader = YAML_LOADER
+) -> tuple[bytes, int]:
+    """``data`` (a file's bytes, read by ``loader``) with every applicable fix applied, and how many findings they
+    fixed."""
+    source = read_source(data, path, loader)
     fixed = 0
     for _ in range(MAX_ROUNDS):
         if source.problems and not source.documents:
@@ -94,7 +98,7 @@ def fix_bytes(data: bytes, path: str, spec: Spec, rules: Sequence[Rule], *, unsa
         text = apply_edits(source.text, chosen)
         if text == source.text:
             break
-        source = read_source((codecs.BOM_UTF8 if source.bom else b"") + text.encode("utf-8"), path)
+        source = read_source((codecs.BOM_UTF8 if source.bom else b"") + text.encode("utf-8"), path, loader)
     if fixed == 0:
         return data, 0
     return (codecs.BOM_UTF8 if source.bom else b"") + source.text.encode("utf-8"), fixed
@@ -114,6 +118,7 @@ def fix_paths(
     ignore: Collection[str] | None = None,
     spec_path: Path | None = None,
     isolated: bool = False,
+    loader: str = "auto",
 ) -> FixOutcome:
     """Fix every file under ``paths``; with ``write=False`` only compute the changes (``--diff``).
 
@@ -125,13 +130,15 @@ def fix_paths(
     changes: list[FileChange] = []
     sources = []
     linted = config_files(tuple(paths))
-    context = () if isolated else read_context(context_files(paths, linted))
-    for path in linted:
-        before = read_file(path)
-        after, fixed = fix_bytes(before, str(path), spec, rules, unsafe=unsafe)
+    contents = [read_file(path) for path in linted]
+    around = [] if isolated else context_files(paths, linted)
+    chosen = choose_loader(loader, contents, around)
+    context = read_context(around, chosen)
+    for path, before in zip(linted, contents, strict=True):
+        after, fixed = fix_bytes(before, str(path), spec, rules, unsafe=unsafe, loader=chosen)
         if after != before:
             changes.append(FileChange(path, before, after, fixed))
             if write:
                 atomic_write_bytes(path, after)
-        sources.append(read_source(after, str(path)))
+        sources.append(read_source(after, str(path), chosen))
     return FixOutcome(tuple(changes), lint_sources(sources, spec, rules, spec_path=spec_path, context=context))

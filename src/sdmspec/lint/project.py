@@ -14,9 +14,10 @@ from pathlib import Path
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from sdmspec.lint.loaders import YAML_LOADER, ConfigLoader
 from sdmspec.lint.source import Source
 from sdmspec.lint.values import Reading, read_setting
-from sdmspec.schema import Setting, Spec
+from sdmspec.schema import Setting, SettingType, Spec
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -31,6 +32,11 @@ class Occurrence:
     value_node: Node
     reading: Reading
     merged: bool  # reached through a merge key: the scalar is written elsewhere and may be shared
+
+    @property
+    def kind(self) -> SettingType:
+        """The type the value is judged as: a union's member that fits it, else the setting's (first) type."""
+        return self.reading.kind or self.setting.type
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,6 +96,7 @@ class Project:
     files: tuple[ConfigFile, ...]
     spec_path: Path | None = None
     context: tuple[ConfigFile, ...] = ()
+    loader: ConfigLoader = YAML_LOADER
 
 
 def effective_pairs(mapping: MappingNode) -> Iterator[tuple[Node, Node, bool]]:
@@ -145,9 +152,9 @@ def analyse_file(source: Source, spec: Spec, sections: frozenset[str] | None = N
                 path = f"{parent}.{key.value}" if parent else key.value
                 setting = spec.settings.get(path)
                 if setting is not None:
-                    reading = read_setting(value, setting.type)
+                    reading = read_setting(value, setting.kinds, source.loader)
                     occurrences.append(Occurrence(path, setting, key, value, reading, merged))
-                    elements.extend(_elements(path, setting, key, value, merged))
+                    elements.extend(_elements(path, setting, reading, key, value, merged, source))
                 elif path in sections:
                     if isinstance(value, MappingNode):
                         pending.append((value, path))
@@ -160,10 +167,13 @@ def analyse_file(source: Source, spec: Spec, sections: frozenset[str] | None = N
     return ConfigFile(source, tuple(occurrences), tuple(strays), tuple(misshapen), tuple(elements))
 
 
-def _elements(path: str, setting: Setting, key: ScalarNode, value: Node, merged: bool) -> Iterator[Occurrence]:
-    element = setting.element_setting
+def _elements(
+    path: str, setting: Setting, read: Reading, key: ScalarNode, value: Node, merged: bool, source: Source
+) -> Iterator[Occurrence]:
+    kind = read.kind or setting.type
+    element = setting.model_copy(update={"type": kind, "types": ()}).element_setting
     if element is None or not isinstance(value, SequenceNode):
         return
     for index, item in enumerate(value.value):
-        reading = read_setting(item, element.type)
+        reading = read_setting(item, element.type, source.loader)
         yield Occurrence(f"{path}[{index}]", element, key, item, reading, merged)

@@ -5,6 +5,9 @@ duplicate keys and how each scalar was written, and composing never runs a const
 tag is only ever a tag. libyaml's composer (``CSafeLoader``) is used when PyYAML was built with it: it is several
 times faster on large files and refuses nesting deeper than 1,000 levels instead of overflowing the stack.
 
+Each file is composed with the program's loader (:mod:`sdmspec.lint.loaders`): its resolver decides each scalar's
+tag, so ``2e-4`` is a float node under OmegaConf's loader and a string node under PyYAML's.
+
 Marks are 0-based; :func:`span` is the one place they become the 1-based positions diagnostics carry.
 """
 
@@ -24,9 +27,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from sdmspec.lint.diagnostics import Span
 from sdmspec.lint.graph import GraphWalk
+from sdmspec.lint.loaders import YAML_LOADER, ConfigLoader
 from sdmspec.lint.problems import Problem, ProblemKind
-
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _BINARY_SNIFF = 8192
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -44,6 +46,8 @@ class Source:
 
     path: str
     text: str = ""
+    # The loader whose resolver tagged the scalars: what the program receives for each.
+    loader: ConfigLoader = YAML_LOADER
     bom: bool = False
     documents: tuple[Node, ...] = ()
     problems: tuple[Problem, ...] = ()
@@ -137,7 +141,7 @@ def _decode(data: bytes, path: str) -> Source | tuple[str, bool]:
 def _compose(source: Source) -> tuple[list[Node], list[Problem]]:
     documents: list[Node] = []
     try:
-        for document in yaml.compose_all(source.text, Loader=_LOADER):
+        for document in yaml.compose_all(source.text, Loader=source.loader.yaml_loader):
             if document is not None:
                 documents.append(document)
     except yaml.MarkedYAMLError as err:
@@ -161,13 +165,14 @@ def _compose(source: Source) -> tuple[list[Node], list[Problem]]:
     return documents, []
 
 
-def read_source(data: bytes, path: str) -> Source:
-    """Decode and compose ``data`` (the bytes of ``path``); never raises for bad input, it records problems."""
+def read_source(data: bytes, path: str, loader: ConfigLoader = YAML_LOADER) -> Source:
+    """Decode and compose ``data`` (the bytes of ``path``) as ``loader`` resolves scalars; never raises for bad
+    input, it records problems."""
     decoded = _decode(data, path)
     if isinstance(decoded, Source):
-        return decoded
+        return dataclasses.replace(decoded, loader=loader)
     text, bom = decoded
-    source = Source(path, text=text, bom=bom)
+    source = Source(path, text=text, bom=bom, loader=loader)
     with gc_paused():
         documents, problems = _compose(source)
         walk = GraphWalk(source.span)
@@ -177,6 +182,7 @@ def read_source(data: bytes, path: str) -> Source:
         path,
         text=text,
         bom=bom,
+        loader=loader,
         documents=tuple(documents),
         problems=(*problems, *walk.problems),
         scalars=tuple(walk.scalars),

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from sdmspec.lint.loaders import YAML_LOADER, ConfigLoader, Deferred
 from sdmspec.schema import SettingType
-from sdmspec.schema.setting import Scalar, Value, render_float
+from sdmspec.schema.setting import Scalar, Value, canonical_json, render_float
 
 _CONSTRUCTOR = SafeConstructor()
 _TAG = "tag:yaml.org,2002:"
@@ -98,13 +101,20 @@ class Reading:
     text: str
     problem: str | None = None
     bad_element: int | None = None
+    # The type the value was read as (a union's member that fits it; the setting's type when none does).
+    kind: SettingType | None = None
+    # An interpolation (``${...}``) or ``???`` under a loader that gives them meaning: no value here, and no problem.
+    deferred: Deferred | None = None
 
 
-def _read_list(node: Node, element: SettingType) -> Reading:
+def _read_list(node: Node, element: SettingType, loader: ConfigLoader) -> Reading:
     if not isinstance(node, SequenceNode):
         got = "a mapping" if isinstance(node, MappingNode) else describe(received(node))  # type: ignore[arg-type]
         return Reading(None, None, getattr(node, "value", ""), problem=got)
-    items = [read_setting(item, element) for item in node.value]
+    items = [read_setting(item, element, loader) for item in node.value]
+    later = next((item.deferred for item in items if item.deferred), None)
+    if later is not None:  # [${a}, 2]: the list's value is known only when the program resolves it
+        return Reading(None, [item.received for item in items], "", deferred=later)
     text = "[" + ", ".join(item.text for item in items) + "]"
     received_items = [item.received for item in items]
     for index, item in enumerate(items):
@@ -114,13 +124,103 @@ def _read_list(node: Node, element: SettingType) -> Reading:
     return Reading(values, received_items, text)
 
 
-def read_setting(node: Node, kind: SettingType) -> Reading:
-    """Read a setting's value node the way its author meant it (see the module docstring).
+# Bounds on reading an `any` or `list[mapping]` value: configs are untrusted, and an alias bomb expands
+# exponentially (SDM007 reports it) while a deep nesting would exhaust the stack.
+LOADED_NODES = 100_000
+LOADED_DEPTH = 200
+TRUNCATED = "<not read: too large or too deep>"
 
-    A list setting (``list[int]``) is read element by element, each as its element type.
+
+def loaded(node: Node) -> Any:
+    """The value a node loads as (scalars through :func:`received`), for ``any`` and ``list[mapping]`` values.
+
+    Nothing a tag names is constructed; an alias cycle is cut (its inner occurrence is None); past
+    :data:`LOADED_NODES` nodes or :data:`LOADED_DEPTH` levels the rest reads as :data:`TRUNCATED`.
     """
+    budget = [LOADED_NODES]
+
+    def walk(node: Node, seen: frozenset[int]) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0 or len(seen) > LOADED_DEPTH:
+            return TRUNCATED
+        if id(node) in seen:
+            return None
+        inner = seen | {id(node)}
+        if isinstance(node, MappingNode):
+            return {str(walk(key, inner)): walk(value, inner) for key, value in node.value}
+        if isinstance(node, SequenceNode):
+            return [walk(item, inner) for item in node.value]
+        assert isinstance(node, ScalarNode)
+        return received(node)
+
+    return walk(node, frozenset())
+
+
+def deferred(node: Node, loader: ConfigLoader) -> Deferred | None:
+    """Whether ``node`` is an interpolation or a ``???`` under ``loader`` (only strings can be)."""
+    if isinstance(node, ScalarNode) and node.tag == STR_TAG:
+        return loader.deferred(node.value)
+    return None
+
+
+def _read_structured(node: Node, kind: SettingType) -> Reading:
+    value = loaded(node)
+    text = canonical_json(value)
+    if kind is SettingType.LIST_MAPPING:
+        if not isinstance(node, SequenceNode):
+            got = "a mapping" if isinstance(node, MappingNode) else describe(received(node))  # type: ignore[arg-type]
+            return Reading(None, value, text, problem=got, kind=kind)
+        for index, item in enumerate(node.value):
+            if not isinstance(item, MappingNode):
+                got = "a list" if isinstance(item, SequenceNode) else describe(received(item))
+                return Reading(None, value, text, problem=got, bad_element=index, kind=kind)
+    return Reading(text, value, text, kind=kind)
+
+
+def read_setting(node: Node, kind: SettingType | Sequence[SettingType], loader: ConfigLoader = YAML_LOADER) -> Reading:
+    """Read a setting's value node the way its author meant it (see the module docstring), as ``loader`` reads it.
+
+    ``kind`` is the setting's type, or a union's member types: the value is read as the first that fits. A list
+    setting (``list[int]``) is read element by element, each as its element type. Under a loader with
+    interpolations, ``${...}`` and ``???`` are deferred: no value here, and no problem.
+    """
+    kinds = (kind,) if isinstance(kind, SettingType) else tuple(kind)
+    later = deferred(node, loader)
+    if later is not None:
+        text = node.value if isinstance(node, ScalarNode) else ""
+        return Reading(None, text, text, kind=kinds[0], deferred=later)
+    if len(kinds) > 1 and SettingType.STR in kinds and _loads_as_text(node):
+        return _read_one(node, SettingType.STR, loader)  # `devices: auto`, `devices: "1"` under [int, str]
+    first: Reading | None = None
+    for member in kinds:
+        if member is SettingType.STR and len(kinds) > 1:
+            continue  # a union's str member takes only what loads as a string: `devices: 1` is an int
+        reading = _read_one(node, member, loader)
+        if reading.value is not None:
+            return reading
+        first = first or reading
+    return first if first is not None else _read_one(node, kinds[0], loader)
+
+
+def _loads_as_text(node: Node) -> bool:
+    """A string the program receives as a string, and not a number that YAML 1.1 left a string (``2e-4``)."""
+    if not isinstance(node, ScalarNode) or node.tag != STR_TAG:
+        return False
+    return not (is_plain(node) and yaml12_number(node.value.strip()) is not None)
+
+
+def _read_one(node: Node, kind: SettingType, loader: ConfigLoader) -> Reading:
+    if kind.structured:
+        return _read_structured(node, kind)
+    reading = _read_scalar_or_list(node, kind, loader)
+    return Reading(
+        reading.value, reading.received, reading.text, reading.problem, reading.bad_element, kind, reading.deferred
+    )
+
+
+def _read_scalar_or_list(node: Node, kind: SettingType, loader: ConfigLoader) -> Reading:
     if kind.element is not None:
-        return _read_list(node, kind.element)
+        return _read_list(node, kind.element, loader)
     if isinstance(node, MappingNode):
         return Reading(None, None, "", problem="a mapping")
     if isinstance(node, SequenceNode):
@@ -147,6 +247,20 @@ def read_setting(node: Node, kind: SettingType) -> Reading:
         meant = text
     problem = None if meant is not None else describe(got)
     return Reading(meant, got, text, problem)
+
+
+# Digits with at most one dot and an exponent whose sign slipped (`1.0e_8`): no loader reads it as a number.
+_NUMBER_LIKE = re.compile(r"[-+]?(?=[^eE]*[0-9])[0-9_]*\.?[0-9_]*(?:[eE][-+_]{0,2}[0-9_]*)?")
+
+
+def mistyped_number(node: Node, kinds: Sequence[SettingType]) -> bool:
+    """Whether ``node`` is a string that looks like a mistyped number where only a number fits (``1.0e_8``)."""
+    if not isinstance(node, ScalarNode) or node.tag != STR_TAG or SettingType.STR in kinds:
+        return False
+    if not any(kind in (SettingType.INT, SettingType.FLOAT) for kind in kinds):
+        return False
+    text = node.value.strip()
+    return _NUMBER_LIKE.fullmatch(text) is not None and yaml12_number(text) is None
 
 
 def pyyaml_float_text(text: str) -> str | None:

@@ -30,6 +30,8 @@ class ReportOptions:
     color: bool = False
     notices: tuple[str, ...] = ()
     """Run-level messages that are not findings ("no YAML files under X"); machine formats carry them."""
+    show_infos: bool = False
+    """List infos one by one in the text report (by default they are counted in the summary line only)."""
 
 
 def render(format_name: str, result: LintResult, options: ReportOptions | None = None) -> str:

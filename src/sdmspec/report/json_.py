@@ -68,6 +68,7 @@ def render(result: LintResult, options: ReportOptions) -> str:
             "infos": result.infos,
             "fixable": result.fixable(unsafe=options.unsafe_fixes),
             "fixed": options.fixed,
+            "loader": result.loader,
         },
         "notices": list(options.notices),
     }

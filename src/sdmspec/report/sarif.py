@@ -143,6 +143,8 @@ def sarif_log(result: LintResult, notices: tuple[str, ...] = ()) -> dict[str, An
                     }
                 },
                 "columnKind": "unicodeCodePoints",
+                # How the configs were read (yaml, omegaconf): what each value is depends on it.
+                "properties": {"loader": result.loader},
                 "results": [_result(diagnostic, index, result.root) for diagnostic in result.diagnostics],
             }
         ],

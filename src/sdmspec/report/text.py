@@ -82,13 +82,17 @@ def _summary(result: LintResult, options: ReportOptions) -> list[Text]:
     lines = []
     if options.fixed:
         lines.append(Text(f"Fixed {_plural(options.fixed, 'finding')}.", style="green"))
+    loader = Text(f" Loader: {result.loader}.", style="dim")
     if not result.diagnostics:
-        lines.append(Text(f"All checks passed ({_plural(result.files, 'file')}).", style="bold green"))
+        lines.append(Text(f"All checks passed ({_plural(result.files, 'file')}).", style="bold green") + loader)
         return lines
     summary = Text("Found ")
     summary.append(_plural(result.errors, "error"), style=_STYLE[Severity.ERROR] if result.errors else "")
     summary.append(f", {_plural(result.warnings, 'warning')}, {_plural(result.infos, 'info')}")
     summary.append(f" in {_plural(result.files, 'file')}.")
+    summary.append_text(loader)
+    if result.infos and not options.show_infos:
+        summary.append(" Infos not listed (--show-infos lists them).", style="dim")
     lines.append(summary)
     safe, unsafe = result.fixable(unsafe=False), result.fixable(unsafe=True)
     if safe:
@@ -110,7 +114,9 @@ def render(result: LintResult, options: ReportOptions) -> str:
     )
     # One Text printed once: rich's per-print overhead dominated reports of thousands of findings.
     body = Text()
-    for file, group in groupby(result.diagnostics, key=lambda d: d.file):
+    # Infos (a TODO source per setting of a started spec) would bury the findings: counted, listed on request.
+    listed = [d for d in result.diagnostics if options.show_infos or d.severity is not Severity.INFO]
+    for file, group in groupby(listed, key=lambda d: d.file):
         body.append(file if file is not None else _WHOLE, style="bold underline")
         body.append("\n")
         for diagnostic in group:

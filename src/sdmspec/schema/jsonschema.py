@@ -10,6 +10,9 @@ does not allow, before ``sdmspec lint`` runs. How a setting becomes a field:
   a version a ``pattern`` that accepts the pinned release series ("2.1" accepts 2.1.2+cu121, not 2.10);
 * a list setting (``list[int]``) is an ``array`` of its element type; pinned, a ``const`` list or an ``enum`` of
   lists (a list of floats within a tolerance: ``prefixItems`` with each element's bounds);
+* a union (``type: [int, str]``) is an ``anyOf`` of its members; ``list[mapping]`` an ``array`` of ``object``s;
+  ``any`` accepts any value; a nullable section also accepts ``null``;
+* keys are written as the configs write them, leading underscores included (``_target_``, ``__l_max``);
 * every field's ``description`` is the setting's source, so a hover shows why a value is required;
 * inside sections the spec knows, unknown keys are rejected (``additionalProperties: false``); the top level stays
   open, and nothing is ``required``, because the configs are split across files.
@@ -21,9 +24,10 @@ scripts) read it as a string. ``sdmspec lint`` remains the authority.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -43,6 +47,8 @@ _LIST_TYPES: dict[SettingType, Any] = {
     SettingType.LIST_INT: list[int],
     SettingType.LIST_FLOAT: list[float],
     SettingType.LIST_STR: list[str],
+    SettingType.LIST_BOOL: list[bool],
+    SettingType.LIST_MAPPING: list[dict[str, Any]],
 }
 
 
@@ -109,9 +115,47 @@ def _list_field(setting: Setting, default: Value | None) -> tuple[Any, Any]:
     return (annotation | None if setting.nullable else annotation), info
 
 
+def _structured_field(setting: Setting) -> tuple[Any, Any]:
+    """``any`` and ``list[mapping]``: values held as canonical JSON text, shown to editors as the loaded value."""
+
+    def loads(value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    extra: dict[str, Any] = {}
+    if setting.exact is not None:
+        extra = {"const": loads(setting.exact)}
+    elif setting.one_of is not None:
+        extra = {"enum": [loads(option) for option in setting.one_of]}
+    default = loads(setting.expected_value())
+
+    def schema_extra(schema: dict[str, Any]) -> None:
+        _drop_null_default(schema)
+        schema.update(extra)
+
+    info = Field(default=default, description=_description(setting), json_schema_extra=schema_extra)
+    annotation: Any = Any if setting.type is SettingType.ANY else _LIST_TYPES[setting.type]
+    return (annotation | None if setting.nullable and annotation is not Any else annotation), info
+
+
+def _union_field(setting: Setting) -> tuple[Any, Any]:
+    members: list[Any] = [_LIST_TYPES.get(kind) or _PYTHON_TYPES.get(kind, Any) for kind in setting.types]
+    annotation: Any = Union[tuple(members)]  # noqa: UP007 - built from a runtime tuple of types
+    if setting.exact is not None:
+        annotation = Literal[setting.exact]
+    elif setting.one_of is not None:
+        annotation = Literal[setting.one_of]
+    default = setting.expected_value()
+    info = Field(default=default, description=_description(setting), json_schema_extra=_drop_null_default)
+    return (annotation | None if setting.nullable else annotation), info
+
+
 def setting_field(setting: Setting) -> tuple[Any, Any]:
     """The (annotation, FieldInfo) pair of one setting, as :func:`pydantic.create_model` takes it."""
     default = setting.expected_value()
+    if setting.types:
+        return _union_field(setting)
+    if setting.type.structured:
+        return _structured_field(setting)
     if setting.type.is_list:
         return _list_field(setting, default)
     base = _PYTHON_TYPES[setting.type]
@@ -151,14 +195,35 @@ def _tree(spec: Spec) -> dict[str, Any]:
     return root
 
 
-def _section_model(path: str, tree: Mapping[str, Any]) -> type[BaseModel]:
+def _named(name: str, field: tuple[Any, Any]) -> tuple[str, tuple[Any, Any]]:
+    """A field under a Python-safe name, aliased to the key as configs write it.
+
+    Pydantic keeps names with a leading underscore private (no field at all): ``_target_`` becomes the field
+    ``u_target_`` aliased ``_target_``, which is what the schema shows.
+    """
+    if not name.startswith("_"):
+        return name, field
+    annotation, info = field
+    return f"u{name}", (Annotated[annotation, Field(alias=name)], info)
+
+
+def _section_fields(path: str, tree: Mapping[str, Any], nullable: frozenset[str]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for name, node in tree.items():
         if isinstance(node, Setting):
-            fields[name] = setting_field(node)
+            field = setting_field(node)
         else:
-            child = _section_model(f"{path}.{name}", node)
-            fields[name] = (child, Field(default=None, json_schema_extra=_drop_null_default))
+            child_path = f"{path}.{name}" if path else name
+            child: Any = _section_model(child_path, node, nullable)
+            info = Field(default=None, json_schema_extra=_drop_null_default)
+            field = (child | None if child_path in nullable else child, info)
+        safe, named = _named(name, field)
+        fields[safe] = named
+    return fields
+
+
+def _section_model(path: str, tree: Mapping[str, Any], nullable: frozenset[str] = frozenset()) -> type[BaseModel]:
+    fields = _section_fields(path, tree, nullable)
     return create_model(
         _model_name(path),
         __config__=ConfigDict(extra="forbid", strict=True, title=path),
@@ -168,12 +233,7 @@ def _section_model(path: str, tree: Mapping[str, Any]) -> type[BaseModel]:
 
 def config_model(spec: Spec) -> type[BaseModel]:
     """A Pydantic model of one config file: known sections are closed, the top level is open."""
-    fields: dict[str, Any] = {}
-    for name, node in _tree(spec).items():
-        if isinstance(node, Setting):
-            fields[name] = setting_field(node)
-        else:
-            fields[name] = (_section_model(name, node), Field(default=None, json_schema_extra=_drop_null_default))
+    fields = _section_fields("", _tree(spec), spec.nullable_sections)
     return create_model(
         "SdmspecConfig",
         __config__=ConfigDict(extra="allow", strict=True, title="sdmspec config"),

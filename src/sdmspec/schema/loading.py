@@ -40,7 +40,7 @@ from sdmspec.schema.problems import (
 
 SPEC_DIR_NAME = "spec"
 # Setting fields added after run records began, with their defaults: left out of the digest while at the default.
-_LATER_SETTING_FIELDS: dict[str, object] = {"range": None, "nullable": False}
+_LATER_SETTING_FIELDS: dict[str, object] = {"range": None, "nullable": False, "types": []}
 # String values of a config section that describe it rather than being settings.
 SECTION_TEXT_KEYS = ("title", "description")
 TOP_LEVEL = ("paper", "config", "rules", *PIPELINE_SECTIONS)
@@ -201,21 +201,29 @@ def _flatten_settings(
 ) -> Iterator[tuple[str, dict[str, Any]] | SectionInfo]:
     """The settings (dotted key, raw record) and the sections (with title and description) of the config tree."""
     text = {key: tree[key] for key in SECTION_TEXT_KEYS if isinstance(tree.get(key), str)}
+    # `nullable: true` in a section: a config may write the section as null (`logger: null`: no logger).
+    nullable = tree.get("nullable") is True and len(prefix) > 1
     if len(prefix) > 1:
-        yield SectionInfo(path=".".join(map(str, prefix[1:])), **text)
+        yield SectionInfo(path=".".join(map(str, prefix[1:])), nullable=nullable, **text)
     for name, node in tree.items():
         path = (*prefix, str(name))
-        if name in text and len(prefix) > 1:
+        if (name in text or (name == "nullable" and nullable)) and len(prefix) > 1:
             continue
         if not isinstance(node, Mapping) or not node:
             expected = "a setting (a mapping with 'type') or a section (a mapping of settings)"
             if len(prefix) > 1:
                 expected += ", or a section's title or description (a string)"
             problems.append(problem_at(places, path, f"expected {expected}; found {node!r}"))
-        elif isinstance(node.get("type"), str):  # a section may hold a setting named `type` (optimizer.type)
+        elif _is_setting(node):  # a section may hold a setting named `type` (optimizer.type)
             yield ".".join(map(str, path[1:])), {**node, "key": ".".join(map(str, path[1:]))}
         else:
             yield from _flatten_settings(node, places, problems, path)
+
+
+def _is_setting(node: Mapping[str, Any]) -> bool:
+    """A setting has a ``type``: a type's name, or a union's list of names (``[int, str]``)."""
+    kind = node.get("type")
+    return isinstance(kind, str) or (isinstance(kind, list) and bool(kind) and all(isinstance(k, str) for k in kind))
 
 
 def _setting_path(loc: tuple[int | str, ...]) -> KeyPath:

@@ -57,6 +57,8 @@ class SectionInfo(BaseModel):
     path: str
     title: str = ""
     description: str = ""
+    # `nullable: true` written in the section: a config may write it as null (`logger: null`).
+    nullable: bool = False
 
 
 class PaperSpec(BaseModel):
@@ -79,6 +81,11 @@ class PaperSpec(BaseModel):
                 if key not in self.settings:
                     raise ValueError(f"rule refers to unknown setting {key!r}")
         return self
+
+    @property
+    def nullable_sections(self) -> frozenset[str]:
+        """The sections a config may write as null (``nullable: true`` in the section)."""
+        return frozenset(info.path for info in self.section_info if info.nullable)
 
     @property
     def sections(self) -> frozenset[str]:

@@ -1,26 +1,31 @@
 """``sdmspec spec init``: a starting spec (paper.yaml + config.yaml) from an existing repo's configs.
 
-Every key path found in the configs becomes a setting: its type inferred from the values as their author meant them
-(``2e-4`` is a float although PyYAML reads a string; a quoted ``"2.1"`` is a version; ``[30, 60, 80]`` a
-``list[int]``; an int in one file and a float in another, a float), ``unspecified: true`` with the value as
-``default``, and ``source: "TODO: quote the paper"``. A key whose value differs between files is marked
-``scope: per_file`` (each config holds its own, as a model config's size does). ``sdmspec lint`` on that spec passes
-on those configs and reports every TODO source as information (SDM204) until the paper is quoted and the values
-pinned.
+Every key path found in the configs (read by the program's loader, :mod:`sdmspec.lint.loaders`) becomes a setting:
+its type inferred from the values as their author meant them (``2e-4`` is a float although PyYAML reads a string; a
+quoted ``"2.1"`` is a version; ``[30, 60, 80]`` a ``list[int]``; an int in one file and a float in another, a
+float; an int in one and a string in another, the union ``[int, str]``; a list of mappings ``list[mapping]``; a
+value in one file and a section in another, ``any``), ``unspecified: true`` with the value as ``default``, and
+``source: "TODO: quote the paper"``. A key whose value differs between files is marked ``scope: per_file`` (each
+config holds its own, as a model config's size does); a section some config writes as null is ``nullable: true``.
+No key is dropped. ``sdmspec lint`` on that spec passes on those configs but for their real defects, and reports
+every TODO source as information (SDM204) until the paper is quoted and the values pinned.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sdmspec.errors import ConfigError
 from sdmspec.schema.setting import Scalar, SettingType, Value, version_release
+
+if TYPE_CHECKING:
+    from sdmspec.lint.loaders import ConfigLoader
 
 TODO_SOURCE = "TODO: quote the paper"
 _TAG = "tag:yaml.org,2002:"
@@ -33,8 +38,16 @@ class Observed:
 
     kinds: list[SettingType] = field(default_factory=list)
     values: list[tuple[str, Value]] = field(default_factory=list)
-    # Some config writes null here (another gives the type): the setting is nullable.
+    # Some config writes null here (another gives the type): the setting (or section) is nullable.
     null: bool = False
+    # Some config holds a mapping here: a section (or, beside values, an `any` setting).
+    section: bool = False
+    # Some config holds an interpolation or ??? here: its type is known only when the program runs.
+    deferred: bool = False
+    # Strings that look like mistyped numbers (`1.0e_8`): left out of the type where other configs hold numbers.
+    mistyped: list[tuple[str, str]] = field(default_factory=list)
+    # Held to differ between configs whatever the values seen (a section in some configs, a value in others).
+    varies: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,42 +85,77 @@ def infer_scalar(node: ScalarNode) -> tuple[SettingType, Scalar] | None:
     return SettingType.STR, text
 
 
-def _infer(node: Node) -> tuple[SettingType, Value] | None:
+def _infer(node: Node) -> tuple[SettingType, Any] | None:
+    """The type and value of a leaf: a scalar's, a list of scalars', ``list[mapping]``, else ``any`` (as loaded)."""
+    from sdmspec.lint.values import loaded
+
     if isinstance(node, ScalarNode):
         return infer_scalar(node)
-    if isinstance(node, SequenceNode) and node.value:
-        found: list[tuple[SettingType, Scalar]] = []
-        for item in node.value:
-            inferred = infer_scalar(item) if isinstance(item, ScalarNode) else None
-            if inferred is None:  # null, or a list of mappings or lists: no list type fits
-                return None
-            found.append(inferred)
-        element = _combine({kind for kind, _ in found})
-        if element is None:  # [1, true]: no element type holds both
-            return None
-        listed = {SettingType.INT: SettingType.LIST_INT, SettingType.FLOAT: SettingType.LIST_FLOAT}
-        kind = listed.get(element, SettingType.LIST_STR)
-        return kind, tuple(_convert(kind.element or SettingType.STR, value) for _, value in found)
-    return None
+    if not isinstance(node, SequenceNode):
+        return None
+    if all(isinstance(item, MappingNode) for item in node.value):
+        return SettingType.LIST_MAPPING, loaded(node)
+    found: list[tuple[SettingType, Scalar]] = []
+    for item in node.value:
+        inferred = infer_scalar(item) if isinstance(item, ScalarNode) else None
+        if inferred is None:  # null, a list, a mapping beside scalars: any list
+            return SettingType.ANY, loaded(node)
+        found.append(inferred)
+    element = _combine_list_elements({kind for kind, _ in found})
+    if element is None:  # [1, true]: no element type holds both
+        return SettingType.ANY, loaded(node)
+    listed = {
+        SettingType.INT: SettingType.LIST_INT,
+        SettingType.FLOAT: SettingType.LIST_FLOAT,
+        SettingType.BOOL: SettingType.LIST_BOOL,
+    }
+    kind = listed.get(element, SettingType.LIST_STR)
+    return kind, tuple(_convert(kind.element or SettingType.STR, value) for _, value in found)
 
 
-def _combine(kinds: set[SettingType]) -> SettingType | None:
-    """One type for values of several: ints and floats are floats; lists likewise; other scalars mixed are strings.
-
-    None where no type holds them all (lint would call some config's value the wrong type): a list beside a scalar,
-    a boolean beside anything else.
-    """
+def _combine_list_elements(kinds: set[SettingType]) -> SettingType | None:
     if len(kinds) == 1:
         return next(iter(kinds))
     if kinds <= _NUMBER_KINDS:
         return SettingType.FLOAT
-    if kinds <= {SettingType.LIST_INT, SettingType.LIST_FLOAT}:
-        return SettingType.LIST_FLOAT
-    if all(kind.is_list for kind in kinds):
-        return SettingType.LIST_STR
-    if any(kind.is_list or kind is SettingType.BOOL for kind in kinds):
+    if SettingType.BOOL in kinds:
         return None
     return SettingType.STR
+
+
+# A union lists its members in this order: a value is read as the first that fits, so numbers come before strings.
+_UNION_ORDER = (
+    SettingType.BOOL,
+    SettingType.INT,
+    SettingType.FLOAT,
+    SettingType.VERSION,
+    SettingType.STR,
+    SettingType.LIST_INT,
+    SettingType.LIST_FLOAT,
+    SettingType.LIST_STR,
+    SettingType.LIST_BOOL,
+    SettingType.LIST_MAPPING,
+)
+_MAX_UNION = 3
+
+
+def combine(kinds: set[SettingType]) -> tuple[SettingType, ...]:
+    """The type (one, or a union's members) that holds values of all ``kinds``.
+
+    Ints and floats are floats; lists of ints and of floats, lists of floats; a version beside other strings, a
+    string; anything else mixed, a union in a fixed order (``[int, str]``), or ``any`` beyond three members.
+    """
+    kinds = set(kinds)
+    if SettingType.ANY in kinds:
+        return (SettingType.ANY,)
+    if {SettingType.INT, SettingType.FLOAT} <= kinds:
+        kinds.discard(SettingType.INT)
+    if {SettingType.LIST_INT, SettingType.LIST_FLOAT} <= kinds:
+        kinds.discard(SettingType.LIST_INT)
+    if SettingType.VERSION in kinds and SettingType.STR in kinds:
+        kinds.discard(SettingType.VERSION)
+    ordered = tuple(kind for kind in _UNION_ORDER if kind in kinds)
+    return ordered if len(ordered) <= _MAX_UNION else (SettingType.ANY,)
 
 
 def _convert(kind: SettingType, value: Any) -> Any:
@@ -122,108 +170,135 @@ def _convert(kind: SettingType, value: Any) -> Any:
     return value
 
 
+def _convert_to(kinds: tuple[SettingType, ...], value: Any) -> Any:
+    """A value in the member type that holds it (an int under ``[float, str]`` becomes a float)."""
+    if len(kinds) == 1:
+        return _convert(kinds[0], value) if not kinds[0].structured else value
+    if isinstance(value, int) and not isinstance(value, bool) and SettingType.INT not in kinds:
+        return float(value) if SettingType.FLOAT in kinds else value
+    if isinstance(value, tuple) and SettingType.LIST_FLOAT in kinds and SettingType.LIST_INT not in kinds:
+        return tuple(float(item) for item in value)
+    return value
+
+
 def _walk(
     mapping: MappingNode,
     prefix: str,
     file: str,
     found: dict[str, Observed],
-    skipped: list[str],
-    nulls: list[str],
+    loader: ConfigLoader,
     inside: frozenset[int] = frozenset(),
-) -> Iterable[None]:
+) -> None:
     from sdmspec.lint.project import effective_pairs
+    from sdmspec.lint.values import deferred, mistyped_number
 
     inside |= {id(mapping)}
-    # As yaml.safe_load (and lint) read the mapping: merged keys in, explicit keys over merged, last duplicate wins.
+    # As the loader (and lint) read the mapping: merged keys in, explicit keys over merged, last duplicate wins.
     for key, value, _ in effective_pairs(mapping):
         if not isinstance(key, ScalarNode):
             continue
         path = f"{prefix}{key.value}"
+        observed = found.setdefault(path, Observed())
         if isinstance(value, MappingNode):
+            observed.section = True
             if id(value) not in inside:  # an alias to a mapping holding it (&m {a: *m}) would never end
-                yield from _walk(value, f"{path}.", file, found, skipped, nulls, inside)
+                _walk(value, f"{path}.", file, found, loader, inside)
+            continue
+        if isinstance(value, ScalarNode) and value.tag == f"{_TAG}null":
+            observed.null = True
+            continue
+        if deferred(value, loader) is not None:
+            observed.deferred = True
             continue
         if isinstance(value, SequenceNode) and not value.value:  # []: a value of whichever list type others give
-            found.setdefault(path, Observed()).values.append((file, ()))
+            observed.values.append((file, ()))
+            continue
+        if mistyped_number(value, (SettingType.FLOAT,)):
+            observed.mistyped.append((file, value.value))
             continue
         inferred = _infer(value)
-        if inferred is None:  # null (or a list of mappings): typed by another file, or reported
-            (nulls if isinstance(value, ScalarNode) else skipped).append(path)
+        if inferred is None:
             continue
-        observed = found.setdefault(path, Observed())
         observed.kinds.append(inferred[0])
         observed.values.append((file, inferred[1]))
-    yield None
 
 
-def observe(files: Sequence[Path]) -> tuple[dict[str, Observed], list[str]]:
-    """Every key path of the configs, with what each file holds there; and what could not be typed."""
+def observe(
+    files: Sequence[Path], loader: ConfigLoader | None = None
+) -> tuple[dict[str, Observed], list[str], set[str]]:
+    """Every key path of the configs, with what each file holds there (as ``loader`` reads it); notes on what was
+    skipped; and the sections some config writes as null."""
+    from sdmspec.lint.loaders import YAML_LOADER
+
+    loader = loader or YAML_LOADER
     found: dict[str, Observed] = {}
-    skipped: list[str] = []
     notes: list[str] = []
-    nulls: list[str] = []
     for path in files:
         try:
-            document = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+            document = yaml.compose(path.read_text(encoding="utf-8"), Loader=loader.yaml_loader)
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
             raise ConfigError(f"{path}: cannot read the config ({str(err).splitlines()[0]})") from err
         if isinstance(document, MappingNode):
-            list(_walk(document, "", str(path), found, skipped, nulls))
-        else:
+            _walk(document, "", str(path), found, loader)
+        elif not (isinstance(document, SequenceNode) and loader.top_level_lists) and document is not None:
             notes.append(f"{path}: not a mapping")
-    for key in nulls:
-        # Null in every config: the type is unknown; a nullable string takes the nulls until the paper says more.
-        observed = found.setdefault(key, Observed(kinds=[SettingType.STR]))
-        observed.null = True
-    # Untyped in one config, or of kinds no one type holds: a setting would make lint call some config's value wrong.
-    untyped = dict.fromkeys(skipped)
-    skipped = [
-        f"{key} (a list of mappings, of lists or with nulls in some config: no setting type fits; lint reports it as "
-        "unknown)"
-        for key in untyped
-    ]
-    for key in [key for key in found if key not in untyped and _kind(found[key]) is None]:
-        kinds = ", ".join(sorted({kind.value for kind in found[key].kinds}))
-        skipped.append(f"{key} ({kinds} in different configs: no setting type fits; lint reports it as unknown)")
-        untyped[key] = None
-    for key in untyped:
-        found.pop(key, None)
-    parts = [key.split(".") for key in found]
-    sections = {".".join(split[:depth]) for split in parts for depth in range(1, len(split))}
-    for key in [key for key in found if key in sections]:  # a leaf in one file, a section in another
-        skipped.append(f"{key} (a value in some configs and a section in others)")
-        del found[key]
-    return found, [*notes, *skipped]
+    nullable_sections: set[str] = set()
+    settings: dict[str, Observed] = {}
+    # Shallow paths first: a leaf-and-section path becomes an `any` setting and everything below it goes.
+    dropped: list[str] = []
+    for key in sorted(found, key=lambda key: key.count(".")):
+        if any(key.startswith(f"{parent}.") for parent in dropped):
+            continue
+        observed = found[key]
+        holds_values = bool(observed.kinds or observed.values or observed.deferred or observed.mistyped)
+        if observed.section and not holds_values:
+            if observed.null:
+                nullable_sections.add(key)
+            continue
+        if observed.section:  # a value in some configs and a section in others: kept, as any value
+            observed.kinds = [SettingType.ANY]
+            observed.varies = True
+            dropped.append(key)
+        elif observed.mistyped and not (set(observed.kinds) and set(observed.kinds) <= _NUMBER_KINDS):
+            observed.kinds.append(SettingType.STR)  # no config holds a number here: the strings are meant
+            observed.values.extend(observed.mistyped)
+        if not observed.kinds and not observed.values:
+            # Null in every config: a nullable string until the paper says more. An interpolation somewhere: its
+            # type is known only when the program resolves it, so any value.
+            observed.kinds = [SettingType.ANY if observed.deferred else SettingType.STR]
+        settings[key] = observed
+    return settings, notes, nullable_sections
 
 
-def _kind(observed: Observed) -> SettingType | None:
+def _kind(observed: Observed) -> tuple[SettingType, ...]:
     """The setting type for what the configs hold at a key (only empty lists there: a list of strings)."""
-    return _combine(set(observed.kinds)) if observed.kinds else SettingType.LIST_STR
+    return combine(set(observed.kinds)) if observed.kinds else (SettingType.LIST_STR,)
 
 
 def _setting(observed: Observed) -> dict[str, Any]:
-    kind = _kind(observed)
-    if kind is None:
-        raise ValueError("no setting type holds these values")  # observe() skips such keys
-    values = [_convert(kind, value) for _, value in observed.values]
-    record: dict[str, Any] = {"type": kind.value, "unspecified": True}
+    kinds = _kind(observed)
+    values = [_convert_to(kinds, value) for _, value in observed.values]
+    record: dict[str, Any] = {"type": kinds[0].value if len(kinds) == 1 else [kind.value for kind in kinds]}
+    record["unspecified"] = True
     if values:
         record["default"] = list(values[0]) if isinstance(values[0], tuple) else values[0]
-    if any(value != values[0] for value in values[1:]):
+    if observed.varies or any(value != values[0] for value in values[1:]):
         record["scope"] = "per_file"
-    if observed.null:
+    if observed.null and kinds != (SettingType.ANY,):  # any value takes null already
         record["nullable"] = True
     record["source"] = TODO_SOURCE
     return record
 
 
-def _nest(settings: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _nest(settings: dict[str, dict[str, Any]], nullable: set[str]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for key, record in settings.items():
         *sections, leaf = key.split(".")
         node = tree
-        for section in sections:
+        for depth, section in enumerate(sections, 1):
             node = node.setdefault(section, {})
+            if ".".join(sections[:depth]) in nullable:
+                node.setdefault("nullable", True)
         node[leaf] = record
     return tree
 
@@ -232,11 +307,13 @@ def _dump(data: dict[str, Any]) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, allow_unicode=True, width=120)
 
 
-def scaffold(files: Sequence[Path], title: str = "TODO: the paper's title") -> Scaffold:
-    """The starting spec for ``files`` (the configs)."""
+def scaffold(
+    files: Sequence[Path], title: str = "TODO: the paper's title", loader: ConfigLoader | None = None
+) -> Scaffold:
+    """The starting spec for ``files`` (the configs), read as ``loader`` reads them (default: ``yaml``)."""
     if not files:
         raise ConfigError("no YAML configs to start a spec from")
-    found, skipped = observe(files)
+    found, skipped, nullable = observe(files, loader)
     settings = {key: _setting(observed) for key, observed in found.items()}
     per_file = sum(1 for record in settings.values() if record.get("scope") == "per_file")
     paper = {"paper": {"title": title, "description": "", "source": "TODO: the paper's experimental setup section"}}
@@ -249,6 +326,6 @@ def scaffold(files: Sequence[Path], title: str = "TODO: the paper's title") -> S
         "# Every setting is `unspecified` with the configs' value as `default`, and its source is a TODO: quote the\n"
         "# paper in `source`, then pin the value (`exact: 0.1`, `one_of: [16, 32]`) and drop `unspecified`/`default`.\n"
         "# `scope: per_file` marks keys whose value differs between configs (each file may hold its own).\n"
-        + _dump({"config": _nest(settings)})
+        + _dump({"config": _nest(settings, nullable)})
     )
     return Scaffold(paper_text, config_text, len(settings), per_file, len(files), tuple(skipped))

@@ -14,11 +14,20 @@ A setting is pinned in exactly one of four ways, or left unspecified:
 Types are scalars (``int``, ``float``, ``str``, ``bool``, ``version``) or lists of scalars (``list[int]``,
 ``list[float]``, ``list[str]``: learning-rate milestones ``[30, 60, 80]``, image mean ``[0.485, 0.456, 0.406]``).
 A list setting's ``exact`` is a list, its ``one_of`` a list of lists; lists are equal when their elements are,
-in order.
+in order. Real configs need three more:
+
+* a union, written as a list: ``type: [int, str]`` (``devices: 1`` or ``devices: auto``); a value is read as the
+  first member type that fits it, in the order written;
+* ``list[mapping]``: a list whose every element is a mapping (a dataset mixture, a list of callbacks);
+* ``any``: any value at all (a scalar, a list, a mapping: Hydra's ``defaults`` list, a value that is a string in one
+  config and a section in another). Kept and reported, never dropped; only its presence is checked.
+
+Values of ``list[mapping]`` and ``any`` settings are compared as loaded, through their canonical JSON text.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from enum import Enum
@@ -43,6 +52,14 @@ class SettingType(str, Enum):
     LIST_INT = "list[int]"
     LIST_FLOAT = "list[float]"
     LIST_STR = "list[str]"
+    LIST_BOOL = "list[bool]"
+    LIST_MAPPING = "list[mapping]"
+    ANY = "any"
+
+    @property
+    def structured(self) -> bool:
+        """Whether values of this type are held as their canonical JSON text (``any``, ``list[mapping]``)."""
+        return self in (SettingType.ANY, SettingType.LIST_MAPPING)
 
     @property
     def element(self) -> SettingType | None:
@@ -58,6 +75,7 @@ _ELEMENTS = {
     SettingType.LIST_INT: SettingType.INT,
     SettingType.LIST_FLOAT: SettingType.FLOAT,
     SettingType.LIST_STR: SettingType.STR,
+    SettingType.LIST_BOOL: SettingType.BOOL,
 }
 
 
@@ -81,14 +99,33 @@ def version_release(text: str) -> tuple[int, ...] | None:
     return tuple(int(part) for part in match.group(1).split("."))
 
 
+def canonical_json(value: Any) -> str:
+    """A loaded value as one canonical text (sorted keys): how ``any`` and ``list[mapping]`` values are compared."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
 def _coerce(kind: SettingType, value: Any) -> Value:
     """Convert a spec-side value to the setting's type (the spec is ours, so we may be lenient here)."""
+    if kind is SettingType.LIST_MAPPING:
+        if not isinstance(value, list | tuple) or not all(isinstance(item, dict) for item in value):
+            raise ValueError(f"expected a list of mappings, got {value!r}")
+        return canonical_json(list(value))
+    if kind is SettingType.ANY:
+        return value if isinstance(value, str) and _is_canonical(value) else canonical_json(value)
     element = kind.element
     if element is not None:
         if not isinstance(value, list | tuple):
             raise ValueError(f"expected a list (a {kind.value}), got {value!r}")
         return tuple(_coerce_scalar(element, item) for item in value)
     return _coerce_scalar(kind, value)
+
+
+def _is_canonical(text: str) -> bool:
+    # A spec copied with model_dump holds the canonical text already: do not encode it twice.
+    try:
+        return canonical_json(json.loads(text)) == text
+    except ValueError:
+        return False
 
 
 def _coerce_scalar(kind: SettingType, value: Any) -> Scalar:
@@ -122,6 +159,8 @@ class Setting(BaseModel):
 
     key: str = ""
     type: SettingType
+    # A union (``type: [int, str]`` in the spec): every member type, in order; empty for a single type.
+    types: tuple[SettingType, ...] = ()
     source: str = Field(
         min_length=1, description="Where the value comes from: the description's words, or 'assumption'."
     )
@@ -140,6 +179,27 @@ class Setting(BaseModel):
     # nullable: a config may write null for "none" (no gradient clipping, no warmup); any other value is judged.
     nullable: bool = False
 
+    @model_validator(mode="before")
+    @classmethod
+    def _union(cls, data: Any) -> Any:
+        """``type: [int, str]`` is a union: its first member is ``type``, all of them ``types``."""
+        if isinstance(data, dict) and isinstance(data.get("type"), list | tuple):
+            members = list(data["type"])
+            if not members:
+                raise ValueError("type: an empty list names no type")
+            data = {**data, "type": members[0], "types": members if len(members) > 1 else ()}
+        return data
+
+    @property
+    def kinds(self) -> tuple[SettingType, ...]:
+        """The member types of a union, or the one type."""
+        return self.types or (self.type,)
+
+    @property
+    def type_text(self) -> str:
+        """The type as the spec writes it: ``int`` or ``[int, str]``."""
+        return "[" + ", ".join(kind.value for kind in self.types) + "]" if self.types else self.type.value
+
     @model_validator(mode="after")
     def _one_way_of_pinning(self) -> Setting:
         ways = [self.exact is not None, self.one_of is not None, self.range is not None, self.unspecified]
@@ -151,13 +211,15 @@ class Setting(BaseModel):
         if self.tolerance is not None and (self.exact is None or self.type not in floats):
             raise ValueError("'tolerance' applies only to an exact float (or list of floats)")
         # Normalise every spec-side value to the declared type once, so comparisons below are plain.
+        if self.types and (self.range is not None or self.tolerance is not None):
+            raise ValueError("'range' and 'tolerance' apply to one type, not a union")
         for name in ("exact", "one_of", "range", "default"):
             value = getattr(self, name)
             try:
                 if name in ("one_of", "range") and value is not None:
-                    value = tuple(_coerce(self.type, option) for option in value)
+                    value = tuple(self._coerce(option) for option in value)
                 elif value is not None:
-                    value = _coerce(self.type, value)
+                    value = self._coerce(value)
             except ValueError as err:
                 raise ValueError(f"{name}: {err}") from None
             object.__setattr__(self, name, value)
@@ -166,6 +228,18 @@ class Setting(BaseModel):
         if self.range is not None and self.default is not None and not self._in_range(self.default):
             raise ValueError(f"default: {self.default} is outside the range {self.expected_text()}")
         return self
+
+    def _coerce(self, value: Any) -> Value:
+        """A spec-side value in the first member type it fits (the setting's type when it is not a union)."""
+        errors = []
+        for kind in self.kinds:
+            if kind is SettingType.STR and len(self.kinds) > 1 and not isinstance(value, str):
+                continue  # a union's str member takes strings only: 1 under [int, str] stays an int
+            try:
+                return _coerce(kind, value)
+            except ValueError as err:
+                errors.append(str(err))
+        raise ValueError(errors[0] if len(errors) == 1 else f"{value!r} fits none of {self.type_text}")
 
     def _in_range(self, value: Value) -> bool:
         assert self.range is not None
@@ -256,6 +330,11 @@ class Setting(BaseModel):
         return left == right
 
     def _equal(self, actual: Value, expected: Value) -> bool:
+        if self.types:
+            members = (self.model_copy(update={"type": kind, "types": ()}) for kind in self.types)
+            return any(member._equal(actual, expected) for member in members)
+        if self.type.structured:
+            return actual == expected
         element = self.type.element
         if element is not None:
             if not (isinstance(actual, tuple | list) and isinstance(expected, tuple)) or len(actual) != len(expected):
@@ -281,11 +360,15 @@ class Setting(BaseModel):
 
 
 def render_float(value: float, scientific: bool) -> str:
-    """A float written so PyYAML reads it back as a float: ``1.0e-4`` (scientific) or ``0.1``."""
+    """A float written so PyYAML reads it back as the same float, in the fewest digits: ``6.0e-4`` (scientific,
+    never ``5.999999999999999e-4``) or ``0.1``."""
+    if math.isnan(value) or math.isinf(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
     if scientific or "e" in repr(value):
-        mantissa, exponent = f"{value:.15e}".split("e")
-        mantissa = mantissa.rstrip("0")
-        mantissa += "0" if mantissa.endswith(".") else ""
+        # repr is the shortest text that reads back as this float; its digits give the mantissa.
+        digits = next(p for p in range(17) if float(f"{value:.{p}e}") == value)
+        mantissa, exponent = f"{value:.{digits}e}".split("e")
+        mantissa += ".0" if "." not in mantissa else ""
         # PyYAML's float needs the exponent's sign: 1.0e5 would be a string, 1.0e+5 is a float.
         return f"{mantissa}e{int(exponent):+d}"
     text = repr(value)

@@ -4,7 +4,8 @@ Codes are ``SDM`` plus three digits, banded by concern:
 
 * ``SDM0xx`` input: the file cannot be read as one YAML mapping (syntax, encoding, binary, shape, aliases, tags);
   ``SDM000``: the spec itself does not load;
-* ``SDM1xx`` YAML 1.1 pitfalls: what ``yaml.safe_load`` hands the script differs from what the author wrote;
+* ``SDM1xx`` YAML 1.1 pitfalls: what the program's loader (``yaml.safe_load``, ``OmegaConf.load``) hands it differs
+  from what the author wrote; each rule runs only where that loader has the pitfall;
 * ``SDM2xx`` the paper's values: a value differs from the paper, is not given by it, or is set by no config, or the
   spec does not quote the paper yet (a TODO source);
 * ``SDM3xx`` structure and types: unknown keys and sections, wrong types;
@@ -25,12 +26,14 @@ from sdmspec.lint.project import Project
 from sdmspec.lint.rules import (
     alias_bomb,
     binary_file,
+    command_line_value,
     conflicting_values,
     duplicate_key,
     empty_file,
     float_as_string,
     invalid_spec,
     missing_setting,
+    mistyped_number,
     multi_document,
     not_a_mapping,
     not_divisible,
@@ -90,10 +93,12 @@ RULES: dict[str, Rule] = {
     "SDM105": quoted_number,
     "SDM106": octal_number,
     "SDM107": sexagesimal_number,
+    "SDM108": mistyped_number,
     "SDM201": value_mismatch,
     "SDM202": unspecified_value,
     "SDM203": missing_setting,
     "SDM204": todo_source,
+    "SDM205": command_line_value,
     "SDM301": unknown_key,
     "SDM302": unknown_section,
     "SDM303": wrong_type,

@@ -66,13 +66,21 @@ def _matcher(candidate: str) -> difflib.SequenceMatcher[str]:
     return difflib.SequenceMatcher(None, "", candidate)
 
 
-def close_match(word: str, candidates: list[str], cutoff: float) -> str | None:
-    """The candidate most similar to ``word`` (difflib's ratio >= ``cutoff``), or None.
+# Below this length one letter is a quarter of the word: `ff` and `cff`, `lr` and `dr` are different keys, not typos.
+MIN_SUGGESTED = 4
+# A did-you-mean must be really close: difflib's ratio of a one-letter slip in a word of five or more letters.
+SUGGEST_CUTOFF = 0.8
+
+
+def close_match(word: str, candidates: list[str], cutoff: float = SUGGEST_CUTOFF) -> str | None:
+    """The candidate most similar to ``word`` (difflib's ratio >= ``cutoff``), or None; none for a short word.
 
     Same answer as ``difflib.get_close_matches(word, candidates, 1, cutoff)``, but the candidates' analysis is
     cached, so a file with thousands of unknown keys stays fast.
     """
     best: tuple[float, str] | None = None
+    if len(word) < MIN_SUGGESTED:
+        return None
     for candidate in candidates:
         matcher = _matcher(candidate)
         matcher.set_seq1(word)

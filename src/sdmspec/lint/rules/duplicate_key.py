@@ -32,6 +32,7 @@ SEVERITY = Severity.ERROR
 
 
 def check(project: Project) -> Iterator[Finding]:
+    loader = project.loader
     for file in project.files:
         for mapping in file.source.mappings:
             seen: dict[object, ScalarNode] = {}
@@ -44,5 +45,9 @@ def check(project: Project) -> Iterator[Finding]:
                 first = seen.setdefault(identity, key)
                 if first is not key:
                     line = file.source.span(first).line
-                    message = f"duplicate key {key.value!r} (first on line {line}): yaml.safe_load keeps only this one"
+                    if loader.refuses_duplicate_keys and key.tag == STR_TAG:
+                        outcome = f"{loader.program} refuses the file"
+                    else:
+                        outcome = f"{loader.program} keeps only this one"
+                    message = f"duplicate key {key.value!r} (first on line {line}): {outcome}"
                     yield at(file, key, message, actual=key.value)

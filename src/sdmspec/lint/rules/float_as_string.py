@@ -36,6 +36,9 @@ SEVERITY = Severity.WARNING
 
 
 def check(project: Project) -> Iterator[Finding]:
+    if not project.loader.yaml11_floats:
+        return  # OmegaConf's resolver reads 2e-4 as the float it looks like: no pitfall there
+    program = project.loader.program
     for file in project.files:
         for node, is_key in file.source.scalars:
             if is_key or node.tag != STR_TAG or not is_plain(node) or "e" not in node.value.lower():
@@ -43,7 +46,7 @@ def check(project: Project) -> Iterator[Finding]:
             if YAML12_FLOAT.fullmatch(node.value) is None or (written := pyyaml_float_text(node.value)) is None:
                 continue
             occurrence = file.occurrence_of(node)
-            kind = occurrence.setting.type if occurrence else None
+            kind = occurrence.kind if occurrence else None
             if kind in (SettingType.STR, SettingType.VERSION, SettingType.BOOL):
                 continue
             safe = kind is SettingType.FLOAT
@@ -51,6 +54,6 @@ def check(project: Project) -> Iterator[Finding]:
             if kind in (None, SettingType.FLOAT):
                 applicability = Applicability.SAFE if safe else Applicability.UNSAFE
                 fix = replace(file, node, written, f"write {written}", applicability)
-            message = f"{node.value} is the string {node.value!r} under yaml.safe_load (YAML 1.1); write {written}"
+            message = f"{node.value} is the string {node.value!r} under {program} (YAML 1.1); write {written}"
             key = occurrence.key if occurrence else None
             yield at(file, node, message, key=key, expected=written, actual=node.value, fix=fix)

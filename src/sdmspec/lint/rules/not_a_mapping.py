@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from yaml.nodes import MappingNode, ScalarNode
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from sdmspec.lint.diagnostics import Finding, Severity
 from sdmspec.lint.project import Project
@@ -35,5 +35,7 @@ def check(project: Project) -> Iterator[Finding]:
         for document in file.source.documents:
             if isinstance(document, MappingNode) or (isinstance(document, ScalarNode) and document.tag == NULL_TAG):
                 continue
+            if isinstance(document, SequenceNode) and project.loader.top_level_lists:
+                continue  # OmegaConf reads a list as a ListConfig (a Hydra group file may be one)
             what = describe(received(document)) if isinstance(document, ScalarNode) else "a list"
             yield at(file, document, f"the document is {what}, not a mapping of settings: the jobs ignore it")

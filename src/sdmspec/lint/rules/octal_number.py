@@ -32,6 +32,7 @@ _LEADING_ZERO = re.compile(r"([-+]?)0+([0-9]+)")
 
 
 def check(project: Project) -> Iterator[Finding]:
+    program = project.loader.program
     for file in project.files:
         for node, is_key in file.source.scalars:
             if is_key or not is_plain(node) or node.tag not in (INT_TAG, STR_TAG):
@@ -44,7 +45,7 @@ def check(project: Project) -> Iterator[Finding]:
             if value == int(decimal):
                 continue  # 05 is 5 either way
             got = describe(value)
-            message = f"{node.value} is {got} under yaml.safe_load (YAML 1.1 octal); YAML 1.2 reads {decimal}"
+            message = f"{node.value} is {got} under {program} (YAML 1.1 octal); YAML 1.2 reads {decimal}"
             fix = replace(file, node, decimal, f"write {decimal}", Applicability.UNSAFE)
             occurrence = file.occurrence_of(node)
             key = occurrence.key if occurrence else None

@@ -10,7 +10,8 @@ Example::
     batch_size: "128"   # the string "128"
     batch_size: 128
 
-Fix (safe): remove the quotes, writing floats in a form PyYAML reads as floats (`'2e-4'` -> `2.0e-4`).
+Fix: remove the quotes, writing floats in a form the loader reads as floats (`'2e-4'` -> `2.0e-4`): safe under the
+`yaml` loader (the string was meant as that number), unsafe under others.
 """
 
 from __future__ import annotations
@@ -31,18 +32,20 @@ SEVERITY = Severity.WARNING
 
 
 def check(project: Project) -> Iterator[Finding]:
+    program = project.loader.program
+    applicability = Applicability.SAFE if project.loader.name == "yaml" else Applicability.UNSAFE
     for file, occurrence in occurrences(project):
         node = occurrence.value_node
-        if occurrence.setting.type not in (SettingType.INT, SettingType.FLOAT) or not isinstance(node, ScalarNode):
+        if occurrence.kind not in (SettingType.INT, SettingType.FLOAT) or not isinstance(node, ScalarNode):
             continue
         if is_plain(node) or node.tag != STR_TAG or occurrence.reading.value is None:
             continue
         written = plain_number_text(node.value.strip())
         fix = None
         if written is not None and not occurrence.merged:
-            fix = replace(file, node, written, f"write {written}", Applicability.SAFE)
+            fix = replace(file, node, written, f"write {written}", applicability)
         number = written or node.value.strip()
-        message = f"the number {number} is quoted: yaml.safe_load gives the string {node.value!r}, not the number"
+        message = f"the number {number} is quoted: {program} gives the string {node.value!r}, not the number"
         # `actual` is the scalar as written, quotes included: "expected 4, actual 4" said nothing.
         span = file.source.value_span(node)
         raw = file.source.text[span.start : span.end]

@@ -29,6 +29,7 @@ SEVERITY = Severity.WARNING
 
 
 def check(project: Project) -> Iterator[Finding]:
+    program = project.loader.program
     for file in project.files:
         for node, is_key in file.source.scalars:
             if not is_plain(node) or node.tag not in (INT_TAG, FLOAT_TAG) or ":" not in node.value:
@@ -37,11 +38,13 @@ def check(project: Project) -> Iterator[Finding]:
             key = occurrence.key if occurrence else None
             value = received(node)
             read = occurrence.reading.value if occurrence else None
-            numeric = occurrence is not None and occurrence.setting.type in (SettingType.INT, SettingType.FLOAT)
-            if occurrence and numeric and isinstance(read, int | float):
-                written, applicability = render(read, occurrence.setting.type, node), Applicability.SAFE
+            numeric = occurrence is not None and occurrence.kind in (SettingType.INT, SettingType.FLOAT)
+            if occurrence and numeric and isinstance(read, int | float) and isinstance(value, int | float):
+                # The number the program already receives, in its own type (90, not 90.0): the value stays.
+                kind = SettingType.INT if isinstance(value, int) else SettingType.FLOAT
+                written, applicability = render(value, kind, node), Applicability.SAFE
             else:
                 written, applicability = quote(node.value), Applicability.UNSAFE
-            message = f"{node.value} is {describe(value)} under yaml.safe_load (base 60); write {written}"
+            message = f"{node.value} is {describe(value)} under {program} (base 60); write {written}"
             fix = replace(file, node, written, f"write {written}", applicability)
             yield at(file, node, message, key=key, expected=written, actual=node.value, fix=fix)

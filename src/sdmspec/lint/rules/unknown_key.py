@@ -1,7 +1,8 @@
 """SDM301 unknown-key: a key the spec does not know inside a section it does, with a did-you-mean suggestion.
 
 What: inside a section the spec describes (`training.pretrain`, `environment`, `epochs`, ...), a key that is
-neither a setting nor a subsection of it. A close match (by difflib) is suggested.
+neither a setting nor a subsection of it. A really close match (difflib's ratio 0.8 or more, a one-letter slip;
+none for keys under four letters) is suggested; otherwise the known keys are listed.
 
 Why: the jobs read settings by key path, so `learning_rte: 2.0e-4` is never read: the run silently uses the default
 learning rate. Configs are checked like a schema with extra keys forbidden; a setting the paper does not cover goes
@@ -35,6 +36,8 @@ from sdmspec.schema import Spec
 CODE = "SDM301"
 NAME = "unknown-key"
 SEVERITY = Severity.ERROR
+# A section's known keys listed in the message at most: a long list is a paragraph, not a hint.
+_LISTED = 8
 
 
 def children(spec: Spec, parent: str) -> list[str]:
@@ -53,7 +56,7 @@ def check(project: Project) -> Iterator[Finding]:
                 continue
             name = stray.key_node.value
             known = children(project.spec, stray.parent)
-            match = close_match(name, known, cutoff=0.6)
+            match = close_match(name, known)
             close = [match] if match else []
             message = f"unknown key {name!r} in {stray.parent}"
             fix = None
@@ -74,7 +77,9 @@ def check(project: Project) -> Iterator[Finding]:
                     claimed[target] = file.source.span(stray.key_node).line
                     fix = replace(file, stray.key_node, close[0], f"rename to {close[0]}", Applicability.UNSAFE)
             else:
-                message += f" (known: {', '.join(known)})"
+                more = f" and {len(known) - _LISTED} more" if len(known) > _LISTED else ""
+                shown = ", ".join(known[:_LISTED]) + more
+                message += f" (known: {shown})"
             yield at(file, stray.key_node, message, key=stray.path, expected=close[0] if close else None, fix=fix)
 
 

@@ -38,7 +38,7 @@ def check(project: Project) -> Iterator[Finding]:
         for stray in file.stray_keys:
             if stray.parent:
                 continue
-            match = close_match(stray.key_node.value, sections, cutoff=0.8)
+            match = close_match(stray.key_node.value, sections)
             if match is None:
                 continue
             close = [match]

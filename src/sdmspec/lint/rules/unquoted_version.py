@@ -13,7 +13,8 @@ Example::
       pytorch: 2.10     # the float 2.1
       pytorch: "2.10"   # the string "2.10"
 
-Fix (safe): quote the value exactly as written.
+Fix (unsafe: the program then receives the string instead of the number it gets today): quote the value exactly as
+written.
 """
 
 from __future__ import annotations
@@ -34,13 +35,14 @@ SEVERITY = Severity.WARNING
 
 
 def check(project: Project) -> Iterator[Finding]:
+    program = project.loader.program
     for file, occurrence in occurrences(project):
         node = occurrence.value_node
-        if occurrence.setting.type not in (SettingType.VERSION, SettingType.STR) or not isinstance(node, ScalarNode):
+        if occurrence.kind not in (SettingType.VERSION, SettingType.STR) or not isinstance(node, ScalarNode):
             continue
         if not is_plain(node) or node.tag not in (INT_TAG, FLOAT_TAG):
             continue
         quoted = quote(node.value)
-        fix = None if occurrence.merged else replace(file, node, quoted, f"write {quoted}", Applicability.SAFE)
-        message = f"{node.value} is {describe(received(node))} under yaml.safe_load, not a string; write {quoted}"
+        fix = None if occurrence.merged else replace(file, node, quoted, f"write {quoted}", Applicability.UNSAFE)
+        message = f"{node.value} is {describe(received(node))} under {program}, not a string; write {quoted}"
         yield at(file, node, message, key=occurrence.key, expected=quoted, actual=node.value, fix=fix)

@@ -10,8 +10,9 @@ Example::
     shuffle: yes      # True under PyYAML, the string "yes" under YAML 1.2
     shuffle: true
 
-Fix (safe): where the spec expects a string, and for keys, quote it (`"no"`), which is what was meant; elsewhere
-write `true`/`false`, which is exactly what PyYAML already reads.
+Fix: where the spec expects a boolean (or knows nothing of the key), write `true`/`false`, exactly what the loader
+already reads (safe); where it expects a string, and for keys, quote it (`"no"`), which is what was meant but
+changes what the program receives (unsafe).
 """
 
 from __future__ import annotations
@@ -30,16 +31,18 @@ SEVERITY = Severity.WARNING
 
 
 def check(project: Project) -> Iterator[Finding]:
+    program = project.loader.program
     for file in project.files:
         for node, is_key in file.source.scalars:
             if node.tag != BOOL_TAG or not is_plain(node) or node.value not in YAML11_ONLY_BOOLEANS:
                 continue
             occurrence = None if is_key else file.occurrence_of(node)
-            wants_text = is_key or (occurrence is not None and occurrence.setting.type is not SettingType.BOOL)
+            wants_text = is_key or (occurrence is not None and SettingType.BOOL not in occurrence.setting.kinds)
             written = quote(node.value) if wants_text else str(YAML11_ONLY_BOOLEANS[node.value]).lower()
             value = str(YAML11_ONLY_BOOLEANS[node.value]).lower()
             what = "key" if is_key else "value"
-            message = f"the {what} {node.value} is the boolean {value} under yaml.safe_load (YAML 1.1); write {written}"
-            fix = replace(file, node, written, f"write {written}", Applicability.SAFE)
+            message = f"the {what} {node.value} is the boolean {value} under {program} (YAML 1.1); write {written}"
+            applicability = Applicability.UNSAFE if wants_text else Applicability.SAFE
+            fix = replace(file, node, written, f"write {written}", applicability)
             key = occurrence.key if occurrence else None
             yield at(file, node, message, key=key, expected=written, actual=node.value, fix=fix)
