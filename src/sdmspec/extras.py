@@ -27,8 +27,10 @@ EXTRA_OF_MODULE: dict[str, str] = {
         "train",
     ),
     **dict.fromkeys(("mamba_ssm", "causal_conv1d"), "cuda"),
+    # hydra-core installs the module `hydra`.
+    **dict.fromkeys(("hydra", "omegaconf"), "hydra"),
 }
-_WHAT = {"train": "the training stack", "cuda": "the CUDA kernels"}
+_WHAT = {"train": "the training stack", "cuda": "the CUDA kernels", "hydra": "Hydra's compose API"}
 
 
 def missing_extra(err: ModuleNotFoundError) -> str | None:

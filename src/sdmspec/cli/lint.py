@@ -23,6 +23,15 @@ from sdmspec.io import file_option
 from sdmspec.schema.problems import InvalidSpecError
 
 
+class Loader(str, Enum):
+    """How config files are read: per file (auto, yaml, omegaconf), or composed by Hydra (hydra)."""
+
+    AUTO = "auto"
+    YAML = "yaml"
+    OMEGACONF = "omegaconf"
+    HYDRA = "hydra"
+
+
 class OutputFormat(str, Enum):
     TEXT = "text"
     JSON = "json"
@@ -101,6 +110,23 @@ def lint(
     explain: str | None = typer.Option(
         None, "--explain", metavar="CODE", help="Print a rule's documentation (or 'all' for the list) and exit."
     ),
+    loader: Loader = typer.Option(
+        Loader.AUTO,
+        "--loader",
+        case_sensitive=False,
+        help="hydra: compose the config folder with Hydra (the `hydra` extra) and check the composed config of"
+        " --config-name, or of each entry in spec/runs.yaml.",
+    ),
+    config_name: str | None = typer.Option(
+        None, "--config-name", help="With --loader hydra: the primary config to compose (train for train.yaml)."
+    ),
+    override: list[str] | None = typer.Option(
+        None,
+        "--override",
+        metavar="OVERRIDE",
+        help="With --loader hydra: a Hydra override, as on the program's command line (experiment=example); "
+        "repeatable.",
+    ),
 ) -> None:
     """Check YAML configs against the paper's spec: values, YAML 1.1 pitfalls, structure, cross-file conflicts."""
     if explain is not None:
@@ -119,6 +145,11 @@ def lint(
     except InvalidSpecError as err:
         report_invalid_spec(err, output_format.value, output)
         raise typer.Exit(EXIT_USAGE) from err
+    if loader is Loader.HYDRA:
+        _lint_composed(targets, spec, spec_path, config_name, override or [], output_format, output, exit_zero,
+                       select=select, ignore=ignore, fix=fix or diff, show_source=show_source)  # fmt: skip
+    if config_name is not None or override:
+        raise typer.BadParameter("--config-name and --override compose with Hydra: add --loader hydra")
     if not config_files(targets):
         # Nothing to lint (an empty folder, a folder named like a file): not an error, but machine formats still
         # print their one document (an empty report carrying the notice), so a pipe into `jq` or an upload works.
@@ -166,6 +197,38 @@ def lint(
         show_source=show_source,
         color=color and "NO_COLOR" not in os.environ,
     )
+    _emit(render(output_format.value, result, options), output)
+    raise typer.Exit(EXIT_FINDINGS if result.errors and not exit_zero else EXIT_OK)
+
+
+def _lint_composed(
+    targets: list[Path],
+    spec: object,
+    spec_path: Path | None,
+    config_name: str | None,
+    overrides: list[str],
+    output_format: OutputFormat,
+    output: Path | None,
+    exit_zero: bool,
+    *,
+    select: list[str] | None,
+    ignore: list[str] | None,
+    fix: bool,
+    show_source: bool,
+) -> None:
+    """--loader hydra: the composed config of each entry (sdmspec.compose), rendered like any lint result."""
+    from sdmspec.compose.lint_command import hydra_lint
+    from sdmspec.report import ReportOptions, render
+    from sdmspec.schema import Spec
+
+    assert isinstance(spec, Spec)
+    if fix:
+        raise typer.BadParameter("--fix and --diff edit files one by one: run them without --loader hydra")
+    result = hydra_lint(
+        targets, spec, config_name=config_name, overrides=overrides, select=select, ignore=ignore, spec_path=spec_path
+    )
+    color = output is None and output_format is OutputFormat.TEXT and sys.stdout.isatty()
+    options = ReportOptions(show_source=show_source, color=color and "NO_COLOR" not in os.environ)
     _emit(render(output_format.value, result, options), output)
     raise typer.Exit(EXIT_FINDINGS if result.errors and not exit_zero else EXIT_OK)
 
