@@ -29,6 +29,11 @@ BUILTIN_RESOLVERS = frozenset(
 )
 # Hydra's, filled in when the job starts (its output folder, the clock).
 HYDRA_RUNTIME_RESOLVERS = frozenset({"hydra", "now"})
+# Built-ins whose first argument is a key (``${oc.select:a.b,0}``): a reference, followed like ``${a.b}``.
+_KEY_RESOLVERS = frozenset({"oc.select", "oc.deprecated", "oc.dict.keys", "oc.dict.values"})
+# Built-ins that turn text into config (``oc.decode`` parses it, ``oc.create`` loads it): safe on literal text, but
+# on a computed value (``${oc.decode:${oc.env:X}}``) the text could hold an interpolation of any resolver.
+_TEXT_TO_CONFIG_RESOLVERS = frozenset({"oc.decode", "oc.create"})
 _MISSING = "???"
 
 
@@ -111,7 +116,14 @@ class Resolver:
         while pending:
             node = pending.pop()
             if isinstance(node, OmegaConfGrammarParser.InterpolationResolverContext):
-                resolvers.append(node.resolverName().getText())  # type: ignore[no-untyped-call]
+                name = node.resolverName().getText()  # type: ignore[no-untyped-call]
+                resolvers.append(name)
+                arguments = node.sequence()  # type: ignore[no-untyped-call]
+                elements = arguments.element() if arguments is not None else []
+                if name in _KEY_RESOLVERS and elements:
+                    references.append(elements[0].getText())
+                if name in _TEXT_TO_CONFIG_RESOLVERS and "${" in (arguments.getText() if arguments else ""):
+                    resolvers.append(f"{name} of a computed value")
             elif isinstance(node, OmegaConfGrammarParser.InterpolationNodeContext):
                 references.append(node.getText()[2:-1])
             pending.extend(node.getChildren() if hasattr(node, "getChildren") else ())
@@ -208,6 +220,8 @@ class Resolver:
 
 def _resolver_refusal(resolvers: list[str]) -> tuple[Status, str] | None:
     for name in resolvers:
+        if name.endswith(" of a computed value"):
+            return Status.RUNTIME, f"{name}: text made into config at run time could hold any resolver"
         if name in HYDRA_RUNTIME_RESOLVERS:
             return Status.RUNTIME, f"${{{name}:...}} is set by Hydra when the job starts"
         if name not in BUILTIN_RESOLVERS:
