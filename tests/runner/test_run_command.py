@@ -98,8 +98,9 @@ def test_a_bad_override_or_a_sweep_is_one_line(app: Path) -> None:
 
 
 def test_a_command_that_does_not_exist_is_one_line(app: Path) -> None:
-    done = run_sdmspec("run", "--configs", "conf", "--config-name", "train", "--", "no-such-program-x", "data.workers=4",
-                       cwd=app)  # fmt: skip
+    done = run_sdmspec(
+        "run", "--configs", "conf", "--config-name", "train", "--", "no-such-program-x", "data.workers=4", cwd=app
+    )  # fmt: skip
     assert done.returncode == 2 and "cannot start no-such-program-x" in done.stderr, done.stderr
 
 
