@@ -150,3 +150,19 @@ def test_resolution_statuses(app: Path) -> None:
     assert composed.values["optimizer.lr"].via == ("base_lr",)
     assert composed.values["data.workers"].status is Status.MISSING
     assert composed.values["data.root"].status is Status.UNRESOLVED
+
+
+def test_the_composition_is_hydra_compose_s(app: Path) -> None:
+    # Composition goes through Hydra's private steps to keep the defaults list: it must give what the public API does.
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from sdmspec.compose.hydra_compose import HydraComposer
+
+    entries = [(), ("experiment=drift",), ("experiment=sgd", "~trainer.devices"), ("++optimizer.lr=3", "+extra=1")]
+    with HydraComposer(Path("conf")) as composer:
+        ours = [composer.compose(Entry("train", overrides)).config for overrides in entries]
+    with initialize_config_dir(config_dir=str(app / "conf"), version_base=None):
+        theirs = [compose("train", overrides=list(overrides)) for overrides in entries]
+    for mine, hydra_s in zip(ours, theirs, strict=True):
+        assert OmegaConf.to_container(mine, resolve=False) == OmegaConf.to_container(hydra_s, resolve=False)

@@ -29,7 +29,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from sdmspec.compose.entry import Entry
-from sdmspec.compose.hydra_compose import ComposeError, Composition, compose_entry
+from sdmspec.compose.hydra_compose import ComposeError, Composition, HydraComposer, compose_entry
 from sdmspec.compose.interpolation import Resolved, Resolver, Status
 from sdmspec.compose.provenance import Origin, ProvenanceMap, provenance
 from sdmspec.lint.diagnostics import Diagnostic, Location
@@ -90,10 +90,12 @@ def _put(tree: dict[str, Any], key: str, value: object) -> None:
     here[parts[-1]] = value
 
 
-def compose_and_resolve(config_dir: Path, entry: Entry, spec: Spec) -> ComposedEntry:
+def compose_and_resolve(
+    config_dir: Path, entry: Entry, spec: Spec, composer: HydraComposer | None = None
+) -> ComposedEntry:
     """Compose ``entry`` and resolve the spec's settings in it (and the sections the spec expects to be mappings)."""
     try:
-        composition = compose_entry(config_dir, entry)
+        composition = composer.compose(entry) if composer is not None else compose_entry(config_dir, entry)
     except ComposeError as err:
         return ComposedEntry(entry, None, {}, ProvenanceMap(), error=str(err))
     resolver = Resolver(composition.config)
@@ -353,11 +355,12 @@ def lint_composed(
     rules = select_rules(select, ignore)
     diagnostics: list[Diagnostic] = []
     files: set[str] = set()
-    for entry in entries:
-        composed = compose_and_resolve(config_dir, entry, spec)
-        diagnostics.extend(lint_entry(composed, spec, rules, spec_path=spec_path))
-        if composed.composition is not None:
-            files.update(str(merged.path) for merged in composed.composition.files if merged.path is not None)
+    with HydraComposer(config_dir) as composer:
+        for entry in entries:
+            composed = compose_and_resolve(config_dir, entry, spec, composer)
+            diagnostics.extend(lint_entry(composed, spec, rules, spec_path=spec_path))
+            if composed.composition is not None:
+                files.update(str(merged.path) for merged in composed.composition.files if merged.path is not None)
     ordered = tuple(sorted(_merged(diagnostics), key=lambda d: d.sort_key))
     return LintResult(ordered, files=len(files), root=str(config_dir))
 

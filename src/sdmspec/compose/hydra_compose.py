@@ -1,10 +1,13 @@
 """Compose an entry the way ``python train.py NAME OVERRIDES...`` would, with hydra-core's own compose API.
 
-``hydra.initialize_config_dir`` + ``hydra.compose`` give the config the program receives, without running it. Which
-files Hydra merged, in which order and under which package, is the defaults list: Hydra's public API does not
-expose it, so it is read from ``hydra._internal`` (``ConfigLoaderImpl.compute_defaults_list``, and its
-``repository.group_exists`` to tell a group override, ``experiment=x``, from a value one, ``trainer.max_epochs=5``,
-as Hydra itself does). That private API may change between Hydra releases: it is used here and nowhere else.
+``hydra.initialize_config_dir`` sets Hydra up on the folder, as ``@hydra.main`` does, and the config is composed
+the way ``hydra.compose`` composes it, without running the program. Which files Hydra merged, in which order and
+under which package, is the defaults list, and which overrides are values (``trainer.max_epochs=5``) rather than
+group choices (``experiment=x``) is decided while building it: Hydra's public API exposes neither, so composition
+goes through the steps ``hydra.compose`` runs, in ``hydra._internal`` (``create_defaults_list``, then the
+loader's ``_compose_config_from_defaults_list`` and ``_apply_overrides_to_config``), keeping the defaults list.
+That private API may change between Hydra releases: it is used here and nowhere else, and a test holds the result
+equal to ``hydra.compose``'s.
 
 Hydra's own ``hydra`` group is how the program runs (logging, launcher, output folders), not the paper's setup: the
 composed config leaves it out (``return_hydra_config=False``), and an option of it that needs a plugin this machine
@@ -15,6 +18,7 @@ Nothing of the repository's Python is imported or run: only its YAML files are r
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,57 +109,134 @@ def _hydra_stand_in(err: Any, taken: set[str]) -> tuple[str, str] | None:
     return None
 
 
-def compose_entry(config_dir: Path, entry: Entry) -> Composition:
-    """Compose ``entry`` from ``config_dir``; raises :class:`ComposeError` (one line) when Hydra cannot."""
-    require_hydra("lint --loader hydra")
-    from hydra.errors import MissingConfigException
+class HydraComposer:
+    """Composes entries from one config folder inside one Hydra initialization (``with HydraComposer(dir) as c``).
 
-    overrides = list(entry.overrides)
-    stand_ins: list[str] = []
-    taken: set[str] = set()
-    root = config_dir.resolve()
-    if not root.is_dir():
-        raise ComposeError(f"{config_dir}: not a folder of Hydra configs")
-    for _ in range(_MAX_STAND_INS + 1):
+    A stand-in one entry needed (``hydra/job_logging=none``) is tried first for the next ones: the plugin is missing
+    for all of them, and each failed attempt costs a composition.
+    """
+
+    def __init__(self, config_dir: Path) -> None:
+        self.config_dir = config_dir
+        self.root = config_dir.resolve()
+        self.stand_ins: dict[str, str] = {}
+        self._context: Any = None
+        self._loader: Any = None
+        # Each file as Hydra loaded it, shared by the entries: see _shared_loads_repository.
+        self._loaded: dict[str, Any] = {}
+
+    def __enter__(self) -> HydraComposer:
+        require_hydra("lint --loader hydra")
+        from hydra import initialize_config_dir
+        from hydra.core.global_hydra import GlobalHydra
+
+        if not self.root.is_dir():
+            raise ComposeError(f"{self.config_dir}: not a folder of Hydra configs")
+        self._context = initialize_config_dir(config_dir=str(self.root), version_base=None, job_name="sdmspec")
+        self._context.__enter__()
+        self._loader = GlobalHydra.instance().config_loader()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._context.__exit__(*exc)
+
+    def compose(self, entry: Entry) -> Composition:
+        """Compose ``entry``; raises :class:`ComposeError` (one line) when Hydra cannot."""
+        from hydra.errors import MissingConfigException
+
+        chosen = {override.split("=", 1)[0].lstrip("+~") for override in entry.overrides}
+        stand_ins = {group: option for group, option in self.stand_ins.items() if group not in chosen}
+        for _ in range(_MAX_STAND_INS + 1):
+            overrides = [*entry.overrides, *(f"{group}={option}" for group, option in stand_ins.items())]
+            try:
+                composition = self._compose(entry, overrides)
+            except MissingConfigException as err:
+                substitute = _hydra_stand_in(err, set(stand_ins) | chosen)
+                if substitute is None:
+                    raise ComposeError(f"cannot compose {entry.label}: {_missing_message(err)}") from err
+                stand_ins[substitute[0]] = substitute[1]
+                continue
+            self.stand_ins.update(stand_ins)
+            shown = tuple(f"{group}={option}" for group, option in stand_ins.items())
+            return dataclasses.replace(composition, stand_ins=shown)
+        raise ComposeError(f"cannot compose {entry.label}: too many of Hydra's own groups need a missing plugin")
+
+    def _compose(self, entry: Entry, overrides: list[str]) -> Composition:
+        from hydra._internal.config_loader_impl import ConfigLoaderImpl
+        from hydra._internal.defaults_list import create_defaults_list
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+        from hydra.errors import HydraException, MissingConfigException
+        from hydra.types import RunMode
+        from omegaconf import OmegaConf, open_dict
+        from omegaconf.errors import OmegaConfBaseException
+
+        loader = self._loader
         try:
-            return _compose(root, entry, overrides, tuple(stand_ins))
-        except MissingConfigException as err:
-            substitute = _hydra_stand_in(err, taken)
-            if substitute is None:
-                raise ComposeError(f"cannot compose {entry.label}: {_missing_message(err)}") from err
-            group, option = substitute
-            taken.add(group)
-            overrides.append(f"{group}={option}")
-            stand_ins.append(f"{group}={option}")
-    raise ComposeError(f"cannot compose {entry.label}: too many of Hydra's own groups need a missing plugin")
+            with warnings.catch_warnings():
+                # Hydra warns about deprecated defaults-list forms: the program's concern, not lint's.
+                warnings.simplefilter("ignore")
+                # ConfigLoaderImpl._load_configuration_impl, what hydra.compose runs, without the parts that fill in
+                # the `hydra` node: one defaults list serves both the composition and the provenance (calling
+                # hydra.compose and compute_defaults_list would build it, and load every file, twice).
+                loader.ensure_main_config_source_available()
+                parsed = OverridesParser.create().parse_overrides(overrides=overrides)
+                repo = _shared_loads_repository(loader.repository, self._loaded)
+                loader._process_config_searchpath(entry.config_name, parsed, repo)
+                loader.validate_sweep_overrides_legal(overrides=parsed, run_mode=RunMode.RUN, from_shell=False)
+                defaults = create_defaults_list(
+                    repo=repo,
+                    config_name=entry.config_name,
+                    overrides_list=parsed,
+                    prepend_hydra=True,
+                    skip_missing=False,
+                )
+                config = loader._compose_config_from_defaults_list(defaults=defaults.defaults, repo=repo)
+                OmegaConf.set_struct(config, True)
+                ConfigLoaderImpl._apply_overrides_to_config(defaults.config_overrides, config)
+                if "hydra" in config:
+                    with open_dict(config):
+                        del config["hydra"]
+        except MissingConfigException:
+            raise
+        except (HydraException, OmegaConfBaseException, ValueError, OSError) as err:
+            raise ComposeError(f"cannot compose {entry.label}: {_first_line(err)}") from err
+        files = tuple(
+            MergedFile(result.config_path, result.package or "", _file_of(self.root, result.config_path))
+            for result in defaults.defaults
+            if result.config_path is not None and not _is_hydra_package(result.package)
+        )
+        value_overrides = _value_overrides(entry.overrides, defaults.config_overrides)
+        return Composition(entry, config, files, value_overrides)
 
 
-def _compose(root: Path, entry: Entry, overrides: list[str], stand_ins: tuple[str, ...]) -> Composition:
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException, MissingConfigException
-    from hydra.types import RunMode
-    from omegaconf.errors import OmegaConfBaseException
+def _shared_loads_repository(delegate: Any, loaded: dict[str, Any]) -> Any:
+    """Hydra's per-composition caching repository, whose file loads come from ``loaded`` (filled on first use).
 
-    try:
-        with warnings.catch_warnings():
-            # Hydra warns about version_base and deprecated defaults-list forms: the program's concern, not lint's.
-            warnings.simplefilter("ignore")
-            with initialize_config_dir(config_dir=str(root), version_base=None, job_name="sdmspec"):
-                config = compose(config_name=entry.config_name, overrides=overrides)
-                loader: Any = GlobalHydra.instance().config_loader()
-                defaults = loader.compute_defaults_list(entry.config_name, overrides, RunMode.RUN)
-                value_overrides = _value_overrides(loader, entry.overrides)
-    except MissingConfigException:
-        raise
-    except (HydraException, OmegaConfBaseException, ValueError, OSError) as err:
-        raise ComposeError(f"cannot compose {entry.label}: {_first_line(err)}") from err
-    files = tuple(
-        MergedFile(result.config_path, result.package, _file_of(root, result.config_path))
-        for result in defaults.defaults
-        if result.config_path is not None and not _is_hydra_package(result.package)
-    )
-    return Composition(entry, config, files, value_overrides, stand_ins)
+    Hydra loads every file of the defaults list afresh for each composition (YAML parsed in pure Python, then
+    OmegaConf nodes built), and a composition takes the loaded nodes over without copying them. A handful of
+    entries share most files, so each is loaded once and every composition gets a deep copy of it (16 times
+    cheaper than loading it again), which it may change as it likes.
+    """
+    import copy
+
+    from hydra._internal.config_repository import CachingConfigRepository
+
+    class SharedLoads(CachingConfigRepository):
+        def load_config(self, config_path: str) -> Any:
+            key = f"config_path={config_path}"
+            if key not in self.cache:
+                if key not in loaded:
+                    loaded[key] = self.delegate.load_config(config_path=config_path)
+                self.cache[key] = copy.deepcopy(loaded[key])
+            return self.cache[key]
+
+    return SharedLoads(delegate)
+
+
+def compose_entry(config_dir: Path, entry: Entry) -> Composition:
+    """Compose one entry from ``config_dir`` (see :class:`HydraComposer` for many)."""
+    with HydraComposer(config_dir) as composer:
+        return composer.compose(entry)
 
 
 def _is_hydra_package(package: str | None) -> bool:
@@ -170,14 +251,15 @@ def _file_of(root: Path, config_path: str) -> Path | None:
     return None  # from another search-path entry (a package, a structured config): no file of this repository
 
 
-def _value_overrides(loader: Any, overrides: tuple[str, ...]) -> tuple[ValueOverride, ...]:
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parsed = OverridesParser.create().parse_overrides(list(overrides))
+def _value_overrides(written: tuple[str, ...], applied: list[Any]) -> tuple[ValueOverride, ...]:
+    """The entry's overrides Hydra applied as values (not group choices), with their index among those written."""
     found: list[ValueOverride] = []
-    for index, override in enumerate(parsed):
+    for override in applied:
+        line = override.input_line
+        if line not in written:
+            continue  # a stand-in for one of Hydra's own groups
         key = override.key_or_group
-        if loader.repository.group_exists(key) or key.startswith("hydra.") or key == "hydra":
-            continue  # a group choice (experiment=x) decides which files merge; hydra.* is Hydra's own config
-        found.append(ValueOverride(index, overrides[index], key, override.is_delete()))
+        if key == "hydra" or key.startswith("hydra."):
+            continue  # Hydra's own config, left out of the composed config
+        found.append(ValueOverride(written.index(line), line, key, override.is_delete()))
     return tuple(found)
