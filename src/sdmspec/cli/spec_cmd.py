@@ -114,6 +114,17 @@ def init(
     ),
     title: str = typer.Option("TODO: the paper's title", "--title", help="The paper's title (paper.yaml)."),
     force: bool = typer.Option(False, "--force", help="Overwrite paper.yaml and config.yaml in the folder."),
+    loader: str = typer.Option(
+        "auto",
+        "--loader",
+        metavar="auto|yaml|omegaconf|hydra",
+        help="hydra: start from the config Hydra composes for --config-name (and --override), not file by file; "
+        "runs.yaml then lists that entry.",
+    ),
+    config_name: str | None = typer.Option(None, "--config-name", help="With --loader hydra: the primary config."),
+    override: list[str] | None = typer.Option(
+        None, "--override", metavar="OVERRIDE", help="With --loader hydra: a Hydra override (repeatable)."
+    ),
 ) -> None:
     """Write a starting spec (paper.yaml + config.yaml) from an existing repo's configs: every key found, its type
     inferred, `unspecified: true` with the configs' value as default, `source: "TODO: quote the paper"`, keys whose
@@ -123,6 +134,11 @@ def init(
     from sdmspec.schema.scaffold import scaffold
     from sdmspec.settings import config_files
 
+    if loader not in ("auto", "yaml", "omegaconf", "hydra"):
+        raise typer.BadParameter(f"{loader!r} is not one of auto, yaml, omegaconf, hydra", param_hint="--loader")
+    if loader == "hydra":
+        _init_composed(configs, output, title, force, config_name, override or [])
+        return
     files = config_files(list(configs) if configs else [Path("configs")])
     if not files:
         raise ConfigError(f"no YAML configs under {', '.join(map(str, configs or [Path('configs')]))}")
@@ -143,4 +159,41 @@ def init(
         f"wrote {output}/: {started.settings} settings from {started.files} config(s), {started.per_file} per_file; "
         f"next: quote the paper in each TODO source (`sdmspec lint --spec {output} "
         f"{' '.join(map(str, configs or [Path('configs')]))}` lists them)"
+    )
+
+
+def _init_composed(
+    configs: list[Path] | None, output: Path, title: str, force: bool, config_name: str | None, overrides: list[str]
+) -> None:
+    """`spec init --loader hydra`: paper.yaml, config.yaml and runs.yaml from one composed entry (sdmspec.compose)."""
+    from sdmspec.compose.entry import Entry
+    from sdmspec.compose.hydra_compose import require_hydra
+    from sdmspec.compose.spec_init import composed_scaffold
+    from sdmspec.errors import ConfigError, SdmspecError
+
+    require_hydra("spec init --loader hydra")
+    folders = list(configs) if configs else [Path("configs")]
+    if len(folders) != 1 or not folders[0].is_dir():
+        raise ConfigError(f"--loader hydra composes from one config folder; got {', '.join(map(str, folders))}")
+    if config_name is None:
+        raise ConfigError("--loader hydra needs --config-name NAME (the primary config, e.g. train)")
+    targets = (output / "paper.yaml", output / "config.yaml", output / "runs.yaml")
+    for target in targets:
+        if target.is_dir():
+            raise SdmspecError(f"{target}: is a folder, not a file")
+    existing = [str(path) for path in targets if path.exists()]
+    if existing and not force:
+        raise SdmspecError(f"{', '.join(existing)} already exist(s); pass --force to overwrite")
+    entry = Entry(config_name, tuple(overrides))
+    made = composed_scaffold(folders[0], entry, title)
+    output.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(targets[0], made.started.paper_yaml)
+    atomic_write_text(targets[1], made.started.config_yaml)
+    atomic_write_text(targets[2], made.runs_yaml)
+    for note in made.notes:
+        typer.echo(f"sdmspec: note: skipped {note}", err=True)
+    typer.echo(
+        f"wrote {output}/: {made.started.settings} settings from the composed {entry.label}, and the entry in "
+        f"runs.yaml; next: quote the paper in each TODO source (`sdmspec lint {folders[0]} --loader hydra --spec "
+        f"{output}` lists them)"
     )

@@ -71,7 +71,7 @@ class ComposedEntry:
         for key in resolver.raw:
             resolved = resolver.resolve(key) if _interpolated(resolver.raw[key]) else None
             value = resolved.value if resolved is not None and resolved.status is Status.VALUE else resolver.raw[key]
-            _put(tree, key, value)
+            put_key(tree, key, value)
         return tree
 
 
@@ -79,7 +79,7 @@ def _interpolated(value: object) -> bool:
     return "${" in str(value)
 
 
-def _put(tree: dict[str, Any], key: str, value: object) -> None:
+def put_key(tree: dict[str, Any], key: str, value: object) -> None:
     parts = key.split(".")
     here = tree
     for part in parts[:-1]:
@@ -121,12 +121,12 @@ def _wanted_keys(spec: Spec, resolver: Resolver) -> list[str]:
     return list(wanted)
 
 
-def _plain(value: object) -> object:
+def plain_value(value: object) -> object:
     """A value PyYAML's safe dumper can write (structured configs may hold enums or paths)."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain_value(v) for v in value]
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
@@ -136,7 +136,7 @@ def _document(values: dict[str, Resolved]) -> str:
     tree: dict[str, Any] = {}
     for key, resolved in values.items():
         if resolved.status is Status.VALUE:
-            _put(tree, key, _plain(resolved.value))
+            put_key(tree, key, plain_value(resolved.value))
     if not tree:
         return "{}\n"
     return yaml.safe_dump(tree, default_flow_style=None, sort_keys=False, allow_unicode=True, width=1 << 16)
