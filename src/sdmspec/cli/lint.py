@@ -18,7 +18,7 @@ from pathlib import Path
 
 import typer
 
-from sdmspec.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from sdmspec.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, SdmspecError
 from sdmspec.io import file_option
 from sdmspec.schema.problems import InvalidSpecError
 
@@ -149,7 +149,7 @@ def lint(
         _lint_composed(targets, spec, spec_path, config_name, override or [], output_format, output, exit_zero,
                        select=select, ignore=ignore, fix=fix or diff, show_source=show_source)  # fmt: skip
     if config_name is not None or override:
-        raise typer.BadParameter("--config-name and --override compose with Hydra: add --loader hydra")
+        raise SdmspecError("--config-name and --override compose with Hydra: add --loader hydra")
     if not config_files(targets):
         # Nothing to lint (an empty folder, a folder named like a file): not an error, but machine formats still
         # print their one document (an empty report carrying the notice), so a pipe into `jq` or an upload works.
@@ -223,7 +223,7 @@ def _lint_composed(
 
     assert isinstance(spec, Spec)
     if fix:
-        raise typer.BadParameter("--fix and --diff edit files one by one: run them without --loader hydra")
+        raise SdmspecError("--fix and --diff edit files one by one: run them without --loader hydra")
     result = hydra_lint(
         targets, spec, config_name=config_name, overrides=overrides, select=select, ignore=ignore, spec_path=spec_path
     )

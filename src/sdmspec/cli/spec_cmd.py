@@ -135,7 +135,7 @@ def init(
     from sdmspec.settings import config_files
 
     if loader not in ("auto", "yaml", "omegaconf", "hydra"):
-        raise typer.BadParameter(f"{loader!r} is not one of auto, yaml, omegaconf, hydra", param_hint="--loader")
+        raise SdmspecError(f"--loader {loader!r} is not one of auto, yaml, omegaconf, hydra")
     if loader == "hydra":
         _init_composed(configs, output, title, force, config_name, override or [])
         return
