@@ -55,6 +55,7 @@ def test_a_value_set_on_the_command_line_names_the_override(app: Path) -> None:
     (epochs,) = by_key(result, "trainer.max_epochs")
     assert (epochs.code, epochs.file, epochs.line) == ("SDM201", None, None)
     assert "the override trainer.max_epochs=5 on the command line" in epochs.message
+    assert epochs.spec_location == Location("spec/config.yaml", 7, 5)  # SARIF's and GitHub's anchor, as for SDM203
     forced = lint_app(app, "++optimizer.lr=1e-3", "data.workers=4")  # Hydra's parser types 1e-3 as a float
     assert [(d.code, d.actual) for d in by_key(forced, "optimizer.lr")] == [("SDM201", "0.001")]
 

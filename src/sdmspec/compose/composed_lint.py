@@ -282,7 +282,26 @@ def lint_entry(
             continue
         found.append(_moved(diagnostic, composed, lines.get(diagnostic.line or 0)))
     found.extend(_unknown_values(composed, spec, rules, label))
-    return found
+    return _anchored(found, spec, spec_path, composed)
+
+
+def _anchored(
+    found: list[Diagnostic], spec: Spec, spec_path: Path | None, composed: ComposedEntry
+) -> list[Diagnostic]:
+    """A finding with no place in a file (a value an override on the command line sets) carries where the spec
+    defines its setting, as SDM203 does: the anchor SARIF and GitHub annotations need."""
+    if all(d.file is not None or d.spec_location is not None or d.key is None for d in found):
+        return found
+    from sdmspec.lint.spec_positions import setting_definitions
+
+    files = composed.composition.files if composed.composition is not None else ()
+    definitions = setting_definitions(spec, spec_path, [m.path for m in files if m.path is not None])
+    return [
+        dataclasses.replace(d, spec_location=definitions.get(_leaf_of(d.key)))
+        if d.file is None and d.spec_location is None and d.key is not None
+        else d
+        for d in found
+    ]
 
 
 def _unknown_values(composed: ComposedEntry, spec: Spec, rules: Sequence[Rule], label: str) -> Iterable[Diagnostic]:
