@@ -32,6 +32,13 @@ def test_an_experiment_file_s_value_is_reported_where_it_is_written(app: Path) -
     assert (lr.expected, lr.actual) == ("1.0e-4", "0.0003")  # OmegaConf reads 3e-4 as a float, as Hydra does
 
 
+def test_a_suppression_beside_the_winning_value_silences_it(app: Path) -> None:
+    drift = app / "conf" / "experiment" / "drift.yaml"
+    drift.write_text(drift.read_text().replace("lr: 3e-4", "lr: 3e-4  # sdmspec: ignore[value-mismatch] the ablation"))
+    result = lint_app(app, "experiment=drift", "data.workers=4")
+    assert [d.key for d in result.diagnostics if d.code == "SDM201"] == ["trainer.max_epochs"]
+
+
 def test_a_group_override_changes_which_file_sets_the_value(app: Path) -> None:
     result = lint_app(app, "optimizer=sgd", "data.workers=4")
     assert {(d.file, d.line, d.key) for d in result.diagnostics if d.code == "SDM201"} == {

@@ -282,7 +282,42 @@ def lint_entry(
             continue
         found.append(_moved(diagnostic, composed, lines.get(diagnostic.line or 0)))
     found.extend(_unknown_values(composed, spec, rules, label))
-    return _anchored(found, spec, spec_path, composed)
+    return _anchored(_unsuppressed(found), spec, spec_path, composed)
+
+
+def _unsuppressed(found: list[Diagnostic]) -> list[Diagnostic]:
+    """Without the findings a suppression silences on their line (``# sdmspec: ignore[SDM201] reason`` beside the
+    winning value), as per-file lint honours them. Whether a suppression has a reason or silences anything (SDM901,
+    SDM902) stays per-file lint's to say: the composed lint sees only the lines that win."""
+    from sdmspec.lint.selection import find_rule
+    from sdmspec.lint.source import read_source
+    from sdmspec.lint.suppress import Suppression, find_suppressions
+
+    by_file: dict[str, tuple[Suppression, ...]] = {}
+    kept: list[Diagnostic] = []
+    for diagnostic in found:
+        if diagnostic.file is None or diagnostic.line is None:
+            kept.append(diagnostic)
+            continue
+        if diagnostic.file not in by_file:
+            try:
+                data = Path(diagnostic.file).read_bytes()
+            except OSError:
+                data = b""
+            by_file[diagnostic.file] = find_suppressions(read_source(data, diagnostic.file))
+        silenced = any(
+            suppression.line == diagnostic.line
+            and (not suppression.codes or any(_names(code, diagnostic.code, find_rule) for code in suppression.codes))
+            for suppression in by_file[diagnostic.file]
+        )
+        if not silenced:
+            kept.append(diagnostic)
+    return kept
+
+
+def _names(code: str, wanted: str, find: Any) -> bool:
+    rule = find(code)
+    return rule is not None and wanted == rule.CODE
 
 
 def _anchored(
