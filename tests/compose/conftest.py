@@ -14,5 +14,6 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(APP, target)
     monkeypatch.chdir(target)
     monkeypatch.delenv("SDMSPEC_TEST_DATA_ROOT", raising=False)
+    monkeypatch.setenv("SDMSPEC_CACHE", str(tmp_path / "cache"))  # compositions kept between runs
     monkeypatch.delenv("SDMSPEC_TEST_RUN_NAME", raising=False)
     return target

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from compose_helpers import app_spec, by_key, lint_app, places
 
 from sdmspec.compose.composed_lint import compose_and_resolve
@@ -174,3 +175,22 @@ def test_the_composition_is_hydra_compose_s(app: Path) -> None:
         theirs = [compose("train", overrides=list(overrides)) for overrides in entries]
     for mine, hydra_s in zip(ours, theirs, strict=True):
         assert OmegaConf.to_container(mine, resolve=False) == OmegaConf.to_container(hydra_s, resolve=False)
+
+
+def test_a_kept_composition_gives_the_same_findings_without_hydra(app: Path) -> None:
+    from sdmspec.compose import hydra_compose
+
+    first = lint_app(app, "experiment=interp")
+    assert list((app.parent / "cache").glob("compose-v1/*.json"))
+
+    def no_hydra(self: object, entry: Entry) -> None:
+        raise AssertionError("composed again")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(hydra_compose.HydraComposer, "_compose_with_stand_ins", no_hydra)
+        again = lint_app(app, "experiment=interp")
+    assert again.diagnostics == first.diagnostics
+    # A changed file is composed afresh.
+    (app / "conf" / "experiment" / "interp.yaml").write_text("# @package _global_\nbase_lr: 1.0e-4\n")
+    changed = lint_app(app, "experiment=interp", "data.workers=4")
+    assert by_key(changed, "optimizer.lr") == []

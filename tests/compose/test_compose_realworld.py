@@ -72,6 +72,7 @@ def template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "configs").symlink_to(configs, target_is_directory=True)
     write_spec(tmp_path / "spec", TEMPLATE_SPEC)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SDMSPEC_CACHE", str(tmp_path / "cache"))
     return tmp_path
 
 
@@ -121,6 +122,7 @@ def test_s4_s_wikitext_experiment_and_a_drifted_one(tmp_path: Path, monkeypatch:
     configs = shared_path(S4)
     spec = load_spec(write_spec(tmp_path / "spec", S4_SPEC))
     monkeypatch.chdir(configs.parent)
+    monkeypatch.setenv("SDMSPEC_CACHE", str(tmp_path / "cache"))
     entries = [Entry("config", ("experiment=lm/s4-wt103",)), Entry("config", ("experiment=synthetic/s4-copying",))]
     result = lint_composed(Path("configs"), entries, spec)
     found = {(d.key, d.file, d.line) for d in result.diagnostics if d.code == "SDM201"}

@@ -26,6 +26,7 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     target = tmp_path / "app"
     shutil.copytree(APP, target)
     monkeypatch.delenv("SDMSPEC_TEST_DATA_ROOT", raising=False)
+    monkeypatch.setenv("SDMSPEC_CACHE", str(tmp_path / "cache"))  # compositions kept between runs
     return target
 
 

@@ -28,8 +28,9 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from sdmspec.compose.composition import Composition
 from sdmspec.compose.entry import Entry
-from sdmspec.compose.hydra_compose import ComposeError, Composition, HydraComposer, compose_entry
+from sdmspec.compose.hydra_compose import ComposeError, HydraComposer, compose_entry
 from sdmspec.compose.interpolation import Resolved, Resolver, Status
 from sdmspec.compose.provenance import Origin, ProvenanceMap, provenance
 from sdmspec.lint.diagnostics import Diagnostic, Location

@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sdmspec.compose import cache
+from sdmspec.compose.cache import entry_key, folder_digest
+from sdmspec.compose.composition import Composition, MergedFile, ValueOverride
 from sdmspec.compose.entry import Entry
 from sdmspec.errors import ConfigError
-
-if TYPE_CHECKING:
-    from omegaconf import DictConfig
 
 # Hydra's own groups whose options a plugin may provide, and the option Hydra ships that changes nothing we check.
 _STAND_INS = ("none", "basic", "default")
@@ -50,38 +49,6 @@ def require_hydra(command: str) -> None:
     problem = require_extra("hydra", command)
     if problem is not None:
         raise HydraMissingError(problem)
-
-
-@dataclass(frozen=True)
-class MergedFile:
-    """A config file the defaults list merged: ``path`` on disk (None for one from a package), ``package`` the dotted
-    key it is merged at ("" for the root, ``_global_``)."""
-
-    config_path: str
-    package: str
-    path: Path | None
-
-
-@dataclass(frozen=True)
-class ValueOverride:
-    """A command-line override that sets, adds or deletes a value (not a group choice): Hydra's parsed form."""
-
-    index: int
-    text: str
-    key: str
-    delete: bool
-
-
-@dataclass(frozen=True)
-class Composition:
-    """An entry's composed config (interpolations not resolved), the files merged in order, the value overrides
-    applied after them, and the ``hydra/...`` groups composed with a stand-in (``hydra/job_logging=none``)."""
-
-    entry: Entry
-    config: DictConfig
-    files: tuple[MergedFile, ...]
-    overrides: tuple[ValueOverride, ...]
-    stand_ins: tuple[str, ...] = ()
 
 
 def _first_line(err: BaseException) -> str:
@@ -116,8 +83,10 @@ class HydraComposer:
     for all of them, and each failed attempt costs a composition.
     """
 
-    def __init__(self, config_dir: Path) -> None:
+    def __init__(self, config_dir: Path, *, use_cache: bool = True) -> None:
         self.config_dir = config_dir
+        self.use_cache = use_cache
+        self._digest = ""
         self.root = config_dir.resolve()
         self.stand_ins: dict[str, str] = {}
         self._context: Any = None
@@ -127,21 +96,40 @@ class HydraComposer:
 
     def __enter__(self) -> HydraComposer:
         require_hydra("lint --loader hydra")
-        from hydra import initialize_config_dir
-        from hydra.core.global_hydra import GlobalHydra
-
         if not self.root.is_dir():
             raise ComposeError(f"{self.config_dir}: not a folder of Hydra configs")
-        self._context = initialize_config_dir(config_dir=str(self.root), version_base=None, job_name="sdmspec")
-        self._context.__enter__()
-        self._loader = GlobalHydra.instance().config_loader()
+        self._digest = folder_digest(self.root) if self.use_cache else ""
         return self
 
+    def _initialized(self) -> Any:
+        """Hydra set up on the folder, on the first entry the cache does not hold (it costs half a second)."""
+        if self._loader is None:
+            from hydra import initialize_config_dir
+            from hydra.core.global_hydra import GlobalHydra
+
+            self._context = initialize_config_dir(config_dir=str(self.root), version_base=None, job_name="sdmspec")
+            self._context.__enter__()
+            self._loader = GlobalHydra.instance().config_loader()
+        return self._loader
+
     def __exit__(self, *exc: object) -> None:
-        self._context.__exit__(*exc)
+        if self._context is not None:
+            self._context.__exit__(*exc)
 
     def compose(self, entry: Entry) -> Composition:
-        """Compose ``entry``; raises :class:`ComposeError` (one line) when Hydra cannot."""
+        """Compose ``entry`` (or take its stored composition, :mod:`sdmspec.compose.cache`); raises
+        :class:`ComposeError` (one line) when Hydra cannot."""
+        key = entry_key(self._digest, entry) if self._digest else None
+        if key is not None:
+            kept = cache.load(key, self.root, entry)
+            if kept is not None:
+                return kept
+        composition = self._compose_with_stand_ins(entry)
+        if key is not None:
+            cache.store(key, self.root, composition)
+        return composition
+
+    def _compose_with_stand_ins(self, entry: Entry) -> Composition:
         from hydra.errors import MissingConfigException
 
         chosen = {override.split("=", 1)[0].lstrip("+~") for override in entry.overrides}
@@ -170,7 +158,7 @@ class HydraComposer:
         from omegaconf import OmegaConf, open_dict
         from omegaconf.errors import OmegaConfBaseException
 
-        loader = self._loader
+        loader = self._initialized()
         try:
             with warnings.catch_warnings():
                 # Hydra warns about deprecated defaults-list forms: the program's concern, not lint's.

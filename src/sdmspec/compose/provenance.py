@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from sdmspec.compose.hydra_compose import Composition
+from sdmspec.compose.composition import Composition
 from sdmspec.lint.diagnostics import Location
 from sdmspec.lint.project import effective_pairs
 
