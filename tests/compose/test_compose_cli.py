@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -21,7 +22,8 @@ def _without(modules: list[str], *args: str, cwd: Path) -> subprocess.CompletedP
         f"from sdmspec.cli.app import main\nmain({list(args)!r})\n"
     )
     return subprocess.run(
-        [sys.executable, "-c", program], cwd=cwd, env={**OFFLINE, "PATH": "/usr/bin:/bin"},
+        [sys.executable, "-c", program], cwd=cwd,
+        env={**OFFLINE, "PATH": "/usr/bin:/bin", "SDMSPEC_CACHE": os.environ.get("SDMSPEC_CACHE", str(cwd / ".cache"))},
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 
