@@ -27,9 +27,16 @@ EXTRA_OF_MODULE: dict[str, str] = {
         "train",
     ),
     **dict.fromkeys(("mamba_ssm", "causal_conv1d"), "cuda"),
+    # OmegaConf alone reads configs file by file (the `omegaconf` extra); hydra-core (module `hydra`) composes them.
     "omegaconf": "omegaconf",
+    "hydra": "hydra",
 }
-_WHAT = {"train": "the training stack", "cuda": "the CUDA kernels", "omegaconf": "OmegaConf's YAML loader"}
+_WHAT = {
+    "train": "the training stack",
+    "cuda": "the CUDA kernels",
+    "omegaconf": "OmegaConf's YAML loader",
+    "hydra": "Hydra's compose API",
+}
 
 
 def missing_extra(err: ModuleNotFoundError) -> str | None:

@@ -81,6 +81,8 @@ def _missing_training_stack(argv: Sequence[str]) -> str | None:
     words = [arg for arg in argv if not arg.startswith("-")]
     if not words or words[0] not in NEEDS_TRAINING_STACK or {"-h", "--help"} & set(argv):
         return None
+    if words[0] == "run" and "--" in argv:
+        return None  # `sdmspec run -- CMD` launches another repository's command: it needs Hydra, not torch
     return require_extra("train", _command_of(argv))
 
 

@@ -19,19 +19,23 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from sdmspec.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from sdmspec.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, SdmspecError
 from sdmspec.io import file_option
 from sdmspec.schema.problems import InvalidSpecError
 
 if TYPE_CHECKING:
     from sdmspec.schema import Spec
+
+
+# The loader that composes instead of reading file by file (sdmspec.compose); the others are sdmspec.lint.loaders'.
+HYDRA = "hydra"
 
 
 class OutputFormat(str, Enum):
@@ -91,8 +95,11 @@ def lint(
     loader: str | None = typer.Option(
         None,
         "--loader",
-        help="How the program reads the configs: auto (detect), yaml (PyYAML safe_load), omegaconf (OmegaConf.load)."
-        " Default: [tool.sdmspec] loader in pyproject.toml, else auto.",
+        metavar="auto|yaml|omegaconf|hydra",
+        help="How the program reads the configs: auto (detect), yaml (PyYAML safe_load), omegaconf (OmegaConf.load),"
+        " or hydra: compose the config folder with Hydra (the `hydra` extra) and check the composed config of"
+        " --config-name, or of each entry in spec/runs.yaml. Default: [tool.sdmspec] loader in pyproject.toml, else"
+        " auto.",
     ),
     show_infos: bool = typer.Option(
         False, "--show-infos", help="List infos one by one in the text report (by default they are only counted)."
@@ -121,6 +128,16 @@ def lint(
     explain: str | None = typer.Option(
         None, "--explain", metavar="CODE", help="Print a rule's documentation (or 'all' for the list) and exit."
     ),
+    config_name: str | None = typer.Option(
+        None, "--config-name", help="With --loader hydra: the primary config to compose (train for train.yaml)."
+    ),
+    override: list[str] | None = typer.Option(
+        None,
+        "--override",
+        metavar="OVERRIDE",
+        help="With --loader hydra: a Hydra override, as on the program's command line (experiment=example); "
+        "repeatable, after [tool.sdmspec] overrides.",
+    ),
 ) -> None:
     """Check YAML configs against the paper's spec: values, YAML 1.1 pitfalls, structure, cross-file conflicts."""
     if explain is not None:
@@ -131,7 +148,7 @@ def lint(
     from sdmspec.report import ReportOptions, render
     from sdmspec.settings import config_files
 
-    settings = resolve_settings(paths, spec_path, loader)
+    settings = resolve_settings(paths, spec_path, loader, config_name, override)
     targets, spec_path, loader = settings.targets, settings.spec_path, settings.loader
     try:
         spec = load_or_empty_spec(spec_path)  # first: a broken spec is an error also when there is nothing to lint
@@ -145,6 +162,12 @@ def lint(
             f" `sdmspec spec init {' '.join(map(str, targets))}` writes a spec from the configs",
             err=True,
         )
+    if loader == HYDRA:
+        _lint_composed(targets, spec, spec_path, settings.config_name, settings.overrides, output_format, output,
+                       exit_zero, select=select, ignore=ignore, fix=fix or diff, show_source=show_source,
+                       show_infos=show_infos)  # fmt: skip
+    if config_name is not None or override:
+        raise SdmspecError("--config-name and --override compose with Hydra: add --loader hydra")
     if not config_files(targets):
         # Nothing to lint (an empty folder, a folder named like a file): not an error, but machine formats still
         # print their one document (an empty report carrying the notice), so a pipe into `jq` or an upload works.
@@ -209,9 +232,18 @@ class LintSettings:
     targets: list[Path]
     spec_path: Path | None
     loader: str
+    # --loader hydra: the primary config and the overrides ([tool.sdmspec]'s first, then the command line's).
+    config_name: str | None = None
+    overrides: list[str] = field(default_factory=list)
 
 
-def resolve_settings(paths: list[Path] | None, spec_path: Path | None, loader: str | None) -> LintSettings:
+def resolve_settings(
+    paths: list[Path] | None,
+    spec_path: Path | None,
+    loader: str | None,
+    config_name: str | None = None,
+    overrides: list[str] | None = None,
+) -> LintSettings:
     """The options given, completed from the nearest ``pyproject.toml``'s ``[tool.sdmspec]`` (paths in it are
     relative to that file), else the defaults (``configs/``, ``spec/`` found upwards, ``auto``)."""
     from sdmspec.errors import ConfigError
@@ -226,10 +258,17 @@ def resolve_settings(paths: list[Path] | None, spec_path: Path | None, loader: s
     if spec_path is None and tool.spec is not None:
         spec_path = _relative(base / tool.spec)
     chosen = (loader or tool.loader or "auto").lower()
-    if chosen not in LOADER_NAMES:
+    known = (*LOADER_NAMES, HYDRA)
+    if chosen not in known:
         where = "--loader" if loader else f"{pyproject}: [tool.sdmspec] loader"
-        raise ConfigError(f"{where}: unknown loader {chosen!r} (known: {', '.join(LOADER_NAMES)})")
-    return LintSettings(targets or [DEFAULT_CONFIG_FOLDER], spec_path, chosen)
+        raise ConfigError(f"{where}: unknown loader {chosen!r} (known: {', '.join(known)})")
+    return LintSettings(
+        targets or [DEFAULT_CONFIG_FOLDER],
+        spec_path,
+        chosen,
+        config_name=config_name or tool.config_name,
+        overrides=[*tool.overrides, *(overrides or [])],
+    )
 
 
 def _relative(path: Path) -> Path:
@@ -260,6 +299,39 @@ def empty_spec() -> Spec:
     from sdmspec.schema.paper import PaperInfo
 
     return Spec(paper=PaperInfo(title="(no spec)", source="none: sdmspec spec init writes one"), settings={})
+
+
+def _lint_composed(
+    targets: list[Path],
+    spec: Spec,
+    spec_path: Path | None,
+    config_name: str | None,
+    overrides: list[str],
+    output_format: OutputFormat,
+    output: Path | None,
+    exit_zero: bool,
+    *,
+    select: list[str] | None,
+    ignore: list[str] | None,
+    fix: bool,
+    show_source: bool,
+    show_infos: bool = False,
+) -> None:
+    """--loader hydra: the composed config of each entry (sdmspec.compose), rendered like any lint result."""
+    from sdmspec.compose.lint_command import hydra_lint
+    from sdmspec.report import ReportOptions, render
+
+    if fix:
+        raise SdmspecError("--fix and --diff edit files one by one: run them without --loader hydra")
+    result = hydra_lint(
+        targets, spec, config_name=config_name, overrides=overrides, select=select, ignore=ignore, spec_path=spec_path
+    )
+    color = output is None and output_format is OutputFormat.TEXT and sys.stdout.isatty()
+    options = ReportOptions(
+        show_source=show_source, color=color and "NO_COLOR" not in os.environ, show_infos=show_infos or bool(select)
+    )
+    _emit(render(output_format.value, result, options), output)
+    raise typer.Exit(EXIT_FINDINGS if result.errors and not exit_zero else EXIT_OK)
 
 
 def register(app: typer.Typer) -> None:

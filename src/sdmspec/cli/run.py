@@ -144,6 +144,13 @@ def _print_tail(log: Path, console: Console) -> None:
 
 
 def run(
+    command: list[str] | None = typer.Argument(
+        None,
+        metavar="[-- CMD ARGS...]",
+        help="Any repository's command instead of this paper's pipeline: its Hydra overrides are composed with"
+        " --configs and linted against the spec; on an error it is not started, else it runs (signals forwarded,"
+        " its exit code is sdmspec's) and OUT/record.json records it.",
+    ),
     configs: Path = typer.Option(Path("configs"), "--configs", help="Config file or folder (must lint clean)."),
     spec_path: Path | None = typer.Option(None, "--spec", help="The spec file or folder (default: the nearest spec/)."),
     out: Path | None = typer.Option(
@@ -238,9 +245,20 @@ def run(
         min=1,
         help="SLURM: seconds before the time limit at which a stage is told to save, then requeued (submitit).",
     ),
+    config_name: str | None = typer.Option(
+        None,
+        "--config-name",
+        help="With -- CMD: the primary Hydra config the command composes (its @hydra.main config_name), unless the"
+        " command says --config-name itself or every entry of the spec names the same one.",
+    ),
 ) -> None:
     """Gate on lint and the environment, then run the pipeline: pretrain -> baselines -> verify -> finetune -> profile
-    -> report. Reruns skip finished stages and resume interrupted ones; changed settings rerun what they affect."""
+    -> report. Reruns skip finished stages and resume interrupted ones; changed settings rerun what they affect.
+
+    With `-- CMD ARGS...`, any repository's command instead: lint the config its Hydra overrides compose, then run
+    it and record it."""
+    if command:
+        _run_command(command, configs, spec_path, out, config_name, dry_run=dry_run)
     from sdmspec.runner.acceleration import expect_scan
     from sdmspec.runner.execute import execute
     from sdmspec.runner.gate import env_gate, lint_gate
@@ -323,6 +341,55 @@ def run(
     if outcome.interrupted:
         console.print("[yellow]interrupted:[/] rerun the same command to resume.")
     raise typer.Exit(outcome.exit_code)
+
+
+def _run_command(
+    command: list[str],
+    configs: Path,
+    spec_path: Path | None,
+    out: Path | None,
+    config_name: str | None,
+    *,
+    dry_run: bool,
+) -> NoReturn:
+    """`sdmspec run -- CMD`: lint the composed config (sdmspec.runner.command), refuse or launch, exit with its code."""
+    from datetime import datetime, timezone
+
+    from sdmspec.cli.lint import report_invalid_spec
+    from sdmspec.errors import EXIT_USAGE
+    from sdmspec.report import ReportOptions, render
+    from sdmspec.runner.command import prepare_command, run_prepared
+    from sdmspec.schema import load_spec
+    from sdmspec.schema.problems import InvalidSpecError
+
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    try:
+        spec = load_spec(spec_path)
+    except InvalidSpecError as err:
+        report_invalid_spec(err, "text", None)
+        raise typer.Exit(EXIT_USAGE) from err
+    prepared = prepare_command(command, spec, config_dir=configs, config_name=config_name, spec_path=spec_path)
+    shown = shlex.join(command)
+    if prepared.result.diagnostics:
+        console.out(render("text", prepared.result, ReportOptions(color=console.is_terminal)), end="", highlight=False)
+    if prepared.result.errors:
+        verdict = "would refuse" if dry_run else "refused"
+        console.print(
+            f"[red]{verdict}:[/] {prepared.result.errors} lint error(s) in the config {escape(shown)} composes; "
+            f"{'it would not start' if dry_run else 'it was not started'}.",
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_FINDINGS)
+    if dry_run:
+        console.print(f"would run: {escape(shown)} (the composed config lints clean); nothing was started.")
+        raise typer.Exit(EXIT_OK)
+    if out is None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        out = Path("runs") / "command" / stamp
+    console.print(f"running: {escape(shown)} (record: {escape(str(out))}/record.json)", soft_wrap=True)
+    status, record = run_prepared(prepared, spec, out=out, spec_path=spec_path)
+    console.print(f"{escape(command[0])} exited {status}; record: {escape(str(record))}", soft_wrap=True)
+    raise typer.Exit(status)
 
 
 def register(app: typer.Typer) -> None:

@@ -117,8 +117,16 @@ def init(
     loader: str | None = typer.Option(
         None,
         "--loader",
-        help="How the program reads the configs: auto (detect), yaml, omegaconf. Default: [tool.sdmspec] loader in"
-        " pyproject.toml, else auto.",
+        metavar="auto|yaml|omegaconf|hydra",
+        help="How the program reads the configs: auto (detect), yaml, omegaconf, or hydra: start from the config"
+        " Hydra composes for --config-name (and --override), not file by file; runs.yaml then lists that entry."
+        " Default: [tool.sdmspec] loader in pyproject.toml, else auto.",
+    ),
+    config_name: str | None = typer.Option(
+        None, "--config-name", help="With --loader hydra: the primary config. Default: [tool.sdmspec] config-name."
+    ),
+    override: list[str] | None = typer.Option(
+        None, "--override", metavar="OVERRIDE", help="With --loader hydra: a Hydra override (repeatable)."
     ),
 ) -> None:
     """Write a starting spec (paper.yaml + config.yaml) from an existing repo's configs, read as their program reads
@@ -126,14 +134,17 @@ def init(
     `unspecified: true` with the configs' value as default, `source: "TODO: quote the paper"`, keys whose
     value differs between files marked `scope: per_file`. `sdmspec lint` then passes on those configs and lists
     every TODO source (SDM204) until the paper is quoted and the values pinned."""
-    from sdmspec.cli.lint import resolve_settings
+    from sdmspec.cli.lint import HYDRA, resolve_settings
     from sdmspec.errors import ConfigError, SdmspecError
     from sdmspec.lint.engine import choose_loader
     from sdmspec.schema.scaffold import scaffold
     from sdmspec.settings import config_files
 
-    settings = resolve_settings(configs, None, loader)
+    settings = resolve_settings(configs, None, loader, config_name, override)
     configs = settings.targets
+    if settings.loader == HYDRA:
+        _init_composed(configs, output, title, force, settings.config_name, settings.overrides)
+        return
     files = config_files(configs)
     if not files:
         raise ConfigError(f"no YAML configs under {', '.join(map(str, configs))}")
@@ -156,4 +167,41 @@ def init(
         f"{started.per_file} per_file; "
         f"next: quote the paper in each TODO source (`sdmspec lint --spec {output} "
         f"{' '.join(map(str, configs))}` lists them)"
+    )
+
+
+def _init_composed(
+    configs: list[Path] | None, output: Path, title: str, force: bool, config_name: str | None, overrides: list[str]
+) -> None:
+    """`spec init --loader hydra`: paper.yaml, config.yaml and runs.yaml from one composed entry (sdmspec.compose)."""
+    from sdmspec.compose.entry import Entry
+    from sdmspec.compose.hydra_compose import require_hydra
+    from sdmspec.compose.spec_init import composed_scaffold
+    from sdmspec.errors import ConfigError, SdmspecError
+
+    require_hydra("spec init --loader hydra")
+    folders = list(configs) if configs else [Path("configs")]
+    if len(folders) != 1 or not folders[0].is_dir():
+        raise ConfigError(f"--loader hydra composes from one config folder; got {', '.join(map(str, folders))}")
+    if config_name is None:
+        raise ConfigError("--loader hydra needs --config-name NAME (the primary config, e.g. train)")
+    targets = (output / "paper.yaml", output / "config.yaml", output / "runs.yaml")
+    for target in targets:
+        if target.is_dir():
+            raise SdmspecError(f"{target}: is a folder, not a file")
+    existing = [str(path) for path in targets if path.exists()]
+    if existing and not force:
+        raise SdmspecError(f"{', '.join(existing)} already exist(s); pass --force to overwrite")
+    entry = Entry(config_name, tuple(overrides))
+    made = composed_scaffold(folders[0], entry, title)
+    output.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(targets[0], made.started.paper_yaml)
+    atomic_write_text(targets[1], made.started.config_yaml)
+    atomic_write_text(targets[2], made.runs_yaml)
+    for note in made.notes:
+        typer.echo(f"sdmspec: note: skipped {note}", err=True)
+    typer.echo(
+        f"wrote {output}/: {made.started.settings} settings from the composed {entry.label}, and the entry in "
+        f"runs.yaml; next: quote the paper in each TODO source (`sdmspec lint {folders[0]} --loader hydra --spec "
+        f"{output}` lists them)"
     )

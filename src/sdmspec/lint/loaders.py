@@ -70,12 +70,17 @@ YAML_LOADER = ConfigLoader("yaml", "yaml.safe_load", getattr(yaml, "CSafeLoader"
 
 
 def _omegaconf_yaml_loader() -> Any:
-    # The function moved from omegaconf._utils (2.3) to omegaconf._yaml (2.4): use whichever this version has.
-    try:
-        from omegaconf._yaml import get_yaml_loader
-    except ImportError:
-        from omegaconf._utils import get_yaml_loader  # type: ignore[attr-defined,no-redef]
-    return get_yaml_loader()
+    # The function moved from omegaconf._utils (2.3) to omegaconf._yaml (2.4): use whichever this version has (looked
+    # up by name, so that mypy checks this against either version; hydra-core 1.3 pins OmegaConf below 2.4).
+    import importlib
+
+    for module in ("omegaconf._yaml", "omegaconf._utils"):
+        try:
+            get_yaml_loader = importlib.import_module(module).get_yaml_loader
+        except (ImportError, AttributeError):
+            continue
+        return get_yaml_loader()
+    raise ConfigError(f"this OmegaConf has no get_yaml_loader (neither 2.3's nor 2.4's): {OMEGACONF_INSTALL}")
 
 
 def omegaconf_loader() -> ConfigLoader:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,29 +94,3 @@ def fingerprint_plan(
     return found
 
 
-@dataclass(frozen=True)
-class GitState:
-    commit: str | None
-    dirty: bool | None
-    diff_sha256: str | None
-
-
-def _git(args: list[str], cwd: Path) -> str | None:
-    try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=20, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout if done.returncode == 0 else None
-
-
-def git_state(path: Path) -> GitState:
-    """The commit of the repository holding ``path``, whether tracked files differ from it, and a hash of the diff.
-
-    Untracked files are ignored (run outputs often live inside the repo). Outside a repository every field is None.
-    """
-    folder = path if path.is_dir() else path.parent
-    commit = _git(["rev-parse", "HEAD"], folder)
-    if commit is None:
-        return GitState(None, None, None)
-    diff = _git(["diff", "HEAD", "--no-ext-diff", "--binary"], folder) or ""
-    return GitState(commit.strip(), bool(diff), hashlib.sha256(diff.encode()).hexdigest() if diff else None)

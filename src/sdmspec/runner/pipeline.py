@@ -14,8 +14,9 @@ from pathlib import Path
 
 import sdmspec
 from sdmspec.errors import SdmspecError
+from sdmspec.gitstate import GitState, git_state
 from sdmspec.runner.acceleration import ExpectedScan, expect_scan
-from sdmspec.runner.fingerprint import GitState, StageInputs, config_hashes, fingerprint_plan, git_state
+from sdmspec.runner.fingerprint import StageInputs, config_hashes, fingerprint_plan
 from sdmspec.runner.gate import EnvGate
 from sdmspec.runner.initial import resolve_inits
 from sdmspec.runner.launchers import LAUNCHERS

@@ -43,7 +43,7 @@ SPEC_DIR_NAME = "spec"
 _LATER_SETTING_FIELDS: dict[str, object] = {"range": None, "nullable": False, "types": []}
 # String values of a config section that describe it rather than being settings.
 SECTION_TEXT_KEYS = ("title", "description")
-TOP_LEVEL = ("paper", "config", "rules", *PIPELINE_SECTIONS)
+TOP_LEVEL = ("paper", "config", "rules", "runs", *PIPELINE_SECTIONS)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _YAML_TAG = "tag:yaml.org,2002:"
 
@@ -313,6 +313,8 @@ def load_spec(path: Path | None = None) -> Spec:
         raise InvalidSpecError(reader.problems)
     # Titles and descriptions only present the settings: they leave the digest (and so the run records) alone.
     canonical = spec.model_dump(mode="json", by_alias=True, exclude={"section_info"})
+    if not canonical.get("runs"):
+        canonical.pop("runs", None)  # added later: a spec without entries keeps the digest its run records hold
     for setting in canonical["settings"].values():
         # Ways of pinning added later leave the digest of a spec that does not use them as it was (run records).
         for name, default in _LATER_SETTING_FIELDS.items():

@@ -48,6 +48,18 @@ class Rule(Sourced):
     dividend: str
 
 
+class RunEntry(Sourced):
+    """A run the paper reports, as its program is launched: a Hydra config name and its overrides, in command-line
+    syntax (``experiment=example``, ``trainer.max_epochs=20``). ``sdmspec lint --loader hydra`` composes and checks
+    each one; ``name`` labels its findings (default: the config name and overrides)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    config_name: str = Field(min_length=1, alias="config-name")
+    overrides: tuple[str, ...] = ()
+    name: str | None = None
+
+
 class SectionInfo(BaseModel):
     """A section of the ``config`` tree as the docs present it: ``title:`` and ``description:`` written in the
     section itself (string values beside its settings). A titled section heads its own part of the setup document."""
@@ -70,6 +82,8 @@ class PaperSpec(BaseModel):
     paper: PaperInfo
     settings: dict[str, Setting]
     rules: tuple[Rule, ...] = ()
+    # The runs the paper reports (spec/runs.yaml): the entries a composed lint checks. Optional.
+    runs: tuple[RunEntry, ...] = ()
     section_info: tuple[SectionInfo, ...] = ()
     # sha256 of the spec's canonical JSON, set by the loader: ties run records to the exact spec.
     digest: str = ""

@@ -1,4 +1,4 @@
-"""SDM205 command-line-value: `???`, a value OmegaConf requires from the command line (information).
+"""SDM208 command-line-value: `???`, a value OmegaConf requires from the command line (information).
 
 What: under the `omegaconf` loader, a value written `???` (OmegaConf's MISSING). The config deliberately leaves it
 open: the program fails when it reads the value unless the command line sets it (`python train.py ckpt_path=...`).
@@ -23,7 +23,7 @@ from sdmspec.lint.project import Project
 from sdmspec.lint.rules._helpers import at
 from sdmspec.lint.values import deferred
 
-CODE = "SDM205"
+CODE = "SDM208"
 NAME = "command-line-value"
 SEVERITY = Severity.INFO
 

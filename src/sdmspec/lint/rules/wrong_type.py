@@ -38,7 +38,7 @@ def check(project: Project) -> Iterator[Finding]:
         for occurrence in file.occurrences:
             reading = occurrence.reading
             if reading.value is not None or reading.deferred is not None:
-                continue  # an interpolation or ??? has no value to judge until the program runs (SDM205)
+                continue  # an interpolation or ??? has no value to judge until the program runs (SDM208)
             if occurrence.setting.nullable and is_null(occurrence.value_node):
                 continue
             if mistyped_number(occurrence.value_node, occurrence.setting.kinds):
