@@ -111,7 +111,7 @@ def test_an_unknown_loader_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = run_sdmspec("lint", str(tmp_path), "--loader", "ruamel")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "sdmspec: error: --loader: unknown loader 'ruamel' (known: auto, yaml, omegaconf)"
+        "sdmspec: error: --loader: unknown loader 'ruamel' (known: auto, yaml, omegaconf, hydra)"
     ]
 
 
