@@ -156,6 +156,8 @@ def lint(
             isolated=isolated,
         )
         result, fixed = outcome.result, outcome.fixed
+        for path in outcome.conflicts:
+            typer.echo(f"sdmspec: warning: {path}: changed while being fixed; left as it is (rerun --fix)", err=True)
     else:
         result = lint_paths(targets, spec, select=select, ignore=ignore, spec_path=spec_path, isolated=isolated)
     color = output is None and output_format is OutputFormat.TEXT and sys.stdout.isatty()

@@ -18,12 +18,12 @@ from sdmspec.errors import ConfigError
 from sdmspec.lint.context import context_files, read_context
 from sdmspec.lint.diagnostics import Diagnostic, Finding, Severity
 from sdmspec.lint.project import Project, analyse_file
+from sdmspec.lint.reading import collect, read_sources
 from sdmspec.lint.rules import UNUSED_SUPPRESSION, Rule
 from sdmspec.lint.selection import find_rule, select_rules
 from sdmspec.lint.source import Source, gc_paused, read_source
 from sdmspec.lint.suppress import Suppression, find_suppressions
 from sdmspec.schema import Spec
-from sdmspec.settings import config_files
 
 
 @dataclass(frozen=True)
@@ -85,9 +85,9 @@ def lint_paths(
     """
     rules = select_rules(select, ignore)
     with gc_paused():
-        linted = config_files(tuple(paths))
-        sources = [read_source(read_file(path), str(path)) for path in linted]
-        context = () if isolated else read_context(context_files(paths, linted))
+        collected = collect(paths)
+        sources = read_sources(collected)
+        context = () if isolated else read_context(context_files(paths, collected.files))
         return lint_sources(sources, spec, rules, spec_path=spec_path, context=context)
 
 

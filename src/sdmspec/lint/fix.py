@@ -3,7 +3,10 @@
 Edits replace character ranges of a file's decoded text, so comments, key order, quoting elsewhere, CRLF line
 endings and a UTF-8 byte-order mark stay byte for byte. Fixes whose edits overlap are applied one per round and the
 file is re-linted between rounds (as ruff does), so ``2e-4`` may first become ``2.0e-4`` and then, with
-``--unsafe-fixes``, the paper's value. Files are written atomically; a fixed file gives no fix on the next run.
+``--unsafe-fixes``, the paper's value. Files are written atomically; a fixed file gives no fix on the next run. A
+file that changed since it was read (an editor, another ``--fix``) is left as it is and named in
+:attr:`FixOutcome.conflicts`: its stale fix is never written over newer content. A symlinked config is fixed
+through the link.
 """
 
 from __future__ import annotations
@@ -15,15 +18,16 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdmspec.io import atomic_write_bytes
+from sdmspec.errors import ConfigError, LimitError
+from sdmspec.io import read_bounded, replace_if_unchanged
 from sdmspec.lint.context import context_files, read_context
 from sdmspec.lint.diagnostics import Edit
-from sdmspec.lint.engine import LintResult, lint_sources, read_file
+from sdmspec.lint.engine import LintResult, lint_sources
+from sdmspec.lint.reading import MAX_CONFIG_BYTES, collect, read_config
 from sdmspec.lint.rules import Rule
 from sdmspec.lint.selection import select_rules
-from sdmspec.lint.source import read_source
+from sdmspec.lint.source import Source, read_source
 from sdmspec.schema import Spec
-from sdmspec.settings import config_files
 
 MAX_ROUNDS = 10
 
@@ -53,6 +57,8 @@ class FixOutcome:
 
     changes: tuple[FileChange, ...]
     result: LintResult
+    # Files left unfixed because they changed while this run fixed them (another writer): rerun to fix them.
+    conflicts: tuple[Path, ...] = ()
 
     @property
     def fixed(self) -> int:
@@ -123,15 +129,29 @@ def fix_paths(
     """
     rules = select_rules(select, ignore)
     changes: list[FileChange] = []
-    sources = []
-    linted = config_files(tuple(paths))
-    context = () if isolated else read_context(context_files(paths, linted))
-    for path in linted:
-        before = read_file(path)
+    conflicts: list[Path] = []
+    sources: list[Source] = []
+    collected = collect(paths)
+    context = () if isolated else read_context(context_files(paths, collected.files))
+    for path in collected.files:
+        refused = collected.refused.get(path)
+        if refused is not None:
+            sources.append(refused)  # outside the repository: never read, never written
+            continue
+        try:
+            before = read_bounded(path, MAX_CONFIG_BYTES, "config")
+        except LimitError:
+            sources.append(read_config(path))  # too large: its finding, nothing fixed
+            continue
+        except OSError as err:
+            raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from err
         after, fixed = fix_bytes(before, str(path), spec, rules, unsafe=unsafe)
         if after != before:
+            if write and not replace_if_unchanged(path, before, after):
+                conflicts.append(path)
+                sources.append(read_config(path))  # what is there now is what is left to do
+                continue
             changes.append(FileChange(path, before, after, fixed))
-            if write:
-                atomic_write_bytes(path, after)
         sources.append(read_source(after, str(path)))
-    return FixOutcome(tuple(changes), lint_sources(sources, spec, rules, spec_path=spec_path, context=context))
+    result = lint_sources(sources, spec, rules, spec_path=spec_path, context=context)
+    return FixOutcome(tuple(changes), result, tuple(conflicts))
