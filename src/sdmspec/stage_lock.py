@@ -63,14 +63,10 @@ def record_holder(handle: IO[str], pid: int) -> None:
 
 def try_lock(folder: Path, name: str = LOCK_NAME) -> IO[str] | None:
     """The folder's lock file, open and locked by this call; None when another open description holds it."""
-    path = lock_path(folder, name)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        if path.exists() and not path.is_file():
-            raise SdmspecError(f"{path}: not a regular file (a FIFO or device?); remove it to run this stage")
-        handle = path.open("a+", encoding="utf-8")
-    except OSError as err:  # an unreadable .lock, a folder without write permission
-        raise SdmspecError(f"{path}: cannot take the folder's lock: {err.strerror or err}") from None
+    # An OSError here (an unreadable .lock, a folder without write permission) names the path: the runner records
+    # it as the stage's "cannot start" line, the CLI's handler prints it as one line.
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = lock_path(folder, name).open("a+", encoding="utf-8")
     try:
         # A few tries: a reader asking who holds it (:func:`holder`, `sdmspec status`) holds it for an instant.
         for attempt in range(_TRIES):

@@ -110,8 +110,8 @@ def lint(
     from sdmspec.lint.engine import LintResult, lint_paths
     from sdmspec.lint.fix import fix_paths
     from sdmspec.report import ReportOptions, render
+    from sdmspec.lint.reading import collect
     from sdmspec.schema import load_spec
-    from sdmspec.settings import config_files
 
     targets = list(paths) if paths else [DEFAULT_CONFIG_FOLDER]
     try:
@@ -119,7 +119,7 @@ def lint(
     except InvalidSpecError as err:
         report_invalid_spec(err, output_format.value, output)
         raise typer.Exit(EXIT_USAGE) from err
-    if not config_files(targets):
+    if not collect(targets).files:
         # Nothing to lint (an empty folder, a folder named like a file): not an error, but machine formats still
         # print their one document (an empty report carrying the notice), so a pipe into `jq` or an upload works.
         notice = f"no YAML files under {', '.join(map(str, targets))}"
