@@ -12,8 +12,9 @@ from hostile_cli import SPEC, assert_one_line, make_repo, sdmspec
 
 import sdmspec.lint.fix as fix_module
 from sdmspec.lint import fix_paths
-MAX_CONFIG_BYTES = 8 * 2**20  # sdmspec.lint.reading.MAX_CONFIG_BYTES, the documented bound
 from sdmspec.schema import Spec
+
+MAX_CONFIG_BYTES = 8 * 2**20  # sdmspec.lint.reading.MAX_CONFIG_BYTES, the documented bound
 
 SECRET = "ghp_S3CR3T-token-value"
 CONFIG = "training:\n  pretrain:\n    learning_rate: 2e-4\n"

@@ -65,7 +65,8 @@ def first_line(err: BaseException, limit: int = 200) -> str:
 def _refusal(path: Path, err: BaseException) -> CheckpointError:
     # torch words it "Unsupported global: GLOBAL functools.partial was not...", "unsupported GLOBAL posix.system
     # whose module...", or "Unsupported operand 105" (an opcode the weights-only unpickler has no case for).
-    found = re.search(r"(?:Unsupported global: )?GLOBAL (\S+)|Unsupported global: (\S+)|Unsupported operand (\d+)", str(err))
+    pattern = r"(?:Unsupported global: )?GLOBAL (\S+)|Unsupported global: (\S+)|Unsupported operand (\d+)"
+    found = re.search(pattern, str(err))
     needs = ""
     if found and found.group(3):
         needs = f"an unsupported pickle opcode {_opcode_name(int(found.group(3)))}"

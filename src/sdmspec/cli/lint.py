@@ -109,8 +109,8 @@ def lint(
     from sdmspec.lint.context import DEFAULT_CONFIG_FOLDER
     from sdmspec.lint.engine import LintResult, lint_paths
     from sdmspec.lint.fix import fix_paths
-    from sdmspec.report import ReportOptions, render
     from sdmspec.lint.reading import collect
+    from sdmspec.report import ReportOptions, render
     from sdmspec.schema import load_spec
 
     targets = list(paths) if paths else [DEFAULT_CONFIG_FOLDER]

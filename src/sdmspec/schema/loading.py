@@ -27,7 +27,6 @@ from sdmspec.errors import LimitError, SpecError
 from sdmspec.io import read_bounded
 from sdmspec.schema.paper import SectionInfo
 from sdmspec.schema.pipeline import PIPELINE_SECTIONS, Spec, reference_problems
-from sdmspec.schema.yaml_bounds import MAX_SPEC_DEPTH, graph_problem
 from sdmspec.schema.problems import (
     InvalidSpecError,
     KeyPath,
@@ -39,6 +38,7 @@ from sdmspec.schema.problems import (
     path_text,
     problem_at,
 )
+from sdmspec.schema.yaml_bounds import MAX_SPEC_DEPTH, graph_problem
 
 SPEC_DIR_NAME = "spec"
 # The largest spec file read (this paper's whole spec is ~60 KB).
