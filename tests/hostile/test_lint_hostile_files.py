@@ -192,3 +192,37 @@ def test_an_unreadable_config_is_one_line(
     monkeypatch.setattr(os, "open", refuse)
     monkeypatch.chdir(repo)
     assert_one_line(sdmspec(capsys, "lint", "configs", "--spec", str(SPEC)), 2, "a.yaml", "Permission denied")
+
+
+def test_a_huge_document_is_quoted_by_its_start_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path)
+    (repo / "configs" / "a.yaml").write_text("x" * 1_000_000 + "\n")
+    monkeypatch.chdir(repo)
+    ran = sdmspec(capsys, "lint", "configs", "--spec", str(SPEC), "--select", "SDM004")
+    assert ran.code == 1
+    assert max(len(line) for line in ran.out.splitlines()) < 500
+    assert "1,000,000 characters" in ran.out
+
+
+def test_a_report_onto_a_full_device_is_one_line(tmp_path: Path) -> None:
+    # /dev/full answers every write with ENOSPC: the line names stdout, not the current folder's free space.
+    import subprocess
+    import sys
+
+    with Path("/dev/full").open("w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "sdmspec", "lint", "configs", "--spec", str(SPEC)],
+            cwd=SPEC.parent,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
+        )
+    assert done.returncode == 1, done.stderr
+    assert [line for line in done.stderr.splitlines() if line] == [
+        "sdmspec: error: no space left on device writing stdout"
+    ]
