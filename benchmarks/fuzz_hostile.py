@@ -1,7 +1,7 @@
 """Fuzz lint and verify-sparsity's readers for longer than the suite does (issue 23).
 
-The properties are the suite's own (``tests/hostile/fuzz_lint_cases.py``, ``tests/checkpoint/fuzz_checkpoint_cases.py``):
-lint and ``--fix`` never raise on hostile YAML built from the spec's settings; the checkpoint readers, on mutated
+The properties are the suite's own (``tests/hostile/fuzz_lint_cases.py``,
+``tests/checkpoint/fuzz_checkpoint_cases.py``): lint and ``--fix`` never raise on hostile YAML built from the spec's settings; the checkpoint readers, on mutated
 safetensors and torch ZIP bytes, read or refuse in one line. Unlike the suite (derandomized, 60 examples each) this
 draws fresh random examples, prints each failure hypothesis shrinks to and exits 1 when one was found.
 
@@ -59,7 +59,7 @@ def main() -> int:
         started = time.perf_counter()
         try:
             prop()
-        except Exception as err:  # noqa: BLE001 - report what the fuzzer found, then carry on with the next property
+        except Exception as err:  # report what the fuzzer found, then carry on with the next property
             failed += 1
             print(f"{name}: FOUND {type(err).__name__}: {err}", flush=True)
         else:

@@ -25,7 +25,8 @@ PRUNABLE = ("backbone.layers.0.mixer.in_proj.weight", "backbone.layers.0.mixer.o
 
 def _state() -> dict[str, torch.Tensor]:
     weight = torch.arange(24, dtype=torch.float32).reshape(4, 6) % 3
-    return {PRUNABLE[0]: weight, PRUNABLE[1]: weight.to(torch.float16).t().contiguous(), "lm_head.weight": weight.clone()}
+    half = weight.to(torch.float16).t().contiguous()
+    return {PRUNABLE[0]: weight, PRUNABLE[1]: half, "lm_head.weight": weight.clone()}
 
 
 @functools.cache
