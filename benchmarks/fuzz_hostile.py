@@ -1,9 +1,10 @@
 """Fuzz lint and verify-sparsity's readers for longer than the suite does (issue 23).
 
 The properties are the suite's own (``tests/hostile/fuzz_lint_cases.py``,
-``tests/checkpoint/fuzz_checkpoint_cases.py``): lint and ``--fix`` never raise on hostile YAML built from the spec's settings; the checkpoint readers, on mutated
-safetensors and torch ZIP bytes, read or refuse in one line. Unlike the suite (derandomized, 60 examples each) this
-draws fresh random examples, prints each failure hypothesis shrinks to and exits 1 when one was found.
+``tests/checkpoint/fuzz_checkpoint_cases.py``): lint and ``--fix`` never raise on hostile YAML built from the
+spec's settings; the checkpoint readers, on mutated safetensors and torch ZIP bytes, read or refuse in one line.
+Unlike the suite (derandomized, 60 examples each) this draws fresh random examples, prints each failure hypothesis
+shrinks to and exits 1 when one was found.
 
 Run: ``.venv/bin/python benchmarks/fuzz_hostile.py [--examples 2000] [--only lint|checkpoints]``
 """
