@@ -138,3 +138,16 @@ def test_an_index_over_the_size_bound_is_refused(tmp_path: Path, spec: Spec) -> 
         handle.write("}}")
     with pytest.raises(CheckpointError, match="over the"):
         checkpoint_sparsity(folder, spec.sparsity)
+
+
+def test_a_zip_whose_names_are_not_utf8_is_one_line(tmp_path: Path, spec: Spec) -> None:
+    # Found by benchmarks/fuzz_hostile.py: a record name flagged UTF-8 that is not escaped the readers as a
+    # UnicodeDecodeError from zipfile.
+    path = tmp_path / "model.pt"
+    torch.save({PRUNABLE: torch.ones(2, 2)}, path)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("model/é", b"x")  # a non-ASCII name: zipfile sets the UTF-8 flag
+    data = path.read_bytes().replace("é".encode(), b"\xc3\x28")
+    path.write_bytes(data)
+    with pytest.raises(CheckpointError):
+        checkpoint_sparsity(path, spec.sparsity)

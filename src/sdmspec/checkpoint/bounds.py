@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sdmspec.checkpoint.sniff import ZIP_ERRORS
 from sdmspec.errors import CheckpointError
 from sdmspec.io import human_bytes
 
@@ -31,7 +32,7 @@ def check_torch_zip(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
-    except (OSError, zipfile.BadZipFile, ValueError):
+    except ZIP_ERRORS:
         return  # not readable as a ZIP here: torch's own reader reports it
     for info in infos:
         if info.filename.endswith(".pkl") and info.file_size > MAX_PICKLE_BYTES:
