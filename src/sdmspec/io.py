@@ -290,7 +290,7 @@ def _lock_current(path: Path) -> int:
     waiting: the lock must be on the file that is there, not on one renamed away)."""
     import fcntl
 
-    while True:
+    for _ in range(_LOCK_TRIES):
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
@@ -299,6 +299,12 @@ def _lock_current(path: Path) -> int:
         except OSError:
             pass
         os.close(fd)
+    # Replaced again and again while we waited: whoever is writing it, this write is the stale one.
+    raise FileNotFoundError(errno.ENOENT, "replaced while waiting for its lock", str(path))
+
+
+# Re-opens allowed when the file is replaced while its lock is awaited (each replacement is another writer's win).
+_LOCK_TRIES = 20
 
 
 def replace_if_unchanged(path: Path, expected: bytes, data: bytes) -> bool:
@@ -314,6 +320,8 @@ def replace_if_unchanged(path: Path, expected: bytes, data: bytes) -> bool:
         fd = _lock_current(target)
     except ImportError:  # no fcntl (Windows): still compare right before the rename
         fd = -1
+    except FileNotFoundError:  # removed (or replaced over and over) since it was read: not ours to write
+        return False
     try:
         with target.open("rb") as handle:
             if handle.read(len(expected) + 1) != expected:

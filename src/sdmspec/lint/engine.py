@@ -5,6 +5,7 @@ all of them and, for files given explicitly, the other configs of their folder: 
 stamps each rule's code, name and severity on its findings, applies inline suppressions and returns a
 :class:`LintResult`. A file that is not valid YAML, not UTF-8 or not a mapping is a finding, not an exception; a
 path that does not exist or a file that cannot be read at all is a :class:`~sdmspec.errors.ConfigError` (exit 2).
+How files are found, opened and bounded (links out of the repository, FIFOs, size) is :mod:`sdmspec.lint.reading`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdmspec.errors import ConfigError
 from sdmspec.lint.context import context_files, read_context
 from sdmspec.lint.diagnostics import Diagnostic, Finding, Severity
 from sdmspec.lint.project import Project, analyse_file
@@ -56,13 +56,6 @@ class LintResult:
     def fixable(self, unsafe: bool = False) -> int:
         """How many diagnostics ``--fix`` (with ``--unsafe-fixes`` when ``unsafe``) would address."""
         return sum(1 for d in self.diagnostics if d.fix is not None and d.fix.applies(unsafe))
-
-
-def read_file(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from err
 
 
 def lint_paths(
