@@ -2,8 +2,9 @@
 
 Exit codes (documented in the README): 0 success, 1 findings (lint errors, an iso-sparsity mismatch, a failed
 check, a failed job or stage), 2 usage error or input that cannot be read at all (a missing spec, an unreadable or
-refused checkpoint, a path of the wrong kind), 130 stopped by a signal after saving the work (rerunning the same
-command resumes).
+refused checkpoint, a path of the wrong kind, an input past one of the stated bounds), 3 a bug in sdmspec (an
+unexpected error: one line naming the crash log, as pre-commit does), 130 stopped by a signal after saving the work
+(rerunning the same command resumes).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+# An unexpected error, i.e. a bug in sdmspec: pre-commit's code for the same thing, so CI tells it from bad input.
+EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
 
 
@@ -67,3 +70,8 @@ class Interrupted(SdmspecError):  # noqa: N818 - the agreed name (a stop, not an
 
     exit_code = EXIT_INTERRUPTED
     prefix = ""
+
+
+class LimitError(SdmspecError):
+    """An input past one of the stated bounds (size, nesting, digits, inflated bytes): refused before it costs
+    unbounded time or memory (docs/reference/limits.md lists every bound)."""

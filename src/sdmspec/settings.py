@@ -106,7 +106,7 @@ def resolve_settings(configs: list[Path] | tuple[Path, ...], spec: Spec) -> Expe
     for file in config_files(configs):
         try:
             data = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        except (OSError, ValueError, yaml.YAMLError) as err:  # ValueError: bad UTF-8, an integer of 4,300+ digits
             raise ConfigError(f"{file}: cannot read config ({str(err).splitlines()[0]}); run `sdmspec lint`") from err
         if not isinstance(data, Mapping):
             continue

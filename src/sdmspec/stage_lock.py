@@ -63,6 +63,8 @@ def record_holder(handle: IO[str], pid: int) -> None:
 
 def try_lock(folder: Path, name: str = LOCK_NAME) -> IO[str] | None:
     """The folder's lock file, open and locked by this call; None when another open description holds it."""
+    # An OSError here (an unreadable .lock, a folder without write permission) names the path: the runner records
+    # it as the stage's "cannot start" line, the CLI's handler prints it as one line.
     folder.mkdir(parents=True, exist_ok=True)
     handle = lock_path(folder, name).open("a+", encoding="utf-8")
     try:
@@ -84,9 +86,14 @@ def try_lock(folder: Path, name: str = LOCK_NAME) -> IO[str] | None:
 def holder(folder: Path, name: str = LOCK_NAME) -> str | None:
     """Who holds the folder's lock ("pid N on HOST"), or None when nobody does. Creates nothing."""
     path = lock_path(folder, name)
-    if not path.is_file():
-        return None
-    with path.open("r", encoding="utf-8") as handle:
+    try:
+        if not path.is_file():
+            return None
+        # Non-blocking open: a FIFO put in the lock's place between the check and the open must not hang status.
+        handle = os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "r", encoding="utf-8", errors="replace")
+    except OSError as err:
+        return f"unknown: its lock {path} cannot be read ({err.strerror or err})"
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sdmspec.checkpoint.bounds import MAX_INDEX_BYTES
 from sdmspec.checkpoint.sources import HF_LAYOUTS, SourceInfo, TensorSource, first_line, open_file
-from sdmspec.errors import CheckpointError
+from sdmspec.errors import CheckpointError, LimitError
+from sdmspec.io import read_bounded
 
 if TYPE_CHECKING:
     import torch
@@ -16,7 +18,12 @@ if TYPE_CHECKING:
 def read_weight_map(index: Path) -> dict[str, Path]:
     """An index file's ``weight_map`` (tensor name -> shard file), each shard checked to be a file in its folder."""
     try:
-        weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        data = read_bounded(index, MAX_INDEX_BYTES, "checkpoint index")
+        weight_map = json.loads(data.decode("utf-8"))["weight_map"]
+    except LimitError as err:
+        raise CheckpointError(str(err)) from None
+    except RecursionError:
+        raise CheckpointError(f"{index}: not a readable index file (nested too deeply)") from None
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"{index}: not a readable index file ({first_line(err)})") from None
     if not isinstance(weight_map, dict):

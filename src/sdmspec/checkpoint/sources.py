@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sdmspec.checkpoint.bounds import check_backed, check_torch_zip
 from sdmspec.checkpoint.sniff import describe_file, may_be_torch_file
 from sdmspec.errors import CheckpointError
 
@@ -62,13 +63,27 @@ def first_line(err: BaseException, limit: int = 200) -> str:
 
 
 def _refusal(path: Path, err: BaseException) -> CheckpointError:
-    found = re.search(r"GLOBAL (\S+)|Unsupported global: (\S+)|(Unsupported operand \d+)", str(err))
-    needs = next((group for group in found.groups() if group), "") if found else ""
-    detail = f"it needs {needs}, " if needs and "." in needs else f"{needs.lower()}, " if needs else ""
+    # torch words it "Unsupported global: GLOBAL functools.partial was not...", "unsupported GLOBAL posix.system
+    # whose module...", or "Unsupported operand 105" (an opcode the weights-only unpickler has no case for).
+    pattern = r"(?:Unsupported global: )?GLOBAL (\S+)|Unsupported global: (\S+)|Unsupported operand (\d+)"
+    found = re.search(pattern, str(err))
+    needs = ""
+    if found and found.group(3):
+        needs = f"an unsupported pickle opcode {_opcode_name(int(found.group(3)))}"
+    elif found:
+        needs = found.group(1) or found.group(2) or ""
+    detail = f"it needs {needs}, " if needs and "." in needs else f"{needs}, " if needs else ""
     return CheckpointError(
         f"{path}: refused: {detail}which weights-only loading does not allow (only tensors and plain containers); "
         "nothing in it was run. Re-save it as a state dict or as safetensors from a trusted environment"
     )
+
+
+def _opcode_name(code: int) -> str:
+    import pickletools
+
+    name = next((op.name for op in pickletools.opcodes if op.code == chr(code)), None)
+    return f"{name} ({code})" if name else str(code)
 
 
 def unwrap_state_dict(obj: Any, origin: str) -> dict[str, torch.Tensor]:
@@ -111,6 +126,8 @@ class MappingSource:
 
     def __init__(self, tensors: Mapping[str, Any], origin: str, info: SourceInfo | None = None) -> None:
         self._tensors = unwrap_state_dict(tensors, origin)
+        for key, tensor in self._tensors.items():
+            check_backed(origin, key, tensor)
         self.info = info or SourceInfo("state dict in memory", ())
 
     def keys(self) -> list[str]:
@@ -133,6 +150,8 @@ def load_torch_file(path: Path) -> MappingSource:
     import torch
 
     use_mmap = zipfile.is_zipfile(path)
+    if use_mmap:
+        check_torch_zip(path)
     try:
         with warnings.catch_warnings():
             # torch warns about pickle protocols it did not write; the load either succeeds safely or is refused.

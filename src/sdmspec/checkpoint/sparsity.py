@@ -1,7 +1,10 @@
 """The project's one sparsity count: verify-sparsity, the SDM trainer and the challenge builder all call it.
 
 What counts: only parameters in the spec's prunable set (regexes over canonical names); an element is pruned when
-it is exactly zero (negative zero included, since -0.0 == 0 in IEEE arithmetic), in any dtype.
+it is exactly zero (negative zero included, since -0.0 == 0 in IEEE arithmetic), in any dtype. Two dtypes need care:
+float8 E8M0 (``float8_e8m0fnu``, the MX formats' scales) has no zero at all (byte 0x00 is 2^-127), so none of its
+elements is pruned; float4 E2M1 (``float4_e2m1fn_x2``) packs two elements per byte, each counted (its zeros are the
+nibbles 0x0 and 0x8).
 """
 
 from __future__ import annotations
@@ -79,6 +82,11 @@ class SparsityCount:
 def count_zeros(tensor: torch.Tensor) -> int:
     """Exact zeros in a tensor of any dtype, on the tensor's device; -0.0 counts (it compares equal to 0), NaN does
     not. Off the CPU the count is one kernel and one host sync per tensor."""
+    packed = _special_dtypes().get(tensor.dtype)
+    if packed == "no-zero":
+        return 0
+    if packed == "float4x2":
+        return _count_float4_zeros(tensor)
     if tensor.device.type != "cpu":
         # count_nonzero tests `x != 0`, so -0.0 is a zero and NaN is not; a GPU has no branch predictor to defeat.
         return tensor.numel() - int(torch_count_nonzero(tensor))
@@ -92,6 +100,34 @@ def count_zeros(tensor: torch.Tensor) -> int:
 # the count is memory-bound, and splitting a small op across threads made it up to 100x slower when another process
 # kept a core busy. The masked copy (128 KiB for fp32) stays in cache.
 _CHUNK = 1 << 15
+
+
+@functools.cache
+def _special_dtypes() -> dict[torch.dtype, str]:
+    """Dtypes whose zeros are not ``x == 0`` on the stored element (absent from older torch builds)."""
+    import torch
+
+    found: dict[torch.dtype, str] = {}
+    if hasattr(torch, "float8_e8m0fnu"):
+        found[torch.float8_e8m0fnu] = "no-zero"
+    if hasattr(torch, "float4_e2m1fn_x2"):
+        found[torch.float4_e2m1fn_x2] = "float4x2"
+    return found
+
+
+def logical_numel(tensor: torch.Tensor) -> int:
+    """Elements a tensor holds: two per stored element for packed float4."""
+    return tensor.numel() * (2 if _special_dtypes().get(tensor.dtype) == "float4x2" else 1)
+
+
+def _count_float4_zeros(tensor: torch.Tensor) -> int:
+    # Two E2M1 values per byte, sign in each nibble's top bit: a value is zero when its three low bits are 0.
+    import torch
+
+    raw = tensor.reshape(-1).view(torch.uint8)
+    low = int(torch.count_nonzero(torch.bitwise_and(raw, 0x07)).item())
+    high = int(torch.count_nonzero(torch.bitwise_and(raw, 0x70)).item())
+    return 2 * raw.numel() - low - high
 
 
 @functools.cache
@@ -112,7 +148,15 @@ def torch_count_nonzero(tensor: torch.Tensor) -> int:
     try:
         return int(tensor.count_nonzero().item())
     except (RuntimeError, NotImplementedError):
+        pass
+    try:
         return int((tensor != 0).sum().item())
+    except (RuntimeError, NotImplementedError, TypeError):
+        from sdmspec.errors import CheckpointError
+
+        raise CheckpointError(
+            f"cannot count zeros in a tensor of dtype {tensor.dtype}: torch has no comparison for it"
+        ) from None
 
 
 def _count_float_zeros(tensor: torch.Tensor, bits_dtype: torch.dtype, sign_free: int) -> int:
@@ -134,7 +178,9 @@ def _count_float_zeros(tensor: torch.Tensor, bits_dtype: torch.dtype, sign_free:
 
 def count_layer(name: str, tensor: torch.Tensor) -> LayerCount:
     """The count for one prunable tensor, named by its layer."""
-    return LayerCount(name=layer_name(name), shape=tuple(tensor.shape), numel=tensor.numel(), zeros=count_zeros(tensor))
+    return LayerCount(
+        name=layer_name(name), shape=tuple(tensor.shape), numel=logical_numel(tensor), zeros=count_zeros(tensor)
+    )
 
 
 def count_sparsity(named_tensors: Iterable[tuple[str, torch.Tensor]], spec: SparsitySpec) -> SparsityCount:

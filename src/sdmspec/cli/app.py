@@ -6,15 +6,17 @@ Command modules import only light dependencies at module level (typer, pydantic,
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import typer
 
 from sdmspec import __version__
-from sdmspec.errors import EXIT_INTERRUPTED, EXIT_USAGE, SdmspecError
+from sdmspec.errors import EXIT_BUG, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_USAGE, SdmspecError
 from sdmspec.extras import install_hint, require_extra
 
 # Command name -> the module (sdmspec.cli.<module>) whose register(app) adds it. The order is `sdmspec --help`'s.
@@ -103,8 +105,35 @@ def __getattr__(name: str) -> typer.Typer:
     raise AttributeError(name)
 
 
+def _closed_streams() -> None:
+    """A closed stdout or stderr (``sdmspec lint >&-``) reads as None in Python: give it a sink, as ``print`` does.
+
+    A report written to a closed stdout is lost (as it is with ``print``); ``--output`` still writes its file.
+    """
+    if sys.stdout is None:
+        sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115 - lives as long as the process
+    if sys.stderr is None:
+        sys.stderr = Path(os.devnull).open("w")  # noqa: SIM115
+
+
+def _os_error_line(err: OSError) -> str:
+    """One line for an OSError that names a path: what could not be done, where (a full disk says how full)."""
+    from sdmspec.io import disk_full_error, is_disk_full
+
+    if is_disk_full(err):
+        # No file name: the write that failed was to stdout (a redirect onto a full filesystem).
+        return (
+            str(disk_full_error(err.filename)) if err.filename is not None else "no space left on device writing stdout"
+        )
+    return f"{err.filename}: {err.strerror or err}"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: run the app, turning the project's errors into one line on stderr and a documented exit code."""
+    """Entry point: run the app, turning the project's errors into one line on stderr and a documented exit code.
+
+    Anything else is a bug: one line naming a crash log that holds the traceback (:mod:`sdmspec.crash`), exit 3.
+    """
+    _closed_streams()
     args = list(sys.argv[1:] if argv is None else argv)
     missing = _missing_training_stack(args)
     if missing:
@@ -119,20 +148,37 @@ def main(argv: Sequence[str] | None = None) -> None:
         # A core-only install (the pre-commit hook's) running a command that needs the training stack.
         hint = install_hint(err, _command_of(args))
         if hint is None:
-            raise
+            _bug(err, args)
         typer.echo(f"sdmspec: error: {hint}", err=True)
         sys.exit(EXIT_USAGE)
     except BrokenPipeError:
         sys.exit(EXIT_USAGE)
     except OSError as err:
-        from sdmspec.io import disk_full_error, is_disk_full
+        # ENOSPC from any write that did not go through sdmspec.io (a library's own file, stdout), or a path the
+        # command could not open (EACCES, ENAMETOOLONG, ELOOP): input that cannot be read, one line, exit 2.
+        from sdmspec.io import is_disk_full
 
-        if not is_disk_full(err):
-            raise
-        # ENOSPC from any write that did not go through sdmspec.io (a library's own file, a log line): one line too.
-        full = disk_full_error(err.filename)
-        typer.echo(f"sdmspec: error: {full}", err=True)
-        sys.exit(full.exit_code)
+        full = is_disk_full(err)
+        if err.filename is None and not full:
+            _bug(err, args)
+        _say(f"sdmspec: error: {_os_error_line(err)}")
+        sys.exit(EXIT_FINDINGS if full else EXIT_USAGE)
     except KeyboardInterrupt:
         typer.echo("sdmspec: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except Exception as err:  # the one place a bug becomes a line and a log, not a traceback
+        _bug(err, args)
+
+
+def _bug(err: BaseException, args: Sequence[str]) -> None:
+    from sdmspec.crash import crash_line, write_crash_log
+
+    log = write_crash_log(err, args)
+    _say(crash_line(err, log))
+    sys.exit(EXIT_BUG)
+
+
+def _say(line: str) -> None:
+    # stderr itself may be gone (or full): the exit code still says it.
+    with contextlib.suppress(OSError):
+        typer.echo(line, err=True)

@@ -145,8 +145,8 @@ def lint(
 
     from sdmspec.lint.engine import LintResult, lint_paths
     from sdmspec.lint.fix import fix_paths
+    from sdmspec.lint.reading import collect
     from sdmspec.report import ReportOptions, render
-    from sdmspec.settings import config_files
 
     settings = resolve_settings(paths, spec_path, loader, config_name, override)
     targets, spec_path, loader = settings.targets, settings.spec_path, settings.loader
@@ -168,7 +168,7 @@ def lint(
                        show_infos=show_infos)  # fmt: skip
     if config_name is not None or override:
         raise SdmspecError("--config-name and --override compose with Hydra: add --loader hydra")
-    if not config_files(targets):
+    if not collect(targets).files:
         # Nothing to lint (an empty folder, a folder named like a file): not an error, but machine formats still
         # print their one document (an empty report carrying the notice), so a pipe into `jq` or an upload works.
         notice = f"no YAML files under {', '.join(map(str, targets))}"
@@ -207,6 +207,8 @@ def lint(
             loader=loader,
         )
         result, fixed = outcome.result, outcome.fixed
+        for path in outcome.conflicts:
+            typer.echo(f"sdmspec: warning: {path}: changed while being fixed; left as it is (rerun --fix)", err=True)
     else:
         result = lint_paths(
             targets, spec, select=select, ignore=ignore, spec_path=spec_path, isolated=isolated, loader=loader

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from sdmspec.lint.loaders import YAML_LOADER, ConfigLoader
-from sdmspec.lint.source import Source, read_source
+from sdmspec.lint.source import Source
 from sdmspec.settings import CONFIG_SUFFIXES, config_files
 
 DEFAULT_CONFIG_FOLDER = Path("configs")
@@ -60,13 +60,12 @@ def context_files(paths: Sequence[Path], linted: Iterable[Path], default: Path =
 def read_context(paths: Iterable[Path], loader: ConfigLoader = YAML_LOADER) -> list[Source]:
     """The context files that read and compose cleanly (as ``loader`` reads them); the others are left out without
     a word."""
+    from sdmspec.lint.reading import read_context_file, repository_root
+
     sources: list[Source] = []
     for path in paths:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        source = read_source(data, str(path), loader)
-        if not source.problems:
+        # Bounded like the linted files, and never read through a link out of the repository (values are quoted).
+        source = read_context_file(path, repository_root(path), loader)
+        if source is not None and not source.problems:
             sources.append(source)
     return sources

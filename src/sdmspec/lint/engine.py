@@ -5,6 +5,7 @@ all of them and, for files given explicitly, the other configs of their folder: 
 stamps each rule's code, name and severity on its findings, applies inline suppressions and returns a
 :class:`LintResult`. A file that is not valid YAML, not UTF-8 or not a mapping is a finding, not an exception; a
 path that does not exist or a file that cannot be read at all is a :class:`~sdmspec.errors.ConfigError` (exit 2).
+How files are found, opened and bounded (links out of the repository, FIFOs, size) is :mod:`sdmspec.lint.reading`.
 """
 
 from __future__ import annotations
@@ -14,17 +15,16 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdmspec.errors import ConfigError
 from sdmspec.lint.context import context_files, read_context
 from sdmspec.lint.diagnostics import Diagnostic, Finding, Severity
 from sdmspec.lint.loaders import YAML_LOADER, ConfigLoader, get_loader
 from sdmspec.lint.project import Project, analyse_file
+from sdmspec.lint.reading import collect, context_data, read_collected, repository_root, sources_of
 from sdmspec.lint.rules import UNUSED_SUPPRESSION, Rule
 from sdmspec.lint.selection import find_rule, select_rules
 from sdmspec.lint.source import Source, gc_paused, read_source
 from sdmspec.lint.suppress import Suppression, find_suppressions
 from sdmspec.schema import Spec
-from sdmspec.settings import config_files
 
 
 @dataclass(frozen=True)
@@ -61,13 +61,6 @@ class LintResult:
         return sum(1 for d in self.diagnostics if d.fix is not None and d.fix.applies(unsafe))
 
 
-def read_file(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from err
-
-
 def lint_paths(
     paths: Sequence[Path],
     spec: Spec,
@@ -91,11 +84,12 @@ def lint_paths(
     """
     rules = select_rules(select, ignore)
     with gc_paused():
-        linted = config_files(tuple(paths))
-        contents = [read_file(path) for path in linted]
-        around = [] if isolated else context_files(paths, linted)
+        collected = collect(paths)
+        read = read_collected(collected)
+        around = [] if isolated else context_files(paths, collected.files)
+        contents = [data for data in read.values() if isinstance(data, bytes)]
         chosen = choose_loader(loader, contents, around)
-        sources = [read_source(data, str(path), chosen) for path, data in zip(linted, contents, strict=True)]
+        sources = sources_of(read, chosen)
         context = read_context(around, chosen)
         return lint_sources(sources, spec, rules, spec_path=spec_path, context=context)
 
@@ -110,10 +104,10 @@ def choose_loader(name: str, contents: Iterable[bytes], context: Iterable[Path] 
         for data in contents:
             yield data.decode("utf-8", errors="replace")
         for path in context:
-            try:
-                yield path.read_bytes().decode("utf-8", errors="replace")
-            except OSError:
-                continue  # an unreadable context file is left out, as read_context leaves it out
+            # Bounded and inside the repository, as read_context reads them; an unreadable one is left out.
+            around = context_data(path, repository_root(path))
+            if around is not None:
+                yield around.decode("utf-8", errors="replace")
 
     return get_loader(name, texts())
 

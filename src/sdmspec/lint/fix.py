@@ -3,7 +3,10 @@
 Edits replace character ranges of a file's decoded text, so comments, key order, quoting elsewhere, CRLF line
 endings and a UTF-8 byte-order mark stay byte for byte. Fixes whose edits overlap are applied one per round and the
 file is re-linted between rounds (as ruff does), so ``2e-4`` may first become ``2.0e-4`` and then, with
-``--unsafe-fixes``, the paper's value. Files are written atomically; a fixed file gives no fix on the next run.
+``--unsafe-fixes``, the paper's value. Files are written atomically; a fixed file gives no fix on the next run. A
+file that changed since it was read (an editor, another ``--fix``) is left as it is and named in
+:attr:`FixOutcome.conflicts`: its stale fix is never written over newer content. A symlinked config is fixed
+through the link.
 """
 
 from __future__ import annotations
@@ -15,16 +18,16 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdmspec.io import atomic_write_bytes
+from sdmspec.io import replace_if_unchanged
 from sdmspec.lint.context import context_files, read_context
 from sdmspec.lint.diagnostics import Edit
-from sdmspec.lint.engine import LintResult, choose_loader, lint_sources, read_file
+from sdmspec.lint.engine import LintResult, choose_loader, lint_sources
 from sdmspec.lint.loaders import YAML_LOADER, ConfigLoader
+from sdmspec.lint.reading import collect, read_collected, read_config
 from sdmspec.lint.rules import Rule
 from sdmspec.lint.selection import select_rules
-from sdmspec.lint.source import read_source
+from sdmspec.lint.source import Source, read_source
 from sdmspec.schema import Spec
-from sdmspec.settings import config_files
 
 MAX_ROUNDS = 10
 
@@ -54,6 +57,8 @@ class FixOutcome:
 
     changes: tuple[FileChange, ...]
     result: LintResult
+    # Files left unfixed because they changed while this run fixed them (another writer): rerun to fix them.
+    conflicts: tuple[Path, ...] = ()
 
     @property
     def fixed(self) -> int:
@@ -128,17 +133,24 @@ def fix_paths(
     """
     rules = select_rules(select, ignore)
     changes: list[FileChange] = []
-    sources = []
-    linted = config_files(tuple(paths))
-    contents = [read_file(path) for path in linted]
-    around = [] if isolated else context_files(paths, linted)
-    chosen = choose_loader(loader, contents, around)
+    conflicts: list[Path] = []
+    sources: list[Source] = []
+    collected = collect(paths)
+    read = read_collected(collected)
+    around = [] if isolated else context_files(paths, collected.files)
+    chosen = choose_loader(loader, [data for data in read.values() if isinstance(data, bytes)], around)
     context = read_context(around, chosen)
-    for path, before in zip(linted, contents, strict=True):
+    for path, before in read.items():
+        if isinstance(before, Source):
+            sources.append(before)  # outside the repository or too large: its finding, never written
+            continue
         after, fixed = fix_bytes(before, str(path), spec, rules, unsafe=unsafe, loader=chosen)
         if after != before:
+            if write and not replace_if_unchanged(path, before, after):
+                conflicts.append(path)
+                sources.append(read_config(path, chosen))  # what is there now is what is left to do
+                continue
             changes.append(FileChange(path, before, after, fixed))
-            if write:
-                atomic_write_bytes(path, after)
         sources.append(read_source(after, str(path), chosen))
-    return FixOutcome(tuple(changes), lint_sources(sources, spec, rules, spec_path=spec_path, context=context))
+    result = lint_sources(sources, spec, rules, spec_path=spec_path, context=context)
+    return FixOutcome(tuple(changes), result, tuple(conflicts))

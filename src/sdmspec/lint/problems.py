@@ -16,6 +16,8 @@ class ProblemKind(str, Enum):
     BINARY = "binary"
     TOO_DEEP = "too-deep"
     ALIAS_BOMB = "alias-bomb"
+    OUTSIDE = "outside-repository"  # a symlink resolving outside the repository: not read
+    TOO_LARGE = "too-large"  # past a stated bound (file size, integer digits): not parsed or not linted
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,11 @@ from sdmspec.lint.loaders import YAML_LOADER, ConfigLoader
 from sdmspec.lint.problems import Problem, ProblemKind
 
 _BINARY_SNIFF = 8192
+# Integers written with more digits than this are not linted: Python refuses to convert a decimal string of more
+# than 4,300 digits (sys.get_int_max_str_digits), so yaml.safe_load raises on them, and a base-60 one (1:2:3:...)
+# grows by a factor of 60 per part. 1,000 digits in any base stays below the interpreter's limit.
+MAX_INT_DIGITS = 1000
+_INT_TAG = "tag:yaml.org,2002:int"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _FOREIGN_BOMS = (
     (codecs.BOM_UTF32_LE, "UTF-32"),
@@ -178,6 +183,16 @@ def read_source(data: bytes, path: str, loader: ConfigLoader = YAML_LOADER) -> S
         walk = GraphWalk(source.span)
         for document in documents:
             walk.visit(document)
+    huge = next(
+        (node for node, _ in walk.scalars if node.tag == _INT_TAG and _digits(node.value) > MAX_INT_DIGITS), None
+    )
+    if huge is not None:
+        # Nothing of the file is linted further: every rule that reads values would convert this one.
+        message = (
+            f"an integer of {_digits(huge.value):,} digits, over the {MAX_INT_DIGITS:,} lint reads "
+            "(yaml.safe_load refuses integers of more than 4,300 digits)"
+        )
+        return Source(path, text=text, bom=bom, problems=(Problem(ProblemKind.TOO_LARGE, message, source.span(huge)),))
     return Source(
         path,
         text=text,
@@ -190,3 +205,8 @@ def read_source(data: bytes, path: str, loader: ConfigLoader = YAML_LOADER) -> S
         foreign_tags=tuple(walk.foreign_tags),
         _line_starts=source._line_starts,
     )
+
+
+def _digits(text: str) -> int:
+    # Cheap on any length: counting is linear, and only integer-tagged scalars are counted.
+    return sum(1 for char in text if char.isalnum())

@@ -64,6 +64,11 @@ def received(node: ScalarNode) -> object:
     return node.value
 
 
+# Strings longer than this are quoted by their start only.
+_QUOTE_LIMIT = 200
+_QUOTE_SHOWN = 60
+
+
 def describe(value: object) -> str:
     """A value as a reader should see it: ``the string '2e-4'``, ``the float 2.1``."""
     if value is None:
@@ -75,6 +80,9 @@ def describe(value: object) -> str:
     if isinstance(value, float):
         return f"the float {value!r}"
     if isinstance(value, str):
+        if len(value) > _QUOTE_LIMIT:
+            # A 1 MB document quoted whole is a line of a million characters in every report.
+            return f"the string {value[:_QUOTE_SHOWN]!r}... ({len(value):,} characters)"
         return f"the string {value!r}"
     return f"a {type(value).__name__}"
 

@@ -9,8 +9,10 @@ remains, marks them interrupted (with the job's own line when it said where it s
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,11 +71,15 @@ def log_tail(log: str | None, lines: int) -> list[str]:
     if not log or lines <= 0:  # [-0:] would be every line
         return []
     try:
-        with Path(log).open("rb") as handle:
+        # Non-blocking, regular files only: a log path comes from the manifest, and a FIFO there must not hang.
+        fd = os.open(log, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return []
             handle.seek(0, 2)
             size = handle.tell()
             handle.seek(max(0, size - _TAIL_BYTES))
-            text = handle.read().decode("utf-8", errors="replace")
+            text = handle.read(_TAIL_BYTES).decode("utf-8", errors="replace")
     except OSError:
         return []
     return [line for line in text.splitlines() if line.strip()][-lines:]

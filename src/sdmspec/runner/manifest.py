@@ -8,6 +8,7 @@ A manifest is read back on the next run to skip finished stages; it is untrusted
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
 from datetime import datetime, timezone
@@ -17,11 +18,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sdmspec.errors import DiskFullError, SdmspecError
-from sdmspec.io import atomic_write_text, disk_full_error, is_disk_full
+from sdmspec.errors import DiskFullError, LimitError, SdmspecError
+from sdmspec.io import atomic_write_text, disk_full_error, is_disk_full, read_bounded
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
+# A manifest records a few hundred stages at most (tens of KB each); anything larger is not one.
+MAX_MANIFEST_BYTES = 64 * 2**20
 # Room set aside while a run lasts, so that its final manifest can be written on a full disk.
 RESERVE_NAME = ".manifest.reserve"
 RESERVE_MIN_BYTES = 64 * 1024
@@ -126,15 +129,50 @@ class Manifest(_Record):
 
 
 def read_manifest(folder: Path) -> Manifest | None:
-    """The manifest in ``folder``, or None when there is none. An unreadable one is an error, never overwritten."""
+    """The manifest in ``folder``, or None when there is none. An unreadable one is an error, never overwritten.
+
+    It is untrusted input: read only when it is a regular file of at most :data:`MAX_MANIFEST_BYTES` (a FIFO or
+    ``/dev/zero`` put there must not hang or fill memory), and refused when a newer sdmspec wrote it
+    (``schema_version`` above :data:`SCHEMA_VERSION`: rewriting it as this version would drop what it records).
+    """
     path = folder / MANIFEST_NAME
-    if not path.exists():
-        return None
     try:
-        return Manifest.model_validate_json(path.read_bytes())
-    except (OSError, ValidationError, ValueError) as err:
-        first = str(err).splitlines()[0]
-        raise SdmspecError(f"{path}: cannot read the run's manifest ({first}); move it away to start afresh") from err
+        if not path.exists() and not path.is_symlink():
+            return None
+        data = read_bounded(path, MAX_MANIFEST_BYTES, "run manifest")
+    except OSError as err:
+        raise SdmspecError(f"{path}: cannot read the run's manifest ({err.strerror or err})") from None
+    except LimitError as err:
+        raise SdmspecError(f"{err}; move it away to start afresh") from None
+    try:
+        raw = json.loads(data)
+    except (ValueError, RecursionError) as err:
+        first = str(err).splitlines()[0] if not isinstance(err, RecursionError) else "nested too deeply"
+        raise SdmspecError(
+            f"{path}: cannot read the run's manifest (not JSON: {first}); move it away to start afresh"
+        ) from None
+    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        raise SdmspecError(
+            f"{path}: written by a newer sdmspec (manifest schema_version {version}; this one reads up to "
+            f"{SCHEMA_VERSION}); upgrade sdmspec, or use another --out"
+        )
+    try:
+        return Manifest.model_validate(raw)
+    except ValidationError as err:
+        raise SdmspecError(
+            f"{path}: cannot read the run's manifest ({_first_problem(err)}); move it away to start afresh"
+        ) from None
+
+
+def _first_problem(err: ValidationError) -> str:
+    """The first validation problem as a field path and a reason (``stages.pretrain.status: Input should be ...``),
+    not Pydantic's "1 validation error for Manifest" header."""
+    errors = err.errors()
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the document"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first['msg']}{more}"
 
 
 class ManifestStore:

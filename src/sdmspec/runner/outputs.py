@@ -10,6 +10,7 @@ model. ``benchmarks/bench_outputs_check.py`` measures it.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -45,10 +46,36 @@ def digest_outputs(stage: Stage) -> dict[str, dict[str, Any]]:
     }
 
 
+def _outside(root: Path, name: str) -> str | None:
+    """Why a recorded output name cannot be one of the stage's files, or None when it can.
+
+    The manifest is untrusted: a name such as ``../../../../dev/zero`` must not make a rerun hash a device forever
+    or read a file outside the stage's folder. Names are relative, inside the folder (links resolved), and name
+    regular files.
+    """
+    path = root / name
+    if Path(name).is_absolute() or ".." in Path(name).parts:
+        return f"outputs refused: {name} is not a path inside the stage's folder"
+    try:
+        if not path.resolve().is_relative_to(root.resolve()):
+            return f"outputs refused: {name} resolves outside the stage's folder"
+        if path.exists() and not stat.S_ISREG(path.stat().st_mode):
+            return f"outputs refused: {name} is not a regular file"
+    except (OSError, RuntimeError) as err:
+        return f"outputs unreadable: {name} ({getattr(err, 'strerror', None) or err})"
+    return None
+
+
 def outputs_problem(stage: Stage, recorded: dict[str, dict[str, Any]]) -> str | None:
     """Why the recorded outputs cannot be trusted any more (one line), or None when every file is as recorded."""
     root = stage_folder(stage)
+    for name in recorded:
+        refused = _outside(root, str(name))
+        if refused is not None:
+            return refused
     for name, expected in recorded.items():
+        if not isinstance(expected, dict):
+            return f"outputs changed: {name} has no recorded size"
         try:
             size = (root / name).stat().st_size
         except FileNotFoundError:

@@ -80,10 +80,25 @@ class RunStatus:
         }
 
 
-def _view(record: StageRecord, launcher: str, tail_lines: int) -> StageView:
-    folder = Path(record.marker).parent
+def inside_run(out: Path, named: str | None) -> Path | None:
+    """The path a manifest names, when it lies inside the run folder ``out`` (links resolved); else None.
+
+    The manifest is untrusted: a record whose log is ``/etc/shadow`` must not have it printed by ``sdmspec status``.
+    """
+    if not named:
+        return None
+    path = Path(named)
+    path = path if path.is_absolute() else out / path
+    try:
+        return path if path.resolve().is_relative_to(out.resolve()) else None
+    except (OSError, RuntimeError):  # a symlink loop
+        return None
+
+
+def _view(record: StageRecord, launcher: str, tail_lines: int, out: Path) -> StageView:
+    folder = inside_run(out, str(Path(record.marker).parent))
     state = record.status.value
-    holder = stage_lock.holder(folder)
+    holder = stage_lock.holder(folder) if folder is not None else None
     if record.status is StageStatus.RUNNING and holder is None and capabilities(launcher).stages_run_here:
         state = STOPPED  # nothing holds its folder: whatever ran it ended without recording it
     view = StageView(
@@ -97,18 +112,28 @@ def _view(record: StageRecord, launcher: str, tail_lines: int) -> StageView:
         log=record.log,
         holder=holder,
     )
-    if state == "running":
+    if state == "running" and folder is not None:
         view.progress = read_progress(folder)
     if state == StageStatus.FAILED.value:
-        view.log_tail = log_tail(record.log, tail_lines)
+        log = inside_run(out, record.log)
+        if log is None and record.log:
+            view.log_tail = [f"(not shown: the log {record.log} is outside the run folder {out})"]
+        else:
+            view.log_tail = log_tail(str(log) if log is not None else None, tail_lines)
     return view
 
 
 def run_status(out: Path, tail_lines: int = 10) -> RunStatus:
     """The run in ``out`` as it stands now (SdmspecError, exit 2, when ``out`` holds no run)."""
-    if out.exists() and not out.is_dir():
+    try:
+        is_file = out.exists() and not out.is_dir()
+        above = file_above(out)
+        if out.is_dir():
+            next(out.iterdir(), None)
+    except OSError as err:  # a name too long, a folder without read or search permission
+        raise SdmspecError(f"{out}: cannot read the run folder: {err.strerror or err}") from None
+    if is_file:
         raise SdmspecError(f"{out}: is a file, not a run folder (give the folder: `sdmspec status OUT`)")
-    above = file_above(out)
     if above is not None:
         raise SdmspecError(f"{out}: {above} is a file, not a folder")
     if not out.is_dir():
@@ -116,5 +141,5 @@ def run_status(out: Path, tail_lines: int = 10) -> RunStatus:
     manifest = read_manifest(out)
     if manifest is None:
         raise SdmspecError(f"{out}: not a run folder (no {MANIFEST_NAME}; `sdmspec run --out {out}` writes one)")
-    views = [_view(record, manifest.launcher, tail_lines) for record in manifest.stages.values()]
+    views = [_view(record, manifest.launcher, tail_lines, out) for record in manifest.stages.values()]
     return RunStatus(out, runner_holder(out), manifest.launcher, manifest.updated_at, views)

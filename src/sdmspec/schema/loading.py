@@ -23,7 +23,8 @@ from pydantic import ValidationError
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from sdmspec.errors import SpecError
+from sdmspec.errors import LimitError, SpecError
+from sdmspec.io import read_bounded
 from sdmspec.schema.paper import SectionInfo
 from sdmspec.schema.pipeline import PIPELINE_SECTIONS, Spec, reference_problems
 from sdmspec.schema.problems import (
@@ -37,8 +38,11 @@ from sdmspec.schema.problems import (
     path_text,
     problem_at,
 )
+from sdmspec.schema.yaml_bounds import MAX_SPEC_DEPTH, graph_problem
 
 SPEC_DIR_NAME = "spec"
+# The largest spec file read (this paper's whole spec is ~60 KB).
+MAX_SPEC_BYTES = 8 * 2**20
 # Setting fields added after run records began, with their defaults: left out of the digest while at the default.
 _LATER_SETTING_FIELDS: dict[str, object] = {"range": None, "nullable": False, "types": []}
 # String values of a config section that describe it rather than being settings.
@@ -90,14 +94,22 @@ class _Reader:
     def read(self, file: Path) -> None:
         name = _display(file)
         try:
-            text = file.read_text(encoding="utf-8")
+            text = read_bounded(file, MAX_SPEC_BYTES, "spec file").decode("utf-8")
             node = yaml.compose(text, Loader=_Loader)
+        except LimitError as err:
+            self.problems.append(SpecProblem(name, None, None, "", str(err).removeprefix(f"{file}: ")))
+            self.unreadable = True
+            return
         except (OSError, UnicodeDecodeError) as err:
             self.problems.append(SpecProblem(name, None, None, "", f"cannot read the spec file: {err}"))
             self.unreadable = True
             return
         except yaml.YAMLError as err:
             self._not_yaml(name, err)
+            return
+        except RecursionError:  # the pure-Python composer (no libyaml) on deep nesting
+            self.problems.append(SpecProblem(name, None, None, "", f"nested more than {MAX_SPEC_DEPTH} levels deep"))
+            self.unreadable = True
             return
         if node is None:
             return
@@ -106,6 +118,13 @@ class _Reader:
             self.problems.append(
                 SpecProblem(name, mark.line + 1, mark.column + 1, "", "a spec file must be a mapping of sections")
             )
+            return
+        bounded = graph_problem(node)
+        if bounded is not None:
+            culprit, why = bounded
+            mark = culprit.start_mark
+            self.problems.append(SpecProblem(name, mark.line + 1, mark.column + 1, "", why))
+            self.unreadable = True
             return
         if not self._record(name, node, ()):
             self.unreadable = True
