@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from sdmspec.lint.engine import lint_paths
+from sdmspec.lint.scaffold import scaffold
 from sdmspec.schema import load_spec
-from sdmspec.schema.scaffold import scaffold
 
 
 def _spec_from(tmp_path: Path, **configs: str) -> Path:

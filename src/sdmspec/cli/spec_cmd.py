@@ -137,7 +137,7 @@ def init(
     from sdmspec.cli.lint import HYDRA, resolve_settings
     from sdmspec.errors import ConfigError, SdmspecError
     from sdmspec.lint.engine import choose_loader
-    from sdmspec.schema.scaffold import scaffold
+    from sdmspec.lint.scaffold import scaffold
     from sdmspec.settings import config_files
 
     settings = resolve_settings(configs, None, loader, config_name, override)

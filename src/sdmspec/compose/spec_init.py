@@ -1,7 +1,7 @@
 """``sdmspec spec init --loader hydra``: a starting spec from one composed entry, and the entry itself as a run.
 
 The composed config (interpolations resolved with OmegaConf's built-ins) is what the program receives, so its key
-paths are the global ones a spec checks. It is handed to the per-file scaffold (:mod:`sdmspec.schema.scaffold`) as
+paths are the global ones a spec checks. It is handed to the per-file scaffold (:mod:`sdmspec.lint.scaffold`) as
 one document, so types, defaults and TODO sources are inferred exactly as for files. Values known only at run time,
 left ``???`` or unresolvable here are left out, each with a note. ``runs.yaml`` lists the entry.
 """
@@ -19,7 +19,7 @@ from sdmspec.compose.composed_lint import plain_value, put_key
 from sdmspec.compose.entry import Entry
 from sdmspec.compose.hydra_compose import compose_entry
 from sdmspec.compose.interpolation import Resolver, Status
-from sdmspec.schema.scaffold import Scaffold, scaffold
+from sdmspec.lint.scaffold import Scaffold, scaffold
 
 
 @dataclass(frozen=True)
