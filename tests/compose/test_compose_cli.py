@@ -90,3 +90,20 @@ def test_the_text_report_names_the_file_and_the_entry(app: Path) -> None:
     done = run_sdmspec("lint", "conf", "--loader", "hydra", cwd=app)  # the spec's two entries
     assert done.returncode == 1
     assert "conf/experiment/drift.yaml" in done.stdout and "4:15" in done.stdout and "[entry: drift]" in done.stdout
+
+
+def test_pyproject_names_the_loader_the_config_and_its_overrides(app: Path) -> None:
+    """``[tool.sdmspec]`` gives what the command line would: `sdmspec lint` alone composes the entry it names, and
+    the command line's overrides come after the table's (so they win, as on the program's own command line)."""
+    (app / "pyproject.toml").write_text(
+        '[tool.sdmspec]\nloader = "hydra"\nconfigs = ["conf"]\nconfig-name = "train"\n'
+        'overrides = ["experiment=drift", "data.workers=4"]\n'
+    )
+    drifted = run_sdmspec("lint", cwd=app)
+    assert drifted.returncode == 1, drifted.stdout + drifted.stderr
+    assert "conf/experiment/drift.yaml" in drifted.stdout and "4:15" in drifted.stdout
+    assert drifted.stdout.rstrip().endswith("Loader: hydra.")
+    # The same entry without the drift: the command line's override replaces the table's choice of experiment.
+    clean = run_sdmspec("lint", "--override", "experiment=sgd", cwd=app)
+    assert clean.returncode == 1 and "conf/optimizer/sgd.yaml" in clean.stdout, clean.stdout + clean.stderr
+    assert "conf/experiment/drift.yaml" not in clean.stdout

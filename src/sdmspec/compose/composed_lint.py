@@ -417,6 +417,6 @@ def lint_composed(
             if composed.composition is not None:
                 files.update(str(merged.path) for merged in composed.composition.files if merged.path is not None)
     ordered = tuple(sorted(_merged(diagnostics), key=lambda d: d.sort_key))
-    return LintResult(ordered, files=len(files), root=str(config_dir))
+    return LintResult(ordered, files=len(files), root=str(config_dir), loader="hydra")
 
 
