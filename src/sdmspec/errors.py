@@ -1,9 +1,9 @@
 """The project's exceptions. Each carries the exit code the CLI maps it to, so one handler serves every command.
 
-Exit codes (documented in the README): 0 success, 1 findings (lint errors, an iso-sparsity mismatch, a failed
-check, a failed job or stage), 2 usage error or input that cannot be read at all (a missing spec, an unreadable or
-refused checkpoint, a path of the wrong kind), 130 stopped by a signal after saving the work (rerunning the same
-command resumes).
+Exit codes (``EXIT_MEANINGS``, the documentation's table): 0 success, 1 findings (lint errors, an iso-sparsity
+mismatch, a failed check, a failed job or stage), 2 usage error or input that cannot be read at all (a missing spec,
+an unreadable or refused checkpoint, a path of the wrong kind), 130 stopped by a signal after saving the work
+(rerunning the same command resumes).
 """
 
 from __future__ import annotations
@@ -12,6 +12,19 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+# What each code means, for every command: the documentation's exit-code table is generated from this and from the
+# exception classes below (their exit_code and docstring), so it cannot drift from the code.
+EXIT_MEANINGS: dict[int, str] = {
+    EXIT_OK: "done: clean lint, a match, every selected stage done; `sdmspec status` whenever the run folder is "
+    "readable",
+    EXIT_FINDINGS: "findings or a failure: lint errors, an iso-sparsity mismatch, a failed check, a refused gate, a "
+    "failed job or stage, a disk that filled up",
+    EXIT_USAGE: "usage error or input that cannot be read: a bad option, a path of the wrong kind, no spec, a spec "
+    "that does not load or lacks a section the command needs, an unreadable or refused checkpoint, a folder another "
+    "job is writing, an option the machine cannot honour, a missing training stack on a core install",
+    EXIT_INTERRUPTED: "stopped by a signal (SIGINT, SIGTERM, SLURM's SIGUSR1) after saving: rerunning the same "
+    "command resumes",
+}
 
 
 class SdmspecError(Exception):
