@@ -1,5 +1,5 @@
 """Commands that write a file (or a folder) given a path of the wrong kind: one line on stderr, exit 2, nothing
-written (README: "a path of the wrong kind")."""
+written (the exit-code table: "a path of the wrong kind")."""
 
 from __future__ import annotations
 
