@@ -1,9 +1,10 @@
 """The project's exceptions. Each carries the exit code the CLI maps it to, so one handler serves every command.
 
-Exit codes (documented in the README): 0 success, 1 findings (lint errors, an iso-sparsity mismatch, a failed
-check, a failed job or stage), 2 usage error or input that cannot be read at all (a missing spec, an unreadable or
-refused checkpoint, a path of the wrong kind, an input past one of the stated bounds), 3 a bug in sdmspec (an
-unexpected error: one line naming the crash log, as pre-commit does), 130 stopped by a signal after saving the work
+Exit codes (``EXIT_MEANINGS``, the documentation's table): 0 success, 1 findings (lint errors, an iso-sparsity
+mismatch, a failed check, a failed job or stage), 2 usage error or input that cannot be read at all (a missing spec,
+an unreadable or refused checkpoint, a path of the wrong kind, an input past one of the stated bounds), 3 a bug in
+sdmspec (an unexpected error: one line naming the crash log, as pre-commit does), 130 stopped by a signal after
+saving the work
 (rerunning the same command resumes).
 """
 
@@ -15,6 +16,22 @@ EXIT_USAGE = 2
 # An unexpected error, i.e. a bug in sdmspec: pre-commit's code for the same thing, so CI tells it from bad input.
 EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
+# What each code means, for every command: the documentation's exit-code table is generated from this and from the
+# exception classes below (their exit_code and docstring), so it cannot drift from the code.
+EXIT_MEANINGS: dict[int, str] = {
+    EXIT_OK: "done: clean lint, a match, every selected stage done; `sdmspec status` whenever the run folder is "
+    "readable",
+    EXIT_FINDINGS: "findings or a failure: lint errors, an iso-sparsity mismatch, a failed check, a refused gate, a "
+    "failed job or stage, a disk that filled up",
+    EXIT_USAGE: "usage error or input that cannot be read: a bad option, a path of the wrong kind, no spec, a spec "
+    "that does not load or lacks a section the command needs, an unreadable or refused checkpoint, a folder another "
+    "job is writing, an option the machine cannot honour, a missing training stack on a core install, an input past "
+    "one of the stated bounds (docs/reference/limits.md)",
+    EXIT_BUG: "a bug in sdmspec: an unexpected error, reported in one line that names the crash log holding the "
+    "details (please report it with that log)",
+    EXIT_INTERRUPTED: "stopped by a signal (SIGINT, SIGTERM, SLURM's SIGUSR1) after saving: rerunning the same "
+    "command resumes",
+}
 
 
 class SdmspecError(Exception):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from sdmspec.environment import LiveEnvironment, Status, check_environment, probe
 from sdmspec.schema import Spec, load_spec
 
@@ -51,6 +53,7 @@ def test_missing_kernels_are_reported_but_do_not_gate(spec: Spec) -> None:
     assert report.matches
 
 
+@pytest.mark.train
 def test_probe_describes_this_machine() -> None:
     live = probe()
     assert live.python.count(".") == 2

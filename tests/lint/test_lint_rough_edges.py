@@ -112,7 +112,7 @@ def test_machine_formats_of_a_normal_run_carry_no_notices(repo: Path) -> None:
 
 
 def test_a_missing_path_is_a_usage_error_without_a_document(repo: Path, tmp_path: Path) -> None:
-    # Exit 2 (cannot run) is the one case without a document: one error line on stderr, as README says.
+    # Exit 2 (cannot run) is the one case without a document: one error line on stderr, as the exit-code table says.
     done = run_sdmspec("lint", str(tmp_path / "missing.yaml"), "--spec", str(repo / "spec"), "--format", "json")
     assert done.returncode == 2 and done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr

@@ -26,11 +26,20 @@ def _complete(shell: str, words: str, cword: int | None = None) -> list[str]:
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_show_completion_prints_a_script(shell: str) -> None:
     code = "import sys; from sdmspec.cli.app import main; sys.argv[0] = 'sdmspec'; main()"
+    # Without typer's switch, --show-completion takes no value: it detects the shell from the parent processes (sh
+    # under make, none at all in some CI runners) and ignores the one named here.
+    env = {**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
     result = subprocess.run(
-        [sys.executable, "-c", code, "--show-completion", shell], cwd=REPO, capture_output=True, text=True, check=False
+        [sys.executable, "-c", code, "--show-completion", shell],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "_SDMSPEC_COMPLETE" in result.stdout
+    assert {"bash": "complete -o", "zsh": "compdef", "fish": "complete --command sdmspec"}[shell] in result.stdout
 
 
 def test_bash_completes_commands() -> None:

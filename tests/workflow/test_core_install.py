@@ -13,7 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import tomllib
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, from PyPI (the dev and test extras install it there)
+    import tomli as tomllib
 
 from sdmspec.extras import EXTRA_OF_MODULE
 from sdmspec_cli import OFFLINE, REPO
@@ -57,6 +61,7 @@ def test_a_command_that_needs_the_training_stack_says_so_in_one_line(
     assert not list(tmp_path.iterdir()), "nothing is started before the check"
 
 
+@pytest.mark.train
 def test_a_checkpoint_read_without_torch_is_one_line(tmp_path: Path) -> None:
     """verify-sparsity is not refused up front (a folder of the wrong kind needs no torch to be named), but reading a
     torch.save file without torch ends in the same one line, not an ImportError traceback."""

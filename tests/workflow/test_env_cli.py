@@ -17,6 +17,7 @@ def json_run() -> subprocess.CompletedProcess[str]:
     return run_sdmspec("env", "--format", "json")
 
 
+@pytest.mark.train
 def test_json_report(json_run: subprocess.CompletedProcess[str]) -> None:
     assert json_run.returncode == 0, json_run.stderr
     report: dict[str, Any] = json.loads(json_run.stdout)

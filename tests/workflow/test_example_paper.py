@@ -93,6 +93,7 @@ def test_spec_init_refuses_to_overwrite(sdmspec: CLI, example: Path) -> None:
     assert (example / "spec" / "config.yaml").read_text() == (EXAMPLE / "spec" / "config.yaml").read_text()
 
 
+@pytest.mark.train
 def test_pipeline_commands_name_the_missing_section(sdmspec: CLI) -> None:
     for args, section in ((("variants",), "variants"), (("run", "--dry-run"), "variants")):
         result = sdmspec(*args, cwd=EXAMPLE)

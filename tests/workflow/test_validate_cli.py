@@ -26,6 +26,7 @@ def _by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {check["name"]: check for check in report["checks"]}
 
 
+@pytest.mark.train
 def test_full_report_on_this_machine(full_run: subprocess.CompletedProcess[str], spec: Spec) -> None:
     assert full_run.returncode == 0, full_run.stdout + full_run.stderr
     report = json.loads(full_run.stdout)
@@ -83,6 +84,7 @@ def _real_schema_data(root: Path, spec: Spec) -> None:
             _write_jsonl(root / "glue" / name / f"{split}.jsonl", [row] * 4)
 
 
+@pytest.mark.train
 def test_local_data_in_the_real_schema_loads(spec: Spec, tmp_path: Path) -> None:
     _real_schema_data(tmp_path, spec)
     report = validate_setup(spec, ValidateOptions(data_dir=tmp_path), areas=["data"])
@@ -93,6 +95,7 @@ def test_local_data_in_the_real_schema_loads(spec: Spec, tmp_path: Path) -> None
     assert mnli.data["rows"] == {"validation_matched": 4, "validation_mismatched": 4}
 
 
+@pytest.mark.train
 def test_local_data_with_a_missing_field_or_split_fails(spec: Spec, tmp_path: Path) -> None:
     _real_schema_data(tmp_path, spec)
     _write_jsonl(tmp_path / "glue" / "sst2" / "validation.jsonl", [{"sentence": "no label"}])
@@ -105,6 +108,7 @@ def test_local_data_with_a_missing_field_or_split_fails(spec: Spec, tmp_path: Pa
     assert report.failed
 
 
+@pytest.mark.train
 def test_generated_smoke_data_only_warns(spec: Spec, tmp_path: Path) -> None:
     from sdmspec.jobs.smoke_data import ensure_smoke_data
 
@@ -151,6 +155,7 @@ def _checkpoint(folder: Path, zeros_per_layer: int, seed: int) -> None:
     save_file(state, str(folder / "model.safetensors"))
 
 
+@pytest.mark.train
 def test_iso_sparsity_of_checkpoints_under_the_run_dir(spec: Spec, tmp_path: Path) -> None:
     _checkpoint(tmp_path / "pretrain" / "mamba-130m-sdm" / "model", zeros_per_layer=20, seed=1)
     _checkpoint(tmp_path / "challenge" / "mamba-130m-challenge" / "model", zeros_per_layer=20, seed=2)
@@ -166,6 +171,7 @@ def test_iso_sparsity_of_checkpoints_under_the_run_dir(spec: Spec, tmp_path: Pat
     assert report.failed
 
 
+@pytest.mark.train
 def test_iso_sparsity_with_one_side_only_warns(spec: Spec, tmp_path: Path) -> None:
     _checkpoint(tmp_path / "pretrain" / "mamba-370m-sdm" / "model", zeros_per_layer=20, seed=1)
     report = validate_setup(spec, ValidateOptions(run_dir=tmp_path), areas=["iso-sparsity"])

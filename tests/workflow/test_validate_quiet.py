@@ -32,6 +32,7 @@ def quiet(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Complete
     return _validate("--log", str(log)), log
 
 
+@pytest.mark.train  # the profiling check builds the model
 def test_the_output_is_the_report_and_the_log_has_the_chatter(
     quiet: tuple[subprocess.CompletedProcess[str], Path],
 ) -> None:
@@ -49,6 +50,7 @@ def test_the_output_is_the_report_and_the_log_has_the_chatter(
     assert str(log) in footer and f"({len(lines)} line(s))" in footer and "--verbose" in footer
 
 
+@pytest.mark.train  # the profiling check builds the model
 def test_verbose_lets_the_chatter_through_and_writes_no_log(
     quiet: tuple[subprocess.CompletedProcess[str], Path], tmp_path: Path
 ) -> None:

@@ -1,7 +1,7 @@
 """``sdmspec job pretrain|challenge|finetune``: the training jobs the runner launches (in one process or under
 ``torchrun``). Each prints a one-line summary and writes ``result.json`` last.
 
-Exit codes (the README's table): 0 done, 1 the job refused or failed (configs failing lint, missing data or released
+Exit codes (sdmspec.errors): 0 done, 1 the job refused or failed (configs failing lint, missing data or released
 weights, an iso-sparsity mismatch, a non-finite loss that would not go away, a full disk), 2 a usage error or input
 that cannot be read (an unknown variant or task, an option the machine cannot honour such as --device cuda without a
 GPU or bf16 on a CPU, a path of the wrong kind, the spec, a checkpoint; a starting checkpoint whose config is not the

@@ -39,6 +39,20 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return lines
 
 
+def _table_or_line(noun: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A table, or one line when every row says the same thing past its first column (the row's name): 32 rows of
+    ``auto / none (fp32) / False / auto: fp32 on cpu`` are "All 32 training stages: ..." (header words as labels)."""
+    if len(rows) < 2 or any(list(row[1:]) != list(rows[0][1:]) for row in rows):
+        return _table(header, rows)
+    said = "; ".join(f"{label} {cell}" for label, cell in zip(header[1:], rows[0][1:], strict=True))
+    return [f"{'Both' if len(rows) == 2 else f'All {len(rows)}'} {noun}: {said}."]
+
+
+def _link(out: Path, path: Path) -> str:
+    """A link relative to the report, or a dash where the file is not there (yet)."""
+    return f"[{path.relative_to(out).as_posix()}]({path.relative_to(out).as_posix()})" if path.is_file() else DASH
+
+
 def _stages(manifest: Mapping[str, Any], kind: str) -> list[Mapping[str, Any]]:
     return [record for record in manifest.get("stages", {}).values() if record.get("kind") == kind]
 
@@ -102,7 +116,7 @@ def _status_section(manifest: Mapping[str, Any]) -> list[str]:
     if unfinished:
         lines += [""]
         rows = [[s["name"], s["status"], s.get("message") or DASH, s.get("log") or DASH] for s in unfinished]
-        lines += _table(["stage", "status", "why", "log"], rows)
+        lines += _table_or_line("unfinished stages", ["stage", "status", "why", "log"], rows)
     return lines
 
 
@@ -128,7 +142,8 @@ def _init_section(manifest: Mapping[str, Any]) -> list[str]:
         return []
     lines = ["", "## Phase A start", "", "Where each pre-training started (`training.pretrain.init`; the baselines are"]
     lines += ["pruned from the trained dense model).", ""]
-    return lines + _table(["variant", "initialization", "checkpoint", "found in", "weights sha256"], rows)
+    header = ["variant", "initialization", "checkpoint", "found in", "weights sha256"]
+    return lines + _table_or_line("pre-trainings", header, rows)
 
 
 def _precision_section(manifest: Mapping[str, Any]) -> list[str]:
@@ -150,8 +165,9 @@ def _precision_section(manifest: Mapping[str, Any]) -> list[str]:
             ])  # fmt: skip
     if not rows:
         return []
-    lines = ["", "## Precision", "", "What each training stage ran in, as its job recorded it.", ""]
-    return lines + _table(["stage", "requested", "autocast", "TF32 matmuls", "why"], rows)
+    lines = ["", "## Precision", "", "What each training stage ran in, as its job recorded it (`precision` in its"]
+    lines += ["`result.json`).", ""]
+    return lines + _table_or_line("training stages", ["stage", "requested", "autocast", "TF32 matmuls", "why"], rows)
 
 
 def _profile_rows(out: Path) -> list[Mapping[str, Any]]:
@@ -251,8 +267,15 @@ def _profile_section(out: Path) -> list[str]:
             ]
         )  # fmt: skip
     header = ["variant", "batch", "seq", "fvcore GMACs", "torch GFLOPs", "analytic GFLOPs", "effective GFLOPs"]
-    lines = ["", "## Profile", "", "fvcore counts multiply-adds (MACs); the other columns count FLOPs (2 per MAC).", ""]
-    lines += _table([*header, "latency ms (median ± IQR)", "device"], table)
+    header += ["latency ms (median ± IQR)", "device"]
+    lines = ["", "## Profile", "", "fvcore counts multiply-adds (MACs); the other columns count FLOPs (2 per MAC)."]
+    devices = {row[-1] for row in table}
+    if len(devices) == 1:  # one device for every row (the usual case): said once, not in a column
+        lines += [f"Every row ran on {devices.pop()}."]
+        header, table = header[:-1], [row[:-1] for row in table]
+    files = [_link(out, out / "profile" / name) for name in ("profile.json", "profile.csv")]
+    lines += [f"Every count, scan and shape: {' and '.join(f for f in files if f != DASH) or DASH}.", ""]
+    lines += _table(header, table)
     plots = sorted((out / "profile").glob("*.png"))
     lines += [""] + [f"![{plot.stem}]({plot.relative_to(out).as_posix()})" for plot in plots]
     return lines
@@ -265,7 +288,7 @@ def render_report(out: Path) -> str:
         manifest = {}
     lines = _header(manifest) + _status_section(manifest) + _init_section(manifest) + _results_section(manifest, out)
     lines += _precision_section(manifest) + _verify_section(manifest, out) + _profile_section(out)
-    lines += ["", "Every stage's command, timing, fingerprint and log: `manifest.json`.", ""]
+    lines += ["", f"Every stage's command, timing, fingerprint and log: {_link(out, out / 'manifest.json')}.", ""]
     return "\n".join(lines)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from enum import Enum
-from typing import Any, Literal, Self
+from typing import Any, Literal, TypeVar
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -20,6 +20,8 @@ from sdmspec.schema.paper import PaperSpec, Sourced
 
 PipelineSection = Literal["models", "variants", "sparsity", "data", "profiling"]
 PIPELINE_SECTIONS: tuple[PipelineSection, ...] = ("models", "variants", "sparsity", "data", "profiling")
+# typing.Self is 3.11+; a bound TypeVar says the same on 3.10 without a typing_extensions dependency.
+_SpecT = TypeVar("_SpecT", bound="Spec")
 
 
 class ModelSize(Sourced):
@@ -240,7 +242,7 @@ class Spec(PaperSpec):
                 return variant
         raise KeyError(f"unknown variant {name!r}; known: {', '.join(v.name for v in self.variants)}")
 
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+    def model_copy(self: _SpecT, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> _SpecT:
         """As :meth:`pydantic.BaseModel.model_copy`, also taking the sections' names (``update={"sparsity": x}``)."""
         aliases: dict[str, str] = {section: f"{section}_section" for section in PIPELINE_SECTIONS}
         renamed = {aliases.get(key, key): value for key, value in (update or {}).items()}
