@@ -20,10 +20,10 @@ def test_no_module_reads_a_test_variable() -> None:
     assert hooks == []
 
 
+@pytest.mark.train
 def test_the_fault_hooks_reach_a_child_process(tmp_path: Path) -> None:
     """The sitecustomize the tests put on PYTHONPATH installs the faults in a fresh interpreter (the injection the
     crash, stop and NaN tests rely on)."""
-    pytest.importorskip("torch")
     import subprocess
     import sys
 
