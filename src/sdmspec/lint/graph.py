@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from yaml.constructor import SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from sdmspec.lint.diagnostics import Span
 from sdmspec.lint.problems import Problem, ProblemKind
+from sdmspec.yaml_nodes import node_children
 
 # Deeper nesting than this is refused: PyYAML's pure-Python loader (what `yaml.safe_load` uses without libyaml)
 # raises RecursionError a little above 300 levels, and no config needs more than a handful.
@@ -23,14 +24,6 @@ MAX_DEPTH = 200
 MAX_EXPANDED_NODES = 100_000
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 SAFE_TAGS = frozenset(tag for tag in SafeConstructor.yaml_constructors if tag is not None) | {_MERGE_TAG}
-
-
-def _children(node: Node) -> list[Node]:
-    if isinstance(node, MappingNode):
-        return [child for pair in node.value for child in pair]
-    if isinstance(node, SequenceNode):
-        return list(node.value)
-    return []
 
 
 class GraphWalk:
@@ -92,7 +85,7 @@ class GraphWalk:
             ident = id(node)
             if not entering:
                 active.discard(ident)
-                size[ident] = 1 + sum(size.get(id(child), 1) for child in _children(node))
+                size[ident] = 1 + sum(size.get(id(child), 1) for child in node_children(node))
                 if not bomb and size[ident] > MAX_EXPANDED_NODES and size[ident] > 10 * len(size):
                     bomb = True
                     message = f"aliases expand this node to {size[ident]:,} nodes (alias bomb); refusing to expand it"
@@ -108,4 +101,4 @@ class GraphWalk:
                 continue
             active.add(ident)
             stack.append((node, False))
-            stack.extend((child, True) for child in reversed(_children(node)))
+            stack.extend((child, True) for child in reversed(node_children(node)))

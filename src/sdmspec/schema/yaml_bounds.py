@@ -8,18 +8,12 @@ exponential) are refused as one problem at their place. The walk is iterative an
 
 from __future__ import annotations
 
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import Node
+
+from sdmspec.yaml_nodes import node_children
 
 MAX_SPEC_DEPTH = 100
 MAX_SPEC_NODES = 100_000
-
-
-def _children(node: Node) -> list[Node]:
-    if isinstance(node, MappingNode):
-        return [child for pair in node.value for child in pair]
-    if isinstance(node, SequenceNode):
-        return list(node.value)
-    return []
 
 
 def graph_problem(root: Node) -> tuple[Node, str] | None:
@@ -36,7 +30,7 @@ def graph_problem(root: Node) -> tuple[Node, str] | None:
         ident = id(node)
         if not entering:
             active.discard(ident)
-            size[ident] = 1 + sum(size.get(id(child), 1) for child in _children(node))
+            size[ident] = 1 + sum(size.get(id(child), 1) for child in node_children(node))
             if size[ident] > MAX_SPEC_NODES:
                 return node, (
                     f"aliases expand this node to more than {MAX_SPEC_NODES:,} nodes (an alias bomb?); a spec is "
@@ -49,5 +43,5 @@ def graph_problem(root: Node) -> tuple[Node, str] | None:
             return node, f"nested more than {MAX_SPEC_DEPTH} levels deep; a spec needs a handful"
         active.add(ident)
         stack.append((node, depth, False))
-        stack.extend((child, depth + 1, True) for child in reversed(_children(node)))
+        stack.extend((child, depth + 1, True) for child in reversed(node_children(node)))
     return None
