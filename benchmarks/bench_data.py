@@ -4,8 +4,8 @@ Data: ``--blocks`` blocks of ``--seq-len`` random token ids (default 117,000 x 1
 tokens) in the schema ``lm_blocks`` writes (an ``input_ids`` list<int64> column), saved with ``save_to_disk`` and
 read back memory-mapped, as a job reads its tokenization cache. Nothing is downloaded.
 
-* **old**: ``collate_lm(data[order[...]])`` on the main thread (the loop before sdmspec.jobs.feeding), then ``.to``;
-* **new**: :class:`sdmspec.jobs.feeding.BatchFeeder` over the tensor-formatted view (pinned and copied with
+* **old**: ``collate_lm(data[order[...]])`` on the main thread (the loop before mamba_sdm.jobs.feeding), then ``.to``;
+* **new**: :class:`mamba_sdm.jobs.feeding.BatchFeeder` over the tensor-formatted view (pinned and copied with
   ``non_blocking`` on CUDA).
 
 Reports (1) host time to prepare one micro-batch (median over ``--micro-batches``; the new path's preparation runs in
@@ -66,8 +66,8 @@ def main() -> None:
     import torch
     from torch.utils.data import DistributedSampler
 
-    from sdmspec.jobs.feeding import BatchFeeder, prepare, tensor_view
-    from sdmspec.jobs.text import collate_lm
+    from mamba_sdm.jobs.feeding import BatchFeeder, prepare, tensor_view
+    from mamba_sdm.jobs.text import collate_lm
 
     args.folder.mkdir(parents=True, exist_ok=True)
     data = make_blocks(args.folder, args.blocks, args.seq_len)

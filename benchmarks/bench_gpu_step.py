@@ -3,7 +3,7 @@ as the job trains it, side by side in one process.
 
 Each precision (``--precisions``, default bf16,fp32) gets a fresh model (``build_variant``, the scan ``auto`` picks,
 ``accelerate``'s activation-checkpointing decision, AdamW groups of the job), TF32 and autocast as
-:mod:`sdmspec.jobs.precision` resolves them, and micro-batches from :class:`sdmspec.jobs.feeding.BatchFeeder` over a
+:mod:`mamba_sdm.jobs.precision` resolves them, and micro-batches from :class:`mamba_sdm.jobs.feeding.BatchFeeder` over a
 generated memory-mapped Arrow dataset (random token ids, benchmarks/bench_data.py's ``make_blocks``). After warm-up
 steps, ``--steps`` optimizer steps of ``--accumulation`` micro-batches of 8 x ``--seq-len`` tokens are timed; the table
 gives tokens/s and the share of the step the main thread waited for data (``data_wait_s`` in the job's events).
@@ -33,13 +33,13 @@ def measure(args: argparse.Namespace, precision_name: str, data: object) -> str:
     import torch
 
     from sdmspec.errors import SdmspecError
-    from sdmspec.jobs.acceleration import accelerate, choose_scan
-    from sdmspec.jobs.feeding import BatchFeeder, tensor_view
-    from sdmspec.jobs.loop import build_optimizer
-    from sdmspec.jobs.precision import apply_precision, resolve_precision
-    from sdmspec.jobs.runtime import Runtime
-    from sdmspec.jobs.text import collate_lm
-    from sdmspec.models.variants import build_variant
+    from mamba_sdm.jobs.acceleration import accelerate, choose_scan
+    from mamba_sdm.jobs.feeding import BatchFeeder, tensor_view
+    from mamba_sdm.jobs.loop import build_optimizer
+    from mamba_sdm.jobs.precision import apply_precision, resolve_precision
+    from mamba_sdm.jobs.runtime import Runtime
+    from mamba_sdm.jobs.text import collate_lm
+    from mamba_sdm.models.variants import build_variant
     from sdmspec.schema import load_spec
 
     device = torch.device(args.device)
@@ -105,7 +105,7 @@ def main() -> None:
 
     blocks = (args.warmup + args.steps) * args.accumulation * args.micro
     args.folder.mkdir(parents=True, exist_ok=True)
-    from sdmspec.models.build import SMOKE_VOCAB_SIZE, dimensions
+    from mamba_sdm.models.build import SMOKE_VOCAB_SIZE, dimensions
     from sdmspec.schema import load_spec
 
     vocab = SMOKE_VOCAB_SIZE if args.smoke else dimensions(load_spec(None).models["130m"]).vocab_size

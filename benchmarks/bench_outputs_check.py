@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from sdmspec.runner.outputs import check_stages, digest_outputs, outputs_problem
-from sdmspec.runner.plan import Stage, StageKind
+from mamba_sdm.stages import Stage, StageKind
 
 
 def _stage(folder: Path, mib: int) -> Stage:

@@ -2,7 +2,7 @@
 takes on each scan path, and the smoke run's time.
 
 ``flops``: for each size at the spec's sequence lengths (batch 1 unless ``--batch-size``): the analytic count
-(:func:`sdmspec.profile.analytic.analytic_flops`) and torch's FlopCounterMode (:func:`sdmspec.profile.counters.
+(:func:`mamba_sdm.profile.analytic.analytic_flops`) and torch's FlopCounterMode (:func:`mamba_sdm.profile.counters.
 count_torch`, the meta device, the parallel scan), with the parts FlopCounterMode counts (mm, conv, bmm) and the
 per-token figures. ``--fvcore L``: also fvcore's count at sequence length L (one real forward pass while tracing).
 ``counting``: what ``sdmspec profile`` spends counting FLOPs for one architecture and shape, before and after, side
@@ -34,9 +34,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def flops(sizes: list[str], batch_size: int, fvcore_seq_len: int | None) -> None:
-    from sdmspec.models.build import build_model, dimensions, mamba_config
-    from sdmspec.profile.analytic import MambaShape, analytic_flops, block_macs_per_token
-    from sdmspec.profile.counters import count_fvcore, count_torch
+    from mamba_sdm.models.build import build_model, dimensions, mamba_config
+    from mamba_sdm.profile.analytic import MambaShape, analytic_flops, block_macs_per_token
+    from mamba_sdm.profile.counters import count_fvcore, count_torch
     from sdmspec.schema import load_spec
 
     spec = load_spec(None)
@@ -72,9 +72,9 @@ def flops(sizes: list[str], batch_size: int, fvcore_seq_len: int | None) -> None
 def counting(sizes: list[str], batch_size: int, before_max_seq_len: int) -> None:
     import torch
 
-    from sdmspec.models.build import build_model
-    from sdmspec.models.scan import Scan, ScanChoice
-    from sdmspec.profile.counters import count_fvcore, count_torch
+    from mamba_sdm.models.build import build_model
+    from mamba_sdm.models.scan import Scan, ScanChoice
+    from mamba_sdm.profile.counters import count_fvcore, count_torch
     from sdmspec.schema import load_spec
 
     spec = load_spec(None)

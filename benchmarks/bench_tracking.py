@@ -31,7 +31,7 @@ def _event(step: int) -> dict[str, float | int]:
 def _run(trackers: list[str], folder: Path, events: int) -> tuple[float, float, float]:
     """(seconds the trackers took to start, in the background; seconds per event that log() holds the caller;
     seconds per event until every event was sent)."""
-    from sdmspec.jobs.metrics import MetricsLog
+    from mamba_sdm.jobs.metrics import MetricsLog
     from sdmspec.tracking import reporting
 
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder / 'mlflow.db'}"

@@ -1,8 +1,8 @@
 """Training throughput (tokens/s) of the Phase A step on each scan path, side by side in one run.
 
-``step``: the job's own optimizer step: the variant built by :func:`sdmspec.models.variants.build_variant`, the scan
-and activation checkpointing set by :func:`sdmspec.jobs.acceleration.accelerate` (as the jobs do), AdamW groups from
-:func:`sdmspec.jobs.loop.build_optimizer`, the SDM strategy attached and its sparsity moved every step,
+``step``: the job's own optimizer step: the variant built by :func:`mamba_sdm.models.variants.build_variant`, the scan
+and activation checkpointing set by :func:`mamba_sdm.jobs.acceleration.accelerate` (as the jobs do), AdamW groups from
+:func:`mamba_sdm.jobs.loop.build_optimizer`, the SDM strategy attached and its sparsity moved every step,
 micro-batches with gradient accumulation. Every scan path usable here (``reference``, ``parallel``, ``kernels`` on a
 GPU with mamba-ssm) is timed in the same process, and the table gives each path's speed-up over the reference.
 Reports the median of ``--repeats`` timed runs of ``--steps`` optimizer steps after warm-up steps; on CUDA also the
@@ -84,11 +84,11 @@ def step_throughput(
 ) -> Measurement:
     import torch
 
-    from sdmspec.jobs.acceleration import accelerate, choose_scan
-    from sdmspec.jobs.loop import build_optimizer
-    from sdmspec.jobs.runtime import Runtime
-    from sdmspec.models.masking import cubic_sparsity, get_strategy
-    from sdmspec.models.variants import build_variant
+    from mamba_sdm.jobs.acceleration import accelerate, choose_scan
+    from mamba_sdm.jobs.loop import build_optimizer
+    from mamba_sdm.jobs.runtime import Runtime
+    from mamba_sdm.models.masking import cubic_sparsity, get_strategy
+    from mamba_sdm.models.variants import build_variant
     from sdmspec.schema import load_spec
 
     spec = load_spec(None)
@@ -175,7 +175,7 @@ def job_wall_times() -> None:
 def usable_scans(device: str) -> tuple[list[str], list[str]]:
     """The scan paths that run on ``device``, and one line for each that does not (printed under the table)."""
     from sdmspec.errors import SdmspecError
-    from sdmspec.models.scan import resolve_scan
+    from mamba_sdm.models.scan import resolve_scan
 
     found, missing = [], []
     for scan in ("reference", "parallel", "kernels"):

@@ -51,7 +51,7 @@ def generate(folder: Path, formats: list[str]) -> dict[str, tuple[Path, Path]]:
     import torch
     from safetensors.torch import save_file
 
-    from sdmspec.models.build import build_model
+    from mamba_sdm.models.build import build_model
     from sdmspec.schema import load_spec
 
     spec = load_spec(REPO / "spec")

@@ -74,7 +74,7 @@ step() {
 
 step "sdmspec env" 30 python3 -m sdmspec env --format json
 step "scan auto on cuda" 45 python3 -c '
-from sdmspec.models.scan import kernels_status, parallel_status, resolve_scan
+from mamba_sdm.models.scan import kernels_status, parallel_status, resolve_scan
 print("kernels:", kernels_status()); print("parallel:", parallel_status())
 print("auto ->", resolve_scan("auto", "cuda").record())'
 # The GPU image lacks the dev-only packages some test modules import (hypothesis, jsonschema, the trackers): those

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sdmspec.schema import Spec, load_spec
+from mamba_sdm.spec import Spec
+from sdmspec.schema import load_spec
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_CONFIGS = REPO / "tests" / "fixtures" / "seed"

@@ -49,7 +49,7 @@ def _poisoned_steps(raw: str) -> Callable[[int], bool]:
 
 def install(*, crash_after: int = 0, step_delay: float = 0.0, nan_at: str = "") -> Callable[[], None]:
     """Wrap the loop's seams with the faults asked for; returns the function that undoes it."""
-    from sdmspec.jobs import loop
+    from mamba_sdm.jobs import loop
 
     original_step = loop.Trainer.run_step
     original_init = loop.Trainer.__init__

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-from sdmspec.schema import Setting, SettingType, Spec
+from sdmspec.schema import PaperSpec, Setting, SettingType
 from sdmspec.schema.setting import version_release
 
 
@@ -138,7 +138,7 @@ def _gpu_matches(expected: str, found: str) -> bool:
 
 
 ENVIRONMENT_SECTION = "environment."
-# Spec keys under `environment.` this module knows how to probe, with their row names. Any other version-typed key
+# PaperSpec keys under `environment.` this module knows how to probe, with their row names. Any other version-typed key
 # (`environment.transformers: "4.40"`) is compared with the installed distribution of that name; other keys are
 # shown for information.
 _KNOWN_ROWS = {
@@ -211,7 +211,7 @@ def _setting_row(name: str, setting: Setting, live: LiveEnvironment) -> EnvRow:
     return EnvRow(name, setting.expected_text(), "not probed", Status.INFO, False, setting.source)
 
 
-def check_environment(spec: Spec, live: LiveEnvironment | None = None) -> EnvReport:
+def check_environment(spec: PaperSpec, live: LiveEnvironment | None = None) -> EnvReport:
     """Compare ``live`` (default: :func:`probe`) with the spec's ``environment.*`` settings, whichever it has.
 
     The kernel and FLOP-counter rows (mamba-ssm, causal-conv1d, fvcore) are this paper's pipeline's: they appear

@@ -72,7 +72,7 @@ def output_target(path: Path) -> Path:
 
 
 def _special_kind(path: Path) -> str | None:
-    """"fifo", "device" or "socket" for a path that exists and is none of a regular file, a folder or a link."""
+    """ "fifo", "device" or "socket" for a path that exists and is none of a regular file, a folder or a link."""
     try:
         mode = path.stat().st_mode
     except OSError:

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from sdmspec.errors import ConfigError
-from sdmspec.schema import Setting, SettingType, Spec
+from sdmspec.schema import PaperSpec, Setting, SettingType
 from sdmspec.schema.setting import Scalar
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
@@ -98,7 +98,7 @@ class ExperimentSettings:
         )
 
 
-def resolve_settings(configs: list[Path] | tuple[Path, ...], spec: Spec) -> ExperimentSettings:
+def resolve_settings(configs: list[Path] | tuple[Path, ...], spec: PaperSpec) -> ExperimentSettings:
     """Merge the configs under ``configs`` by key path and fill unset settings from the spec."""
     values: dict[str, Scalar] = {}
     origins: dict[str, str] = {}

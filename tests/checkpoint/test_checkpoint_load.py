@@ -12,10 +12,10 @@ import torch
 from ckpt_factory import mamba_state, prunable_names, save, zero_fraction
 from safetensors.torch import save_file
 
+from mamba_sdm.spec import Spec
 from sdmspec.checkpoint.load import checkpoint_sparsity, load_state_dict, open_checkpoint
 from sdmspec.checkpoint.sparsity import count_sparsity
 from sdmspec.errors import CheckpointError
-from sdmspec.schema import Spec
 
 IN_PROJ = "backbone.layers.0.mixer.in_proj.weight"
 
@@ -88,7 +88,7 @@ def test_sharded_hf_folder_with_index(tmp_path: Path, sparse: dict[str, torch.Te
 
 
 def test_hf_folder_written_by_save_pretrained_sharded(tmp_path: Path, spec: Spec) -> None:
-    from sdmspec.models.build import build_model
+    from mamba_sdm.models.build import build_model
 
     model = build_model(spec, "130m", smoke=True, seed=0)
     model.save_pretrained(tmp_path, max_shard_size="100KB")
@@ -126,8 +126,8 @@ def test_prune_reparametrization_counts_the_effective_weight(tmp_path: Path, spe
 def test_prune_on_a_real_model_counts_as_the_live_model_and_after_remove(tmp_path: Path, spec: Spec) -> None:
     from torch.nn.utils import prune
 
+    from mamba_sdm.models.build import build_model
     from sdmspec.checkpoint.sparsity import model_sparsity
-    from sdmspec.models.build import build_model
 
     model = build_model(spec, "130m", smoke=True, seed=0)
     for layer in model.backbone.layers:

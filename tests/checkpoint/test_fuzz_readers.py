@@ -9,7 +9,7 @@ from pathlib import Path
 from fuzz_checkpoint_cases import check_reader, mutated_checkpoints
 from hypothesis import HealthCheck, given, settings
 
-from sdmspec.schema import Spec
+from mamba_sdm.spec import Spec
 
 
 @settings(

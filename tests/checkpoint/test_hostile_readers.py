@@ -13,12 +13,12 @@ import torch
 from ckpt_factory import mamba_state
 from safetensors.torch import save_file
 
+from mamba_sdm.spec import Spec
 from sdmspec.checkpoint.load import _resolve, checkpoint_sparsity
 from sdmspec.checkpoint.sniff import describe_file
 from sdmspec.checkpoint.sources import load_torch_file
 from sdmspec.checkpoint.verify import verify_iso_sparsity
 from sdmspec.errors import CheckpointError
-from sdmspec.schema import Spec
 
 PRUNABLE = "backbone.layers.0.mixer.in_proj.weight"
 

@@ -9,9 +9,9 @@ import torch
 from ckpt_factory import mamba_state, prunable_names, save, unzero, zero_fraction, zero_more
 from safetensors.torch import save_file
 
+from mamba_sdm.spec import Spec
 from sdmspec.checkpoint.sparsity import count_sparsity
 from sdmspec.checkpoint.verify import IsoSparsityResult, verify_iso_sparsity
-from sdmspec.schema import Spec
 
 IN_PROJ_0 = "backbone.layers.0.mixer.in_proj.weight"
 OUT_PROJ_1 = "backbone.layers.1.mixer.out_proj.weight"
@@ -170,8 +170,8 @@ def test_off_target_is_a_warning_not_a_failure(spec: Spec) -> None:
 def test_live_model_and_counts_are_accepted(spec: Spec) -> None:
     from torch.nn.utils import prune
 
+    from mamba_sdm.models.build import build_model
     from sdmspec.checkpoint.sparsity import model_sparsity
-    from sdmspec.models.build import build_model
 
     model = build_model(spec, "130m", smoke=True, seed=0)
     for layer in model.backbone.layers:

@@ -13,10 +13,10 @@ import torch
 from ckpt_factory import mamba_state, prunable_names, save, zero_fraction
 from safetensors.torch import save_file
 
+from mamba_sdm.spec import Spec
 from sdmspec.checkpoint.verify import verify_iso_sparsity
 from sdmspec.cli.app import main
 from sdmspec.errors import CheckpointError
-from sdmspec.schema import Spec
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from mamba_sdm.spec import Spec
 from sdmspec.compose.composed_lint import lint_composed
 from sdmspec.compose.entry import Entry
 from sdmspec.lint.diagnostics import Diagnostic
 from sdmspec.lint.engine import LintResult
-from sdmspec.schema import Spec, load_spec
+from sdmspec.schema import load_spec
 
 APP = Path(__file__).resolve().parents[1] / "hydra_app"
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from mamba_sdm.spec import Spec
 from sdmspec.environment import LiveEnvironment, Status, check_environment, probe
-from sdmspec.schema import Spec, load_spec
+from sdmspec.schema import load_spec
 
 PAPER_MACHINE = LiveEnvironment(
     python="3.11.7",

@@ -29,9 +29,9 @@ def test_the_fault_hooks_reach_a_child_process(tmp_path: Path) -> None:
 
     from fault_injection import environment
 
-    probe = "import sdmspec.jobs.loop as loop; print(loop.Trainer.run_step.__module__)"
+    probe = "import mamba_sdm.jobs.loop as loop; print(loop.Trainer.run_step.__module__)"
     env = {**environment(crash_after=3), "PATH": "/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "fault_injection"
     plain = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert plain.stdout.strip() == "sdmspec.jobs.loop"
+    assert plain.stdout.strip() == "mamba_sdm.jobs.loop"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from mamba_sdm.spec import Spec
 from sdmspec.errors import ConfigError
-from sdmspec.schema import Spec
 from sdmspec.settings import config_files, resolve_settings
 
 

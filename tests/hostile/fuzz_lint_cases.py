@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 from hypothesis import strategies as st
 
+from mamba_sdm.spec import Spec
 from sdmspec.lint import lint_text
 from sdmspec.lint.fix import fix_bytes
 from sdmspec.lint.selection import select_rules
-from sdmspec.schema import Spec
 
 SCALARS = (
     "2e-4", "2.0e-4", "128", "0o17", "010", "0x1F", "1:30", "190:20:30", "yes", "no", "on", "~", "null", "''",

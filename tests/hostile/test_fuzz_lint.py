@@ -7,7 +7,7 @@ from fuzz_lint_cases import check_lint_and_fix, hostile_configs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sdmspec.schema import Spec
+from mamba_sdm.spec import Spec
 
 
 @settings(

@@ -11,8 +11,8 @@ import pytest
 from hostile_cli import SPEC, assert_one_line, make_repo, sdmspec
 
 import sdmspec.lint.fix as fix_module
+from mamba_sdm.spec import Spec
 from sdmspec.lint import fix_paths
-from sdmspec.schema import Spec
 
 MAX_CONFIG_BYTES = 8 * 2**20  # sdmspec.lint.reading.MAX_CONFIG_BYTES, the documented bound
 

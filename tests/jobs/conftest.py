@@ -29,7 +29,7 @@ def smoke_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def smoke_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from sdmspec.jobs.smoke_data import ensure_smoke_data
+    from mamba_sdm.jobs.smoke_data import ensure_smoke_data
 
     return ensure_smoke_data(tmp_path_factory.mktemp("data") / "smoke")
 
@@ -37,7 +37,7 @@ def smoke_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pretrained(tmp_path_factory: pytest.TempPathFactory, smoke_data: Path) -> dict[str, Path]:
     """Output folders of the smoke pre-training of mamba-130m-dense and mamba-130m-sdm."""
-    from sdmspec.jobs.pretrain import run_pretrain
+    from mamba_sdm.jobs.pretrain import run_pretrain
 
     root = tmp_path_factory.mktemp("pretrain")
     folders = {}

@@ -14,7 +14,7 @@ CONFIGS = REPO / "configs"
 
 
 def options(variant: str, out: Path, data: Path, **extra: Any) -> Any:
-    from sdmspec.jobs.common import JobOptions
+    from mamba_sdm.jobs.common import JobOptions
 
     return JobOptions(variant=variant, out=out, configs=CONFIGS, smoke=True, data_dir=data, **extra)
 
@@ -38,7 +38,7 @@ def full_size_stub(folder: Path, size: str = "130m") -> Path:
     import torch
     from safetensors.torch import save_file
 
-    from sdmspec.models.build import dimensions, mamba_config
+    from mamba_sdm.models.build import dimensions, mamba_config
     from sdmspec.schema import load_spec
 
     folder.mkdir(parents=True, exist_ok=True)

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from job_helpers import options, read_json
 
+from mamba_sdm.jobs.challenge import run_challenge
+from mamba_sdm.spec import Spec
 from sdmspec.checkpoint.load import checkpoint_sparsity
 from sdmspec.errors import JobError
-from sdmspec.jobs.challenge import run_challenge
-from sdmspec.schema import Spec
 
 
 @pytest.mark.parametrize("variant", ["mamba-130m-challenge", "mamba-130m-random"])
@@ -54,7 +54,7 @@ def test_a_mismatch_fails_loudly_and_writes_no_result(
     """A builder that misses by one weight must be caught by the verify step on the written files."""
     import torch
 
-    import sdmspec.models.challenge as challenge
+    import mamba_sdm.models.challenge as challenge
 
     real = challenge.prune_to_match
 

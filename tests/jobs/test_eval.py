@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from job_helpers import options, read_json, run_cli
 
+from mamba_sdm.jobs.challenge import run_challenge
+from mamba_sdm.jobs.evaluate import EvalRequest, evaluate
+from mamba_sdm.jobs.finetune import run_finetune
+from mamba_sdm.models import load_model
+from mamba_sdm.spec import Spec
 from sdmspec.checkpoint.sparsity import model_sparsity
 from sdmspec.errors import CheckpointError
-from sdmspec.jobs.challenge import run_challenge
-from sdmspec.jobs.evaluate import EvalRequest, evaluate
-from sdmspec.jobs.finetune import run_finetune
-from sdmspec.models import load_model
-from sdmspec.schema import Spec
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def mrpc_sdm(pretrained: dict[str, Path], smoke_data: Path, tmp_path_factory: py
 def test_finetuned_model_is_a_transformers_model(mrpc_sdm: Path, spec: Spec) -> None:
     from transformers import AutoModelForSequenceClassification
 
-    from sdmspec.models.classifier import MambaForSequenceClassification
+    from mamba_sdm.models.classifier import MambaForSequenceClassification
 
     model = load_model(mrpc_sdm)
     assert isinstance(model, MambaForSequenceClassification)

@@ -7,8 +7,8 @@ from functools import partial
 
 import pytest
 
-from sdmspec.jobs.feeding import BatchFeeder, tensor_view
-from sdmspec.jobs.text import collate_classification, collate_lm
+from mamba_sdm.jobs.feeding import BatchFeeder, tensor_view
+from mamba_sdm.jobs.text import collate_classification, collate_lm
 
 
 def _blocks(count: int, length: int) -> object:

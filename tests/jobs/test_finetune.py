@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from job_helpers import options, read_events, read_json
 
+from mamba_sdm.jobs.common import SMOKE_OVERLAY
+from mamba_sdm.jobs.data import GLUE_FOLDER
+from mamba_sdm.jobs.finetune import run_finetune
+from mamba_sdm.jobs.loop import Hooks, LoopOptions, Outcome, _early_stopping
+from mamba_sdm.spec import Spec
 from sdmspec.checkpoint.load import checkpoint_sparsity
 from sdmspec.checkpoint.sparsity import count_sparsity
-from sdmspec.jobs.common import SMOKE_OVERLAY
-from sdmspec.jobs.data import GLUE_FOLDER
-from sdmspec.jobs.finetune import run_finetune
-from sdmspec.jobs.loop import Hooks, LoopOptions, Outcome, _early_stopping
-from sdmspec.schema import Spec
 
 
 @pytest.fixture(scope="module")

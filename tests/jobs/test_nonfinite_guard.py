@@ -12,8 +12,8 @@ import pytest
 from job_helpers import options, read_events, read_json, run_cli
 
 from fault_injection import environment, injected
+from mamba_sdm.jobs.guard import MAX_SKIPPED_IN_A_ROW, StepGuard
 from sdmspec.errors import JobError
-from sdmspec.jobs.guard import MAX_SKIPPED_IN_A_ROW, StepGuard
 
 DENSE = "mamba-130m-dense"
 
@@ -48,12 +48,10 @@ def test_every_step_is_clipped_and_logs_its_gradient_norm(pretrained: dict[str, 
     assert all(e["skipped_steps"] == 0 and e["total_steps"] == result["steps"] for e in train)
 
 
-def test_a_nan_step_is_skipped_and_leaves_the_weights_untouched(
-    tmp_path: Path, smoke_data: Path
-) -> None:
+def test_a_nan_step_is_skipped_and_leaves_the_weights_untouched(tmp_path: Path, smoke_data: Path) -> None:
     import torch
 
-    from sdmspec.jobs.pretrain import run_pretrain
+    from mamba_sdm.jobs.pretrain import run_pretrain
 
     out = tmp_path / "nan"
     with injected(nan_at="3"):
@@ -104,12 +102,10 @@ def _refuse_constant(name: str) -> None:
 
 
 @pytest.mark.gpu
-def test_a_nan_step_on_cuda_is_skipped_and_leaves_the_weights_untouched(
-    tmp_path: Path, smoke_data: Path
-) -> None:
+def test_a_nan_step_on_cuda_is_skipped_and_leaves_the_weights_untouched(tmp_path: Path, smoke_data: Path) -> None:
     """The guard on the GPU, at the precision auto picks there (bf16 autocast on Ampere or later): the clipped norm
     and the finiteness check run on CUDA gradients and weights, and the skipped step changes nothing."""
-    from sdmspec.jobs.pretrain import run_pretrain
+    from mamba_sdm.jobs.pretrain import run_pretrain
 
     out = tmp_path / "nan"
     with injected(nan_at="3"):

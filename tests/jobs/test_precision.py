@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from job_helpers import options, read_events, read_json
 
+from mamba_sdm.jobs.precision import resolve_precision
 from sdmspec.errors import EXIT_USAGE, JobError, SdmspecError
-from sdmspec.jobs.precision import resolve_precision
 
 
 def test_auto_is_fp32_on_the_cpu_and_bf16_is_refused_there() -> None:
@@ -60,7 +60,7 @@ def test_the_job_records_the_precision_that_ran(pretrained: dict[str, Path]) -> 
 
 
 def test_the_option_overrides_the_setting(tmp_path: Path, smoke_data: Path) -> None:
-    from sdmspec.jobs.pretrain import run_pretrain
+    from mamba_sdm.jobs.pretrain import run_pretrain
 
     record = run_pretrain(options("mamba-130m-dense", tmp_path, smoke_data, precision="fp32", max_steps=1))
     assert record["precision"]["requested"] == "fp32" and record["precision"]["autocast"] is None
@@ -70,7 +70,7 @@ def test_the_option_overrides_the_setting(tmp_path: Path, smoke_data: Path) -> N
 def test_auto_is_bf16_autocast_with_tf32_on_an_ampere_gpu(tmp_path: Path, smoke_data: Path) -> None:
     import torch
 
-    from sdmspec.jobs.pretrain import run_pretrain
+    from mamba_sdm.jobs.pretrain import run_pretrain
 
     major, _ = torch.cuda.get_device_capability()
     auto = resolve_precision("auto", "cuda")

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from job_helpers import options, read_events, read_json
 
+from mamba_sdm.jobs.common import SMOKE_OVERLAY
+from mamba_sdm.models.masking import zeros_for
+from mamba_sdm.spec import Spec
 from sdmspec.checkpoint.load import checkpoint_sparsity
 from sdmspec.errors import SdmspecError
-from sdmspec.jobs.common import SMOKE_OVERLAY
-from sdmspec.models.masking import zeros_for
-from sdmspec.schema import Spec
 
 
 @pytest.mark.parametrize("variant", ["mamba-130m-dense", "mamba-130m-sdm"])
@@ -75,7 +75,7 @@ def test_dense_stays_dense(pretrained: dict[str, Path], spec: Spec) -> None:
 
 
 def test_pretrain_refuses_baseline_variants(tmp_path: Path, smoke_data: Path) -> None:
-    from sdmspec.jobs.pretrain import run_pretrain
+    from mamba_sdm.jobs.pretrain import run_pretrain
 
     with pytest.raises(SdmspecError, match="does not build challenge variants"):
         run_pretrain(options("mamba-130m-challenge", tmp_path, smoke_data))

@@ -11,11 +11,11 @@ import torch
 from job_helpers import options, read_json, run_cli
 from test_job_cli import assert_one_line_error
 
+from mamba_sdm.models.pretrained import FROM_FLAG, FROM_SMOKE, weights_digest
+from mamba_sdm.models.smoke_checkpoint import ensure_smoke_checkpoint, write_smoke_checkpoint
+from mamba_sdm.spec import Spec
 from sdmspec.checkpoint.folders import weight_files
 from sdmspec.errors import EXIT_USAGE
-from sdmspec.models.pretrained import FROM_FLAG, FROM_SMOKE, weights_digest
-from sdmspec.models.smoke_checkpoint import ensure_smoke_checkpoint, write_smoke_checkpoint
-from sdmspec.schema import Spec
 
 
 def _tensors(folder: Path) -> dict[str, torch.Tensor]:
@@ -25,7 +25,7 @@ def _tensors(folder: Path) -> dict[str, torch.Tensor]:
 
 
 def test_zero_steps_export_exactly_the_starting_weights(tmp_path: Path, smoke_data: Path, spec: Spec) -> None:
-    from sdmspec.jobs.pretrain import run_pretrain
+    from mamba_sdm.jobs.pretrain import run_pretrain
 
     record = run_pretrain(options("mamba-130m-dense", tmp_path / "out", smoke_data, max_steps=0))
     start = ensure_smoke_checkpoint(spec, "130m")
@@ -44,7 +44,7 @@ def test_zero_steps_of_sdm_export_the_starting_weights_under_the_target_masks(
 ) -> None:
     from safetensors.torch import load_file
 
-    from sdmspec.jobs.pretrain import run_pretrain
+    from mamba_sdm.jobs.pretrain import run_pretrain
 
     out = tmp_path / "out"
     record = run_pretrain(options("mamba-130m-sdm", out, smoke_data, max_steps=0))

@@ -13,7 +13,7 @@ from job_helpers import options, read_events, read_json
 def test_smoke_pretraining_is_the_same_on_both_scan_paths(tmp_path: Path, smoke_data: Path) -> None:
     from safetensors.torch import load_file
 
-    from sdmspec.jobs.pretrain import run_pretrain
+    from mamba_sdm.jobs.pretrain import run_pretrain
 
     records = {}
     for scan in ("reference", "parallel"):
@@ -46,7 +46,7 @@ def test_smoke_pretraining_is_the_same_on_both_scan_paths(tmp_path: Path, smoke_
 def test_throughput_is_logged_and_projected(
     tmp_path: Path, smoke_data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from sdmspec.jobs.pretrain import run_pretrain
+    from mamba_sdm.jobs.pretrain import run_pretrain
 
     run_pretrain(options("mamba-130m-dense", tmp_path / "dense", smoke_data, max_steps=6))
     events = read_events(tmp_path / "dense" / "metrics.jsonl")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from job_helpers import read_events, run_cli
 
-from sdmspec.jobs.progress import PROGRESS_EVERY_ENV, PlainProgress
+from mamba_sdm.jobs.progress import PROGRESS_EVERY_ENV, PlainProgress
 
 INTERFACE_FIELDS = {
     "step", "total_steps", "epoch", "loss", "lr", "grad_norm", "tokens_per_s", "eta_s", "data_wait_s", "skipped_steps"

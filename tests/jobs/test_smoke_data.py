@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sdmspec.jobs.data import GLUE_FOLDER, PRETRAIN_FOLDER, load_split, load_tokenizer, resolve_source
-from sdmspec.jobs.smoke_data import _NEGATIVE, _POSITIVE, ensure_smoke_data, is_smoke_data
-from sdmspec.models.build import SMOKE_VOCAB_SIZE
-from sdmspec.schema import Spec
+from mamba_sdm.jobs.data import GLUE_FOLDER, PRETRAIN_FOLDER, load_split, load_tokenizer, resolve_source
+from mamba_sdm.jobs.smoke_data import _NEGATIVE, _POSITIVE, ensure_smoke_data, is_smoke_data
+from mamba_sdm.models.build import SMOKE_VOCAB_SIZE
+from mamba_sdm.spec import Spec
 
 GLUE_FIELDS = {
     "sst2": {"sentence", "label", "idx"},

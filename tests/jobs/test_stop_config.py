@@ -6,8 +6,8 @@ import signal
 
 import pytest
 
+from mamba_sdm.jobs.stop import STOP_SIGNALS_ENV, StopRequest, stop_signals
 from sdmspec.errors import JobError
-from sdmspec.jobs.stop import STOP_SIGNALS_ENV, StopRequest, stop_signals
 
 
 def test_the_default_and_a_configured_list(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,8 +15,8 @@ from job_helpers import REPO, assert_same_weights, read_events, read_json
 
 import sdmspec_cli
 from fault_injection import STEP_DELAY, environment
+from mamba_sdm.jobs.stop import STOP_SIGNALS_ENV
 from sdmspec.errors import EXIT_INTERRUPTED
-from sdmspec.jobs.stop import STOP_SIGNALS_ENV
 
 pytestmark = pytest.mark.slow
 

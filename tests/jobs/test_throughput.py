@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sdmspec.jobs.throughput import Throughput, format_duration
+from mamba_sdm.jobs.throughput import Throughput, format_duration
 
 
 class Clock:

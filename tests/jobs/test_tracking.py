@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from job_helpers import options, read_events, read_json, run_cli
 
+from mamba_sdm.jobs.finetune import run_finetune
+from mamba_sdm.jobs.metrics import MetricsLog
+from mamba_sdm.jobs.pretrain import run_pretrain
 from sdmspec.errors import SdmspecError
-from sdmspec.jobs.finetune import run_finetune
-from sdmspec.jobs.metrics import MetricsLog
-from sdmspec.jobs.pretrain import run_pretrain
 from sdmspec.tracking import parse_report_to, reporting
 
 pytest.importorskip("tensorboard", reason="the track extra (tensorboard) is part of the dev install")
@@ -63,8 +63,8 @@ def test_tensorboard_holds_every_train_event_of_a_pretraining(smoke_data: Path, 
 def test_mlflow_run_of_a_finetune_in_a_sqlite_store(
     pretrained: dict[str, Path], smoke_data: Path, tmp_path: Path, mlflow_store: str
 ) -> None:
-    from sdmspec.jobs.finetune import SETTINGS
-    from sdmspec.jobs.tracker_params import job_params
+    from mamba_sdm.jobs.finetune import SETTINGS
+    from mamba_sdm.jobs.tracker_params import job_params
 
     out = tmp_path / "finetune"
     job = options("mamba-130m-sdm", out, smoke_data, max_steps=4)
@@ -212,9 +212,7 @@ def test_report_to_choices() -> None:
     ]
 
 
-def test_a_crashed_and_resumed_job_tracks_every_step_once(
-    smoke_data: Path, tmp_path: Path, mlflow_store: str
-) -> None:
+def test_a_crashed_and_resumed_job_tracks_every_step_once(smoke_data: Path, tmp_path: Path, mlflow_store: str) -> None:
     from fault_injection import CRASH_EXIT_CODE, environment
 
     out = tmp_path / "dense"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from mamba_sdm.spec import Spec
 from sdmspec.lint import LintResult, lint_text
-from sdmspec.schema import Spec
 
 Found = set[tuple[int | None, int | None, str]]
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from mamba_sdm.spec import Spec
 from sdmspec.lint import lint_paths
-from sdmspec.schema import Spec
 
 Conflicts = set[tuple[str, int | None, int | None, str | None]]
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from mamba_sdm.spec import Spec
 from sdmspec.cli.app import app
 from sdmspec.lint import LintResult, fix_paths, lint_paths
 from sdmspec.lint.context import context_files
-from sdmspec.schema import Spec
 
 runner = CliRunner()
 

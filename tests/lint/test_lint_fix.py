@@ -10,10 +10,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from mamba_sdm.spec import Spec
 from sdmspec.cli.app import app
 from sdmspec.lint import fix_paths, lint_paths
 from sdmspec.lint.values import pyyaml_float_text, render_float
-from sdmspec.schema import Spec
 
 runner = CliRunner()
 

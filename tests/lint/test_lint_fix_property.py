@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mamba_sdm.spec import Spec
 from sdmspec.lint import lint_text
 from sdmspec.lint.fix import fix_bytes
 from sdmspec.lint.selection import select_rules
-from sdmspec.schema import Spec
 from sdmspec.schema.setting import SettingType
 
 RULES = select_rules(None, None)

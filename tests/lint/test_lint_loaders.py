@@ -13,12 +13,12 @@ import yaml
 from omegaconf import OmegaConf
 from typer.testing import CliRunner
 
+from mamba_sdm.spec import Spec
 from sdmspec.cli.app import app
 from sdmspec.errors import ConfigError
 from sdmspec.lint import lint_text
 from sdmspec.lint.loaders import detect, get_loader
 from sdmspec.lint.values import received
-from sdmspec.schema import Spec
 from sdmspec.schema.setting import Setting
 from sdmspec.toolconfig import find_tool_config
 from sdmspec_cli import run_sdmspec

@@ -13,12 +13,12 @@ import yaml
 from typer.testing import CliRunner
 
 import sdmspec.lint.source as source_module
+from mamba_sdm.spec import Spec
 from sdmspec.cli.app import app
 from sdmspec.lint import lint_paths, lint_text
 from sdmspec.lint.engine import lint_sources
 from sdmspec.lint.loaders import ConfigLoader
 from sdmspec.lint.selection import select_rules
-from sdmspec.schema import Spec
 from shared_data import YAML_TEST_SUITE, shared_path
 
 runner = CliRunner()

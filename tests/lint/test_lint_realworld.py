@@ -15,12 +15,13 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from mamba_sdm.spec import Spec
 from sdmspec.cli.app import app
 from sdmspec.cli.lint import empty_spec
 from sdmspec.lint.fix import fix_paths
 from sdmspec.lint.loaders import get_loader
 from sdmspec.lint.values import yaml12_number
-from sdmspec.schema import Spec, load_spec
+from sdmspec.schema import load_spec
 from shared_data import REALWORLD, shared_path
 
 runner = CliRunner()

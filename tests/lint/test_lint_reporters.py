@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from mamba_sdm.spec import Spec
 from sdmspec.cli.app import app
 from sdmspec.lint import Diagnostic, LintResult, Location, Severity, lint_paths
 from sdmspec.lint.rules import RULES
 from sdmspec.report import ReportOptions, render
 from sdmspec.report.github import annotation
-from sdmspec.schema import Spec
 from shared_data import validate_sarif
 
 runner = CliRunner()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from lint_helpers import found
 
+from mamba_sdm.spec import Spec
 from sdmspec.lint import lint_text
 from sdmspec.lint.rules import RULES
-from sdmspec.schema import Spec
 
 CASES: list[tuple[str, str, set[tuple[int | None, int | None, str]]]] = [
     # SDM0xx: input

@@ -8,8 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from mamba_sdm.spec import Spec
 from sdmspec.lint.engine import lint_text
-from sdmspec.schema import Spec, load_spec
+from sdmspec.schema import load_spec
 from sdmspec.schema.jsonschema import config_json_schema
 
 SPEC = """\

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from mamba_sdm.spec import Spec
 from sdmspec.lint import lint_paths, lint_text
 from sdmspec.lint.spec_positions import definitions, setting_definitions, spec_files
 from sdmspec.report import render
-from sdmspec.schema import Spec, load_spec
+from sdmspec.schema import load_spec
 from shared_data import validate_sarif
 
 MISSING = "training.finetune.warmup_steps_ratio"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from sdmspec.schema import Spec
+from mamba_sdm.spec import Spec
 
 if TYPE_CHECKING:
     from transformers import MambaForCausalLM
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 @pytest.fixture
 def tiny(spec: Spec) -> MambaForCausalLM:
     """A smoke-size Mamba-130m (2 layers, d_model 64), seeded."""
-    from sdmspec.models.build import build_model
+    from mamba_sdm.models.build import build_model
 
     return build_model(spec, "130m", smoke=True, seed=0)
 
@@ -29,6 +29,6 @@ def tiny(spec: Spec) -> MambaForCausalLM:
 @pytest.fixture
 def tiny_dense(spec: Spec) -> MambaForCausalLM:
     """Another smoke-size model with different weights (the dense model of a challenge)."""
-    from sdmspec.models.build import build_model
+    from mamba_sdm.models.build import build_model
 
     return build_model(spec, "130m", smoke=True, seed=1)

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from mamba_sdm.models.challenge import prune_to_match
+from mamba_sdm.spec import Spec
 from sdmspec.checkpoint.sparsity import LayerCount, SparsityCount, model_sparsity
 from sdmspec.errors import SdmspecError
-from sdmspec.models.challenge import prune_to_match
-from sdmspec.schema import Spec
 
 if TYPE_CHECKING:
     from transformers import MambaForCausalLM
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def _sdm_reference(spec: Spec, model: MambaForCausalLM) -> SparsityCount:
     """M_SDM's count, with a different sparsity in every layer so a global match alone would not pass."""
-    from sdmspec.models.masking import get_strategy, masked_weights
+    from mamba_sdm.models.masking import get_strategy, masked_weights
 
     strategy = get_strategy("sdm")
     strategy.attach(model, spec.sparsity)
@@ -39,7 +39,7 @@ def test_pruning_reproduces_the_reference_zeros_per_layer(
     reference = _sdm_reference(spec, tiny)
     assert len(set(_zeros(reference).values())) == len(reference.layers)
 
-    with caplog.at_level(logging.INFO, logger="sdmspec.models.challenge"):
+    with caplog.at_level(logging.INFO, logger="mamba_sdm.models.challenge"):
         masks = prune_to_match(tiny_dense, reference, spec, method=method, seed=3)
 
     assert _zeros(model_sparsity(tiny_dense, spec.sparsity)) == _zeros(reference)
@@ -67,7 +67,7 @@ def test_magnitude_prunes_the_smallest_weights(
 def test_random_pruning_is_seeded_and_differs_from_magnitude(spec: Spec, tiny: MambaForCausalLM) -> None:
     import torch
 
-    from sdmspec.models.build import build_model
+    from mamba_sdm.models.build import build_model
 
     reference = _sdm_reference(spec, tiny)
 

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from mamba_sdm.models.masking.schedule import cubic_sparsity, zeros_for
+from mamba_sdm.spec import SparsityRule, Spec
 from sdmspec.checkpoint.sparsity import model_sparsity
 from sdmspec.errors import SdmspecError
-from sdmspec.models.masking.schedule import cubic_sparsity, zeros_for
-from sdmspec.schema import SparsitySpec, Spec
-from sdmspec.schema.spec import SparsityRule
+from sdmspec.schema import SparsitySpec
 
 if TYPE_CHECKING:
     from transformers import MambaForCausalLM
@@ -65,7 +65,7 @@ def test_cubic_schedule_with_start_and_end_steps() -> None:
 
 
 def test_registry_knows_sdm_and_names_the_registered_on_a_miss() -> None:
-    from sdmspec.models.masking import STRATEGIES, get_strategy
+    from mamba_sdm.models.masking import STRATEGIES, get_strategy
 
     assert get_strategy("sdm") is STRATEGIES["sdm"]
     assert get_strategy("sdm").name == "sdm"
@@ -76,8 +76,8 @@ def test_registry_knows_sdm_and_names_the_registered_on_a_miss() -> None:
 def test_a_new_strategy_registers_by_name(spec: Spec, tiny: MambaForCausalLM) -> None:
     from torch.nn.utils import parametrize
 
-    from sdmspec.models.masking import STRATEGIES, FixedMask, MaskingStrategy, get_strategy, register_strategy
-    from sdmspec.models.masking.base import prunable_weights
+    from mamba_sdm.models.masking import STRATEGIES, FixedMask, MaskingStrategy, get_strategy, register_strategy
+    from mamba_sdm.models.masking.base import prunable_weights
 
     try:
 
@@ -105,7 +105,7 @@ def test_a_new_strategy_registers_by_name(spec: Spec, tiny: MambaForCausalLM) ->
 
 
 def test_sdm_reaches_the_target_exactly_in_every_layer(spec: Spec, tiny: MambaForCausalLM) -> None:
-    from sdmspec.models.masking import get_strategy
+    from mamba_sdm.models.masking import get_strategy
 
     strategy = get_strategy("sdm")
     strategy.attach(tiny, spec.sparsity)
@@ -121,7 +121,7 @@ def test_sdm_reaches_the_target_exactly_in_every_layer(spec: Spec, tiny: MambaFo
 def test_sdm_follows_the_cubic_schedule_step_by_step(spec: Spec, tiny: MambaForCausalLM) -> None:
     import torch
 
-    from sdmspec.models.masking import get_strategy, score_parameters, weight_parameters
+    from mamba_sdm.models.masking import get_strategy, score_parameters, weight_parameters
 
     strategy = get_strategy("sdm")
     strategy.attach(tiny, spec.sparsity)
@@ -148,7 +148,7 @@ def test_sdm_follows_the_cubic_schedule_step_by_step(spec: Spec, tiny: MambaForC
 def test_keep_top_breaks_ties_by_index_and_keeps_an_exact_count() -> None:
     import torch
 
-    from sdmspec.models.masking import keep_top
+    from mamba_sdm.models.masking import keep_top
 
     scores = torch.tensor([[1.0, 1.0, 1.0], [1.0, 0.5, 2.0]])
 
@@ -165,7 +165,7 @@ def test_straight_through_estimator_reaches_the_scores() -> None:
     import torch
     from torch import nn
 
-    from sdmspec.models.masking import SdmMask, get_strategy, score_parameters
+    from mamba_sdm.models.masking import SdmMask, get_strategy, score_parameters
 
     layer_spec = SparsitySpec(
         prunable=(r"^lin\.weight$",), target=0.5, target_source="test", rule=SparsityRule(source="test"), source="test"
@@ -200,7 +200,7 @@ def test_export_bakes_zeros_and_returns_the_masks(spec: Spec, tiny: MambaForCaus
     import torch
     from torch.nn.utils import parametrize
 
-    from sdmspec.models.masking import current_masks, get_strategy
+    from mamba_sdm.models.masking import current_masks, get_strategy
 
     strategy = get_strategy("sdm")
     strategy.attach(tiny, spec.sparsity)
@@ -230,8 +230,8 @@ def test_export_bakes_zeros_and_returns_the_masks(spec: Spec, tiny: MambaForCaus
 def test_sdm_sparsity_survives_a_state_dict_round_trip(spec: Spec, tiny: MambaForCausalLM) -> None:
     import torch
 
-    from sdmspec.models.build import build_model
-    from sdmspec.models.masking import current_masks, get_strategy
+    from mamba_sdm.models.build import build_model
+    from mamba_sdm.models.masking import current_masks, get_strategy
 
     strategy = get_strategy("sdm")
     strategy.attach(tiny, spec.sparsity)
@@ -247,7 +247,7 @@ def test_sdm_sparsity_survives_a_state_dict_round_trip(spec: Spec, tiny: MambaFo
 
 
 def test_attach_twice_and_set_sparsity_without_masks_are_refused(spec: Spec, tiny: MambaForCausalLM) -> None:
-    from sdmspec.models.masking import get_strategy
+    from mamba_sdm.models.masking import get_strategy
 
     strategy = get_strategy("sdm")
     with pytest.raises(SdmspecError, match="attach"):
@@ -265,7 +265,7 @@ def test_attach_twice_and_set_sparsity_without_masks_are_refused(spec: Spec, tin
 def test_fixed_masks_keep_sparsity_through_fine_tuning(spec: Spec, tiny: MambaForCausalLM) -> None:
     import torch
 
-    from sdmspec.models.masking import apply_fixed_masks, export_masks, get_strategy
+    from mamba_sdm.models.masking import apply_fixed_masks, export_masks, get_strategy
 
     strategy = get_strategy("sdm")
     strategy.attach(tiny, spec.sparsity)
@@ -294,7 +294,7 @@ def test_fixed_masks_match_a_wrapped_model_by_suffix(spec: Spec, tiny: MambaForC
     import torch
     from torch import nn
 
-    from sdmspec.models.masking import apply_fixed_masks, masked_weights
+    from mamba_sdm.models.masking import apply_fixed_masks, masked_weights
 
     masks = {
         name: torch.rand(param.shape, generator=torch.Generator().manual_seed(0)) > 0.5
@@ -312,7 +312,7 @@ def test_fixed_masks_match_a_wrapped_model_by_suffix(spec: Spec, tiny: MambaForC
 def test_fixed_masks_refuse_unknown_names_and_wrong_shapes(tiny: MambaForCausalLM) -> None:
     import torch
 
-    from sdmspec.models.masking import apply_fixed_masks
+    from mamba_sdm.models.masking import apply_fixed_masks
 
     with pytest.raises(SdmspecError, match=r"backbone\.layers\.9\.mixer\.in_proj\.weight"):
         apply_fixed_masks(tiny, {"backbone.layers.9.mixer.in_proj.weight": torch.ones(2, 2, dtype=torch.bool)})
@@ -324,7 +324,7 @@ def test_zeros_for_matches_what_the_masks_hold_at_odd_sizes() -> None:
     import torch
     from torch import nn
 
-    from sdmspec.models.masking import get_strategy
+    from mamba_sdm.models.masking import get_strategy
 
     layer_spec = SparsitySpec(
         prunable=(r"weight$",), target=0.5, target_source="test", rule=SparsityRule(source="test"), source="test"
@@ -340,7 +340,7 @@ def test_zeros_for_matches_what_the_masks_hold_at_odd_sizes() -> None:
 
 
 def test_fixed_masks_refuse_a_weight_that_already_carries_masks(spec: Spec, tiny: MambaForCausalLM) -> None:
-    from sdmspec.models.masking import apply_fixed_masks, current_masks, get_strategy
+    from mamba_sdm.models.masking import apply_fixed_masks, current_masks, get_strategy
 
     get_strategy("sdm").attach(tiny, spec.sparsity)
 
@@ -351,7 +351,7 @@ def test_fixed_masks_refuse_a_weight_that_already_carries_masks(spec: Spec, tiny
 def test_the_mask_is_reused_until_scores_or_sparsity_change() -> None:
     import torch
 
-    from sdmspec.models.masking import SdmMask
+    from mamba_sdm.models.masking import SdmMask
 
     torch.manual_seed(0)
     mask = SdmMask(torch.randn(8, 8))

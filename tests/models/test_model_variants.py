@@ -7,15 +7,15 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from mamba_sdm.spec import Spec
 from sdmspec.errors import SdmspecError
-from sdmspec.schema import Spec
 
 # The issue's acceptance figures (also in spec/models.yaml, which the other assertions use).
 ISSUE_PARAMS = {"130m": 129_135_360, "370m": 371_516_416}
 
 
 def test_variant_table_counts_full_size_parameters_on_meta(spec: Spec) -> None:
-    from sdmspec.models.variants import variant_table
+    from mamba_sdm.models.variants import variant_table
 
     table = variant_table(spec)
 
@@ -29,8 +29,8 @@ def test_variant_table_counts_full_size_parameters_on_meta(spec: Spec) -> None:
 
 
 def test_full_size_build_is_on_meta_and_has_the_spec_shapes(spec: Spec) -> None:
-    from sdmspec.models.build import count_parameters
-    from sdmspec.models.variants import build_variant
+    from mamba_sdm.models.build import count_parameters
+    from mamba_sdm.models.variants import build_variant
 
     model = build_variant(spec, "mamba-370m-challenge", device="meta")
 
@@ -42,7 +42,7 @@ def test_full_size_build_is_on_meta_and_has_the_spec_shapes(spec: Spec) -> None:
 
 
 def test_unknown_variant_names_the_known_ones(spec: Spec) -> None:
-    from sdmspec.models.variants import build_variant
+    from mamba_sdm.models.variants import build_variant
 
     with pytest.raises(SdmspecError) as caught:
         build_variant(spec, "mamba-130m-sparse", smoke=True)
@@ -68,8 +68,8 @@ def test_unknown_variant_names_the_known_ones(spec: Spec) -> None:
 def test_every_variant_runs_forward_and_backward_at_tiny_size(spec: Spec, name: str) -> None:
     import torch
 
-    from sdmspec.models.masking import get_strategy, score_parameters
-    from sdmspec.models.variants import build_variant
+    from mamba_sdm.models.masking import get_strategy, score_parameters
+    from mamba_sdm.models.variants import build_variant
 
     assert name in {variant.name for variant in spec.variants}
     model = build_variant(spec, name, smoke=True, seed=0)

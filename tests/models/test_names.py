@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from mamba_sdm.models.names import load_into, to_hf_names
 from sdmspec.errors import CheckpointError
-from sdmspec.models.names import load_into, to_hf_names
 
 if TYPE_CHECKING:
     import torch
@@ -85,7 +85,7 @@ def test_missing_and_unexpected_keys_are_named(tiny: MambaForCausalLM, tiny_dens
 
 
 def test_a_shape_mismatch_is_a_checkpoint_error(spec: object, tiny: MambaForCausalLM) -> None:
-    from sdmspec.models.build import build_model
+    from mamba_sdm.models.build import build_model
 
     wider = build_model(spec, "130m", smoke=True, vocab_size=600)  # type: ignore[arg-type]
 

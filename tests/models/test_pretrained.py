@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from sdmspec.errors import EXIT_FINDINGS, EXIT_USAGE, CheckpointError, ConfigError
-from sdmspec.models.build import build_model, dimensions, mamba_config
-from sdmspec.models.pretrained import (
+from mamba_sdm.models.build import build_model, dimensions, mamba_config
+from mamba_sdm.models.pretrained import (
     FROM_CACHE,
     FROM_FLAG,
     FROM_SMOKE,
@@ -24,8 +23,9 @@ from sdmspec.models.pretrained import (
     weight_files,
     weights_digest,
 )
-from sdmspec.models.smoke_checkpoint import ensure_smoke_checkpoint, write_smoke_checkpoint
-from sdmspec.schema import Spec
+from mamba_sdm.models.smoke_checkpoint import ensure_smoke_checkpoint, write_smoke_checkpoint
+from mamba_sdm.spec import Spec
+from sdmspec.errors import EXIT_FINDINGS, EXIT_USAGE, CheckpointError, ConfigError
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ import sys
 import pytest
 import torch
 
+from mamba_sdm.models.build import build_model
+from mamba_sdm.models.masking import get_strategy
+from mamba_sdm.models.scan import Scan, ScanChoice, apply_scan, parse_scan, resolve_scan, scan_of
+from mamba_sdm.spec import Spec
 from sdmspec.errors import SdmspecError
-from sdmspec.models.build import build_model
-from sdmspec.models.masking import get_strategy
-from sdmspec.models.scan import Scan, ScanChoice, apply_scan, parse_scan, resolve_scan, scan_of
-from sdmspec.schema import Spec
 
 
 def _loss_and_grads(
@@ -88,7 +88,7 @@ def test_unknown_scan_names_the_choices() -> None:
 
 
 def test_auto_refuses_the_reference_loop_on_a_gpu_without_mambapy(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sdmspec.models.scan as scan
+    import mamba_sdm.models.scan as scan
 
     monkeypatch.setattr(scan, "kernels_status", lambda: (False, "mamba_ssm is not usable"))
     monkeypatch.setattr(scan, "parallel_status", lambda: (False, "mambapy is not usable"))
@@ -104,7 +104,7 @@ def test_the_reason_says_when_transformers_runs_the_parallel_scan_in_training_on
 ) -> None:
     import types
 
-    import sdmspec.models.scan as scan
+    import mamba_sdm.models.scan as scan
 
     # The installed transformers has the functional layout: mambapy runs in training and evaluation alike.
     assert "training only" not in resolve_scan("parallel", "cpu").reason
@@ -126,7 +126,7 @@ def test_a_cpu_model_never_reaches_a_bound_kernel(spec: Spec, monkeypatch: pytes
     """transformers binds mamba-ssm at import, process-wide; a mixer asked for parallel/reference runs PyTorch."""
     from transformers.models.mamba import modeling_mamba
 
-    import sdmspec.models.scan as scan
+    import mamba_sdm.models.scan as scan
 
     def kernel(*args: object, **kwargs: object) -> object:
         raise AssertionError("a CUDA kernel was called")

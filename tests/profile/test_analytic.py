@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from sdmspec.profile.analytic import MambaShape, analytic_flops, block_macs_per_token, weight_terms
-from sdmspec.profile.counters import count_torch
-from sdmspec.schema import Spec
+from mamba_sdm.profile.analytic import MambaShape, analytic_flops, block_macs_per_token, weight_terms
+from mamba_sdm.profile.counters import count_torch
+from mamba_sdm.spec import Spec
 
 MARGIN = 0.005  # relative; the padded conv outputs are the only difference, well under 0.5% of the total
 
@@ -29,7 +29,7 @@ CASES = [
 
 
 def _config(spec: Spec, size: str, smoke: bool) -> object:
-    from sdmspec.models.build import dimensions, mamba_config
+    from mamba_sdm.models.build import dimensions, mamba_config
 
     return mamba_config(dimensions(spec.models[size], smoke=smoke))
 
@@ -38,7 +38,7 @@ def _config(spec: Spec, size: str, smoke: bool) -> object:
 def test_formula_is_the_sum_of_the_weights_of_a_real_model(spec: Spec, size: str, smoke: bool) -> None:
     """3*E*d^2 + E*d*(K + 2R + 2N) per layer (+ d*vocab) equals the element count of every weight the model uses
     once per token, taken from a model built on the meta device."""
-    from sdmspec.models.build import build_model
+    from mamba_sdm.models.build import build_model
 
     model = build_model(spec, size, smoke=smoke, device="meta")
     shape = MambaShape.from_config(model.config)
@@ -57,7 +57,7 @@ def test_formula_is_the_sum_of_the_weights_of_a_real_model(spec: Spec, size: str
 def test_analytic_matches_flop_counter_mode(
     spec: Spec, size: str, smoke: bool, batch: int, seq_len: int, path: str
 ) -> None:
-    from sdmspec.models.scan import Scan, ScanChoice
+    from mamba_sdm.models.scan import Scan, ScanChoice
 
     config = _config(spec, size, smoke)
     shape = MambaShape.from_config(config)

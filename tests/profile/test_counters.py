@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from sdmspec.profile.analytic import MambaShape
-from sdmspec.profile.counters import count_fvcore, count_torch, logits_only, reference_path
-from sdmspec.schema import Spec
+from mamba_sdm.profile.analytic import MambaShape
+from mamba_sdm.profile.counters import count_fvcore, count_torch, logits_only, reference_path
+from mamba_sdm.spec import Spec
 
 
 @pytest.fixture(scope="module")
 def tiny_model(spec: Spec) -> Any:
-    from sdmspec.models.build import build_model
+    from mamba_sdm.models.build import build_model
 
     return build_model(spec, "130m", smoke=True, seed=0).eval()
 
@@ -75,7 +75,7 @@ def test_reference_path_unwraps_kernel_functions_and_restores_them(monkeypatch: 
 
 
 def _choice(path: str) -> Any:
-    from sdmspec.models.scan import Scan, ScanChoice
+    from mamba_sdm.models.scan import Scan, ScanChoice
 
     return ScanChoice(Scan(path), Scan(path), "test")
 
@@ -108,8 +108,8 @@ def test_parallel_and_reference_paths_count_the_same(tiny_model: Any) -> None:
 def test_counting_scan_prefers_the_parallel_path_and_never_the_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    from sdmspec.models.scan import Scan
-    from sdmspec.profile.counters import counting_scan
+    from mamba_sdm.models.scan import Scan
+    from mamba_sdm.profile.counters import counting_scan
 
     for requested in (Scan.AUTO, Scan.KERNELS, Scan.PARALLEL):
         assert counting_scan(requested).path is Scan.PARALLEL

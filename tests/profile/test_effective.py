@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from mamba_sdm.profile.analytic import analytic_flops, effective_flops, weight_terms
+from mamba_sdm.profile.loading import load_variant
+from mamba_sdm.spec import Spec
 from sdmspec.errors import CheckpointError
-from sdmspec.profile.analytic import analytic_flops, effective_flops, weight_terms
-from sdmspec.profile.loading import load_variant
-from sdmspec.schema import Spec
 
 TOKENS = 2 * 32
 
@@ -21,7 +21,7 @@ def _pruned(spec: Spec, choose: str) -> Any:
     half ("random") of its elements. Same per-layer counts, different positions."""
     import torch
 
-    from sdmspec.models.build import build_model
+    from mamba_sdm.models.build import build_model
 
     model = build_model(spec, "130m", smoke=True, seed=0)
     generator = torch.Generator().manual_seed(1)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sdmspec.profile.counters import reference_path
-from sdmspec.profile.latency import WARMUP_RUNS, measure_latency, write_trace
-from sdmspec.schema import Spec
+from mamba_sdm.profile.counters import reference_path
+from mamba_sdm.profile.latency import WARMUP_RUNS, measure_latency, write_trace
+from mamba_sdm.spec import Spec
 
 
 def test_latency_is_positive_and_structured(spec: Spec, tmp_path: Path) -> None:
     import torch
 
-    from sdmspec.models.build import build_model
+    from mamba_sdm.models.build import build_model
 
     model = build_model(spec, "130m", smoke=True, seed=0).eval()
     ids = torch.zeros(1, 16, dtype=torch.long)

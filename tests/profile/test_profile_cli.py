@@ -90,7 +90,7 @@ def test_flops_are_counted_once_per_architecture_and_shape(smoke_run: Path) -> N
 def test_the_scan_is_recorded_and_labels_the_latency(smoke_run: Path) -> None:
     """On a CPU, --scan auto (the default) resolves to the parallel scan: profile.json says so with the reason, at
     the top (where the runner reads how a stage ran) and on every row, as does the CSV."""
-    from sdmspec.runner.acceleration import stage_acceleration
+    from mamba_sdm.expected_scan import stage_acceleration
 
     document = json.loads((smoke_run / "profile.json").read_text())
     assert (document["scan"], document["scan_requested"]) == ("parallel", "auto")

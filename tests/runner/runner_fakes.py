@@ -11,15 +11,15 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from mamba_sdm.spec import Spec
+from mamba_sdm.stages import MarkerCheck, Plan, Stage, StageKind, Trigger
 from sdmspec.environment import LiveEnvironment, check_environment
 from sdmspec.runner.execute import RunEvent, RunOutcome, execute
 from sdmspec.runner.gate import EnvGate, env_gate
 from sdmspec.runner.launchers.base import Launcher
 from sdmspec.runner.launchers.local import LocalLauncher
 from sdmspec.runner.manifest import Manifest, read_manifest
-from sdmspec.runner.pipeline import PreparedRun, RunRequest, prepare_run
-from sdmspec.runner.plan import MarkerCheck, Plan, Stage, StageKind, Trigger
-from sdmspec.schema import Spec
+from sdmspec.runner.prepare import PreparedRun, RunRequest, prepare_run
 
 FAKE_JOB = str(Path(__file__).with_name("fake_job.py"))
 REPO = Path(__file__).resolve().parents[2]
@@ -69,7 +69,7 @@ def fake_plan(out: Path, extra: Mapping[str, Sequence[str]] | None = None) -> Pl
         Stage(
             name="report",
             kind=StageKind.REPORT,
-            argv=(sys.executable, "-m", "sdmspec.runner.report", "--out", str(out)),
+            argv=(sys.executable, "-m", "mamba_sdm.run_report", "--out", str(out)),
             inputs=(),
             outputs=(str(out / "report.md"),),
             depends_on=tuple(stage.name for stage in stages),

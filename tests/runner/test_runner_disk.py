@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from runner_fakes import copy_configs, prepare, ran, run_fake, starts
 
+from mamba_sdm.spec import Spec
 from sdmspec import io
 from sdmspec.cli.app import main
 from sdmspec.errors import EXIT_FINDINGS, EXIT_USAGE, DiskFullError
@@ -20,7 +21,6 @@ from sdmspec.runner import manifest as manifest_module
 from sdmspec.runner.execute import RunEvent, execute
 from sdmspec.runner.launchers.local import LocalLauncher
 from sdmspec.runner.manifest import RESERVE_NAME, read_manifest
-from sdmspec.schema import Spec
 
 
 def _no_space(*args: object, **kwargs: object) -> None:

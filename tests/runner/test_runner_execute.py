@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from runner_fakes import GRAPH, copy_configs, prepare, ran, run_fake, starts
 
+from mamba_sdm.spec import Spec
 from sdmspec.errors import SdmspecError
 from sdmspec.runner.execute import execute
 from sdmspec.runner.launchers.local import LocalLauncher
 from sdmspec.runner.launchers.torchrun import TorchrunLauncher
 from sdmspec.runner.manifest import StageStatus
-from sdmspec.schema import Spec
 
 ALL = {*GRAPH, "report"}
 

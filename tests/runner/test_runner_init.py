@@ -12,17 +12,17 @@ import pytest
 import torch
 from runner_fakes import GRAPH, REPO, copy_configs, cpu_env, fake_plan, ran
 
+from mamba_sdm.initial_weights import parse_init_from
+from mamba_sdm.models.build import dimensions, mamba_config
+from mamba_sdm.models.pretrained import FROM_CACHE, weights_digest
+from mamba_sdm.spec import Spec
+from mamba_sdm.stages import Plan, PlanOptions, StageKind, build_plan
 from sdmspec.checkpoint.folders import weight_files
 from sdmspec.errors import EXIT_USAGE, CheckpointError, SdmspecError
-from sdmspec.models.build import dimensions, mamba_config
-from sdmspec.models.pretrained import FROM_CACHE, weights_digest
 from sdmspec.runner.execute import RunEvent, execute
-from sdmspec.runner.initial import parse_init_from
 from sdmspec.runner.launchers.local import LocalLauncher
 from sdmspec.runner.manifest import Manifest, read_manifest
-from sdmspec.runner.pipeline import PreparedRun, RunRequest, prepare_run
-from sdmspec.runner.plan import Plan, PlanOptions, StageKind, build_plan
-from sdmspec.schema import Spec
+from sdmspec.runner.prepare import PreparedRun, RunRequest, prepare_run
 
 ALL = {*GRAPH, "report"}
 
@@ -142,8 +142,8 @@ def test_init_from_values_are_checked(spec: Spec, tmp_path: Path) -> None:
 def test_a_start_of_another_size_refuses_the_run_before_anything_starts(
     spec: Spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from mamba_sdm.models.smoke_checkpoint import write_smoke_checkpoint
     from sdmspec.cli.app import main
-    from sdmspec.models.smoke_checkpoint import write_smoke_checkpoint
 
     monkeypatch.setenv("SDMSPEC_CACHE", str(tmp_path / "cache"))
     other = write_smoke_checkpoint(spec, "370m", tmp_path / "370m")

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from runner_fakes import copy_configs, ran, run_fake, starts
 
+from mamba_sdm.spec import Spec
 from sdmspec.errors import EXIT_INTERRUPTED, SdmspecError
 from sdmspec.runner.manifest import StageStatus
-from sdmspec.schema import Spec
 
 DRIVER = str(Path(__file__).with_name("interrupt_driver.py"))
 SLOW = {"pretrain/dense": ["--steps", "40", "--step-s", "0.05"]}

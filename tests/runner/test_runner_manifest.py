@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from runner_fakes import GRAPH, copy_configs, prepare, run_fake
 
+from mamba_sdm.spec import Spec
 from sdmspec.errors import SdmspecError
 from sdmspec.runner.control import LOCK_NAME
 from sdmspec.runner.execute import execute
 from sdmspec.runner.launchers.local import LocalLauncher
 from sdmspec.runner.manifest import Manifest
-from sdmspec.schema import Spec
 
 
 def test_the_manifest_ties_results_to_spec_configs_code_and_machine(spec: Spec, tmp_path: Path) -> None:

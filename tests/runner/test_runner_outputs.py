@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 from runner_fakes import copy_configs, prepare, ran, run_fake, starts
 
+from mamba_sdm.jobs.common import start_output
+from mamba_sdm.spec import Spec
+from mamba_sdm.stages import Stage, StageKind
 from sdmspec import stage_lock
 from sdmspec.errors import EXIT_USAGE, SdmspecError
-from sdmspec.jobs.common import start_output
 from sdmspec.runner import outputs
 from sdmspec.runner.launchers.base import Handle
 from sdmspec.runner.launchers.local import LocalLauncher
 from sdmspec.runner.manifest import StageStatus
-from sdmspec.runner.plan import Stage, StageKind
-from sdmspec.schema import Spec
 
 HOLD = (
     "import sys, time; from pathlib import Path; from sdmspec import stage_lock; "

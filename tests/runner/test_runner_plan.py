@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sdmspec.errors import SdmspecError
-from sdmspec.runner.launchers.torchrun import TorchrunLauncher, torchrun_argv
-from sdmspec.runner.plan import (
+from mamba_sdm.spec import Method, Spec
+from mamba_sdm.stages import (
     TRAINING_SETTINGS,
     MarkerCheck,
     Plan,
@@ -19,8 +18,8 @@ from sdmspec.runner.plan import (
     build_plan,
     select,
 )
-from sdmspec.schema import Spec
-from sdmspec.schema.spec import Method
+from sdmspec.errors import SdmspecError
+from sdmspec.runner.launchers.torchrun import TorchrunLauncher, torchrun_argv
 
 OUT = Path("/runs/x")
 

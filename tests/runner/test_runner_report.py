@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sdmspec.runner.report import render_report
+from mamba_sdm.run_report import render_report
 
 CPU = {"requested": "auto", "autocast": None, "tf32": False, "reason": "auto: fp32 on cpu"}
 

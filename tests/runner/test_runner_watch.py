@@ -16,12 +16,12 @@ import pytest
 from rich.console import Console
 from runner_fakes import copy_configs, run_fake
 
+from mamba_sdm.spec import Spec
 from sdmspec.cli.app import main
 from sdmspec.cli.run_watch import RunWatcher
 from sdmspec.runner.execute import log_tail
 from sdmspec.runner.progress import describe, read_progress
 from sdmspec.runner.status import run_status
-from sdmspec.schema import Spec
 
 DRIVER = str(Path(__file__).with_name("interrupt_driver.py"))
 SLOW = {"pretrain/dense": ["--steps", "400", "--step-s", "0.05"]}

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from mamba_sdm.spec import Spec
 from sdmspec.errors import MissingSectionError
-from sdmspec.schema import Setting, Spec, load_spec
+from sdmspec.schema import Setting, load_spec
 from sdmspec.schema.loading import find_spec_dir
 from sdmspec.schema.problems import InvalidSpecError
 
@@ -150,7 +151,7 @@ def test_find_spec_dir_walks_up(repo: Path) -> None:
 
 
 def test_a_regression_task_has_one_label() -> None:
-    from sdmspec.schema import FinetuneTask
+    from mamba_sdm.spec import FinetuneTask
 
     task = {"path": "glue", "name": "stsb", "text_fields": ["sentence1", "sentence2"], "source": "STS-B"}
     assert FinetuneTask.model_validate({**task, "num_labels": 1}).num_labels == 1

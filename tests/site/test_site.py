@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sdmspec.cli.app import COMMANDS
+from sdmspec.cli.app import commands
 from sdmspec.errors import EXIT_MEANINGS
 from sdmspec.lint.rules import RULES
 from sdmspec_cli import REPO
@@ -104,7 +104,7 @@ def test_every_rule_has_its_page_made_from_its_docstring(site: Path) -> None:
 
 def test_the_cli_reference_lists_every_command_and_the_exit_codes_every_code(site: Path) -> None:
     cli = _article((site / "reference" / "cli" / "index.html").read_text(encoding="utf-8")).text
-    for command in COMMANDS:
+    for command in commands():
         assert f"sdmspec {command}" in cli
     assert "--unsafe-fixes" in cli and "--per-layer" in cli
     codes = _article((site / "reference" / "exit-codes" / "index.html").read_text(encoding="utf-8")).text

@@ -14,7 +14,8 @@ import pytest
 import yaml
 from workflow_helpers import CLI, REPO, VENV_BIN
 
-from sdmspec.schema import Setting, Spec
+from mamba_sdm.spec import Spec
+from sdmspec.schema import Setting
 from sdmspec.schema.jsonschema import config_json_schema, float_bounds, version_pattern
 
 

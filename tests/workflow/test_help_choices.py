@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from sdmspec.cli.app import COMMANDS
-from sdmspec.jobs.common import CHECKPOINT_EVERY, LOG_EVERY, SMOKE_LOG_EVERY
+from mamba_sdm.jobs.common import CHECKPOINT_EVERY, LOG_EVERY, SMOKE_LOG_EVERY
+from sdmspec.cli.app import commands
 from sdmspec_cli import run_sdmspec
 
 CHOICES = {
@@ -32,7 +32,7 @@ def _help(*command: str) -> str:
      ("validate",), ("verify-sparsity",)],
 )  # fmt: skip
 def test_options_with_choices_show_them(command: tuple[str, ...]) -> None:
-    assert set(command[:1]) <= set(COMMANDS)
+    assert set(command[:1]) <= set(commands())
     text = _help(*command)
     shown = 0
     for option, choices in CHOICES.items():

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from workflow_helpers import CLI, REPO
 
+from mamba_sdm.spec import Spec
 from sdmspec.docs import check_setup_doc, render_setup, write_setup_doc
-from sdmspec.schema import Spec, load_spec
+from sdmspec.schema import load_spec
 
 
 @pytest.fixture

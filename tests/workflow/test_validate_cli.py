@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from workflow_helpers import CLI, run_sdmspec
 
-from sdmspec.schema import Spec
+from mamba_sdm.spec import Spec
 from sdmspec.validate import CheckStatus, ValidateOptions, validate_setup
 
 STATUSES = {"pass", "warn", "fail", "skip"}
@@ -110,7 +110,7 @@ def test_local_data_with_a_missing_field_or_split_fails(spec: Spec, tmp_path: Pa
 
 @pytest.mark.train
 def test_generated_smoke_data_only_warns(spec: Spec, tmp_path: Path) -> None:
-    from sdmspec.jobs.smoke_data import ensure_smoke_data
+    from mamba_sdm.jobs.smoke_data import ensure_smoke_data
 
     root = ensure_smoke_data(tmp_path / "smoke")
     report = validate_setup(spec, ValidateOptions(data_dir=root), areas=["data"])

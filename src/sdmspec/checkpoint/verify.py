@@ -19,7 +19,7 @@ from sdmspec.checkpoint.load import CheckpointReader, prunable_items
 from sdmspec.checkpoint.result import CheckpointSummary, IsoSparsityResult, LayerComparison, ReadReport
 from sdmspec.checkpoint.sources import MappingSource
 from sdmspec.checkpoint.sparsity import LayerCount, SparsityCount, count_sparsity, model_sparsity
-from sdmspec.schema import SparsitySpec, Spec
+from sdmspec.schema import PaperSpec, SparsitySpec
 
 if TYPE_CHECKING:
     import torch
@@ -44,7 +44,7 @@ _NAMED_LAYERS = 5
 def compare_counts(
     sdm: SparsityCount,
     challenge: SparsityCount,
-    spec: Spec,
+    spec: PaperSpec,
     *,
     per_layer: bool | None = None,
     labels: tuple[str, str] = ("sdm", "challenge"),
@@ -110,7 +110,7 @@ def compare_counts(
 def verify_iso_sparsity(
     sdm: CheckpointLike,
     challenge: CheckpointLike,
-    spec: Spec,
+    spec: PaperSpec,
     *,
     per_layer: bool | None = None,
     labels: tuple[str, str] | None = None,

@@ -18,26 +18,39 @@ import typer
 from sdmspec import __version__
 from sdmspec.errors import EXIT_BUG, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_USAGE, SdmspecError
 from sdmspec.extras import install_hint, require_extra
+from sdmspec.plugins import PluginError, installed
 
-# Command name -> the module (sdmspec.cli.<module>) whose register(app) adds it. The order is `sdmspec --help`'s.
-COMMANDS: dict[str, str] = {
-    "lint": "lint",
-    "verify-sparsity": "verify",
-    "variants": "variants",
-    "job": "jobs",
-    "eval": "eval",
-    "profile": "profile",
-    "run": "run",
-    "status": "status",
-    "env": "env",
-    "validate": "validate",
-    "spec": "spec_cmd",
-    "docs": "docs",
+# The core's commands: name -> the module whose register(app) adds it. The order is `sdmspec --help`'s; an
+# installed paper pipeline's commands follow (sdmspec.plugins).
+CORE_COMMANDS: dict[str, str] = {
+    "lint": "sdmspec.cli.lint",
+    "verify-sparsity": "sdmspec.cli.verify",
+    "run": "sdmspec.cli.run",
+    "status": "sdmspec.cli.status",
+    "env": "sdmspec.cli.env",
+    "validate": "sdmspec.cli.validate",
+    "spec": "sdmspec.cli.spec_cmd",
+    "docs": "sdmspec.cli.docs",
 }
-COMMAND_MODULES: tuple[str, ...] = tuple(COMMANDS.values())
-# Commands that cannot do anything without the `train` extra: checked before they start, so a core-only install
-# (the pre-commit hook's) gets one line naming the install, not a partial run ending in an ImportError.
-NEEDS_TRAINING_STACK = frozenset({"variants", "job", "profile", "run"})
+# Core commands that cannot do anything without the `train` extra (`sdmspec run`'s stages are training jobs):
+# checked before they start, so a core-only install (the pre-commit hook's) gets one line naming the install, not a
+# partial run ending in an ImportError. A pipeline names its own (Pipeline.training_commands).
+CORE_TRAINING_COMMANDS = frozenset({"run"})
+
+
+def commands() -> dict[str, str]:
+    """Every command: the core's, then each installed pipeline's (a pipeline cannot replace a core command)."""
+    found = dict(CORE_COMMANDS)
+    for pipeline in installed():
+        for name, module in pipeline.commands.items():
+            if name in found:
+                raise PluginError(f"pipeline {pipeline.name!r} adds the command {name!r}, which sdmspec already has")
+            found[name] = module
+    return found
+
+
+def training_commands() -> frozenset[str]:
+    return CORE_TRAINING_COMMANDS.union(*(pipeline.training_commands for pipeline in installed()))
 
 
 def _version(value: bool) -> None:
@@ -52,7 +65,7 @@ def _root(
     """sdmspec: the SDM-Mamba paper's experimental setup as a typed, source-cited spec."""
 
 
-def build_app(modules: Iterable[str] = COMMAND_MODULES) -> typer.Typer:
+def build_app(modules: Iterable[str] | None = None) -> typer.Typer:
     """The typer app with the commands of ``modules`` registered (all of them by default)."""
     built = typer.Typer(
         name="sdmspec",
@@ -63,8 +76,8 @@ def build_app(modules: Iterable[str] = COMMAND_MODULES) -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     built.callback()(_root)
-    for name in modules:
-        importlib.import_module(f"sdmspec.cli.{name}").register(built)
+    for name in commands().values() if modules is None else modules:
+        importlib.import_module(name).register(built)
     return built
 
 
@@ -74,14 +87,15 @@ def _modules_for(argv: Sequence[str]) -> tuple[str, ...]:
     Help, completion and unknown commands get every module, so they list everything.
     """
     first = next((arg for arg in argv if not arg.startswith("-")), None)
-    if first in COMMANDS and not os.environ.get("_SDMSPEC_COMPLETE"):
-        return (COMMANDS[first],)
-    return COMMAND_MODULES
+    known = commands()
+    if first in known and not os.environ.get("_SDMSPEC_COMPLETE"):
+        return (known[first],)
+    return tuple(known.values())
 
 
 def _missing_training_stack(argv: Sequence[str]) -> str | None:
     words = [arg for arg in argv if not arg.startswith("-")]
-    if not words or words[0] not in NEEDS_TRAINING_STACK or {"-h", "--help"} & set(argv):
+    if not words or words[0] not in training_commands() or {"-h", "--help"} & set(argv):
         return None
     if words[0] == "run" and "--" in argv:
         return None  # `sdmspec run -- CMD` launches another repository's command: it needs Hydra, not torch
@@ -135,11 +149,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     """
     _closed_streams()
     args = list(sys.argv[1:] if argv is None else argv)
-    missing = _missing_training_stack(args)
-    if missing:
-        typer.echo(f"sdmspec: error: {missing}", err=True)
-        sys.exit(EXIT_USAGE)
     try:
+        missing = _missing_training_stack(args)
+        if missing:
+            typer.echo(f"sdmspec: error: {missing}", err=True)
+            sys.exit(EXIT_USAGE)
         build_app(_modules_for(args))(args=args, prog_name="sdmspec", standalone_mode=True)
     except SdmspecError as err:
         typer.echo(f"sdmspec: {err.prefix}{err}", err=True)

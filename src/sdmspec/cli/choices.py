@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from mamba_sdm.jobs.precision import PRECISIONS
+from mamba_sdm.models.memory import CHECKPOINTING_CHOICES
+from mamba_sdm.models.scan import SCAN_CHOICES
 from sdmspec.device import DEVICE_CHOICES
-from sdmspec.jobs.precision import PRECISIONS
-from sdmspec.models.memory import CHECKPOINTING_CHOICES
-from sdmspec.models.scan import SCAN_CHOICES
 from sdmspec.runner.launchers import LAUNCHERS
 from sdmspec.tracking import TRACKERS
 

@@ -31,7 +31,7 @@ from sdmspec.io import file_option
 from sdmspec.schema.problems import InvalidSpecError
 
 if TYPE_CHECKING:
-    from sdmspec.schema import Spec
+    from sdmspec.schema import PaperSpec
 
 
 # The loader that composes instead of reading file by file (sdmspec.compose); the others are sdmspec.lint.loaders'.
@@ -281,7 +281,7 @@ def _relative(path: Path) -> Path:
         return path
 
 
-def load_or_empty_spec(spec_path: Path | None) -> Spec | None:
+def load_or_empty_spec(spec_path: Path | None) -> PaperSpec | None:
     """The spec at ``spec_path`` (or ``spec/`` found upwards); None when no path was given and none is found."""
     from sdmspec.errors import SpecError
     from sdmspec.schema import load_spec
@@ -295,17 +295,17 @@ def load_or_empty_spec(spec_path: Path | None) -> Spec | None:
     return load_spec(spec_path)
 
 
-def empty_spec() -> Spec:
+def empty_spec() -> PaperSpec:
     """A spec with no settings: lint runs only the checks that need none (input, pitfalls, duplicate keys)."""
-    from sdmspec.schema import Spec
+    from sdmspec.schema import PaperSpec
     from sdmspec.schema.paper import PaperInfo
 
-    return Spec(paper=PaperInfo(title="(no spec)", source="none: sdmspec spec init writes one"), settings={})
+    return PaperSpec(paper=PaperInfo(title="(no spec)", source="none: sdmspec spec init writes one"), settings={})
 
 
 def _lint_composed(
     targets: list[Path],
-    spec: Spec,
+    spec: PaperSpec,
     spec_path: Path | None,
     config_name: str | None,
     overrides: list[str],

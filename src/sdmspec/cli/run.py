@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sdmspec.cli.run_watch import RunWatcher
     from sdmspec.runner.execute import RunEvent
     from sdmspec.runner.gate import EnvGate, LintGate
-    from sdmspec.runner.pipeline import PreparedRun
+    from sdmspec.runner.prepare import PreparedRun
 
 _LOG_TAIL_LINES = 15
 _EVENT_STYLE = {
@@ -60,7 +60,7 @@ def print_plan(prepared: PreparedRun, console: Console) -> None:
         cell += [f"out: {_short(path, prepared)}" for path in stage.outputs]
         table.add_row(stage.name, label, after, escape("\n".join(cell)))
     console.print(table)
-    from sdmspec.runner.acceleration import MODEL_STAGES
+    from mamba_sdm.expected_scan import MODEL_STAGES
 
     stages = ", ".join(MODEL_STAGES)
     console.print(escape(f"{stages} stages: {prepared.expected_scan.describe()}"), soft_wrap=True)
@@ -196,24 +196,28 @@ def run(
     ),
     scan: str = typer.Option(
         "auto",
-        "--scan", metavar=choices.SCAN,
+        "--scan",
+        metavar=choices.SCAN,
         help="Mamba's scan in the training and profile stages: auto (mamba-ssm's kernels where usable, else "
         "parallel), kernels, parallel or reference (slow). Not part of any stage's fingerprint.",
     ),
     device: str = typer.Option(
         "auto",
-        "--device", metavar=choices.DEVICE,
+        "--device",
+        metavar=choices.DEVICE,
         help="auto (each job's default: training and profile on the GPU when there is one), cpu or cuda (every "
         "stage, the challenge build and verification included). Not part of any stage's fingerprint.",
     ),
     activation_checkpointing: str = typer.Option(
         "auto",
-        "--activation-checkpointing", metavar=choices.ACTIVATION_CHECKPOINTING,
+        "--activation-checkpointing",
+        metavar=choices.ACTIVATION_CHECKPOINTING,
         help="Training stages: auto (on a GPU when the micro-batch would not fit otherwise), on or off.",
     ),
     precision: str | None = typer.Option(
         None,
-        "--precision", metavar=choices.PRECISION,
+        "--precision",
+        metavar=choices.PRECISION,
         help="Training stages: auto (bf16 autocast where the GPU supports it, else fp32), bf16 or fp32; forwarded "
         "to every training job (default: each job's, the spec setting). Part of the stages' fingerprints.",
     ),
@@ -259,12 +263,12 @@ def run(
     it and record it."""
     if command:
         _run_command(command, configs, spec_path, out, config_name, dry_run=dry_run)
-    from sdmspec.runner.acceleration import expect_scan
+    from mamba_sdm.expected_scan import expect_scan
+    from mamba_sdm.initial_weights import parse_init_from
     from sdmspec.runner.execute import execute
     from sdmspec.runner.gate import env_gate, lint_gate
-    from sdmspec.runner.initial import parse_init_from
     from sdmspec.runner.launchers import capabilities
-    from sdmspec.runner.pipeline import (
+    from sdmspec.runner.prepare import (
         RunRequest,
         load_request_spec,
         make_launcher,
@@ -320,9 +324,9 @@ def run(
         raise SdmspecError(expected_scan.problem)
     if dry_run:
         raise typer.Exit(EXIT_OK)
+    from mamba_sdm.stages import StageKind
     from sdmspec.cli.run_watch import RunWatcher
     from sdmspec.runner.outputs import stage_folder
-    from sdmspec.runner.plan import StageKind
 
     training = {
         stage.name: stage_folder(stage)

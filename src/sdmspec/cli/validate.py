@@ -78,7 +78,8 @@ def validate(
     ),
     device: str = typer.Option(
         "auto",
-        "--device", metavar=choices.DEVICE,
+        "--device",
+        metavar=choices.DEVICE,
         help="Where the profiling check times the model: auto (the GPU when there is one), cpu or cuda.",
     ),
     verbose: bool = typer.Option(

@@ -45,7 +45,7 @@ from sdmspec.lint.rules import (
 )
 from sdmspec.lint.selection import select_rules
 from sdmspec.lint.source import read_source
-from sdmspec.schema import Spec
+from sdmspec.schema import PaperSpec
 
 # The per-file rules that judge values, which the composed document is linted with (see the module docstring).
 VALUE_RULES = ("SDM201", "SDM202", "SDM203", "SDM204", "SDM303", "SDM402")
@@ -92,7 +92,7 @@ def put_key(tree: dict[str, Any], key: str, value: object) -> None:
 
 
 def compose_and_resolve(
-    config_dir: Path, entry: Entry, spec: Spec, composer: HydraComposer | None = None
+    config_dir: Path, entry: Entry, spec: PaperSpec, composer: HydraComposer | None = None
 ) -> ComposedEntry:
     """Compose ``entry`` and resolve the spec's settings in it (and the sections the spec expects to be mappings)."""
     try:
@@ -106,7 +106,7 @@ def compose_and_resolve(
     return ComposedEntry(entry, composition, values, provenance(composition, config_dir))
 
 
-def _wanted_keys(spec: Spec, resolver: Resolver) -> list[str]:
+def _wanted_keys(spec: PaperSpec, resolver: Resolver) -> list[str]:
     """The spec's settings the composed config holds, and any of their sections it holds as a non-mapping."""
     wanted: dict[str, None] = {}
     for key in spec.settings:
@@ -252,7 +252,7 @@ def _entry_location(entry: Entry) -> Location | None:
 
 
 def lint_entry(
-    composed: ComposedEntry, spec: Spec, rules: Sequence[Rule], *, spec_path: Path | None = None
+    composed: ComposedEntry, spec: PaperSpec, rules: Sequence[Rule], *, spec_path: Path | None = None
 ) -> list[Diagnostic]:
     """The findings of one composed entry (see the module docstring)."""
     entry = composed.entry
@@ -322,7 +322,7 @@ def _names(code: str, wanted: str, find: Any) -> bool:
 
 
 def _anchored(
-    found: list[Diagnostic], spec: Spec, spec_path: Path | None, composed: ComposedEntry
+    found: list[Diagnostic], spec: PaperSpec, spec_path: Path | None, composed: ComposedEntry
 ) -> list[Diagnostic]:
     """A finding with no place in a file (a value an override on the command line sets) carries where the spec
     defines its setting, as SDM203 does: the anchor SARIF and GitHub annotations need."""
@@ -340,7 +340,9 @@ def _anchored(
     ]
 
 
-def _unknown_values(composed: ComposedEntry, spec: Spec, rules: Sequence[Rule], label: str) -> Iterable[Diagnostic]:
+def _unknown_values(
+    composed: ComposedEntry, spec: PaperSpec, rules: Sequence[Rule], label: str
+) -> Iterable[Diagnostic]:
     for key, resolved in composed.values.items():
         setting = spec.settings.get(key)
         if setting is None or resolved.status is Status.VALUE:
@@ -400,7 +402,7 @@ def _merged(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 def lint_composed(
     config_dir: Path,
     entries: Sequence[Entry],
-    spec: Spec,
+    spec: PaperSpec,
     *,
     select: Collection[str] | None = None,
     ignore: Collection[str] | None = None,
@@ -418,5 +420,3 @@ def lint_composed(
                 files.update(str(merged.path) for merged in composed.composition.files if merged.path is not None)
     ordered = tuple(sorted(_merged(diagnostics), key=lambda d: d.sort_key))
     return LintResult(ordered, files=len(files), root=str(config_dir), loader="hydra")
-
-

@@ -16,12 +16,12 @@ from sdmspec.compose.hydra_compose import require_hydra
 from sdmspec.compose.spec_entries import spec_entries
 from sdmspec.errors import ConfigError
 from sdmspec.lint.engine import LintResult
-from sdmspec.schema import Spec
+from sdmspec.schema import PaperSpec
 
 
 def hydra_lint(
     targets: Sequence[Path],
-    spec: Spec,
+    spec: PaperSpec,
     *,
     config_name: str | None,
     overrides: Sequence[str] = (),

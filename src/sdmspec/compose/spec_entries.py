@@ -15,7 +15,7 @@ from sdmspec.compose.entry import Entry
 from sdmspec.errors import SpecError
 from sdmspec.lint.diagnostics import Location
 from sdmspec.lint.spec_positions import spec_files
-from sdmspec.schema import Spec, find_spec_dir
+from sdmspec.schema import PaperSpec, find_spec_dir
 
 RUNS_SECTION = "runs"
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -56,7 +56,7 @@ def _override_places(file: str, mapping: MappingNode) -> tuple[Location | None, 
     return ()
 
 
-def spec_entries(spec: Spec, spec_path: Path | None = None) -> list[Entry]:
+def spec_entries(spec: PaperSpec, spec_path: Path | None = None) -> list[Entry]:
     """The spec's entries, in order, each placed at its mapping in the spec (when the spec's files can be read)."""
     if not spec.runs:
         return []

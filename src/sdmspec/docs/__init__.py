@@ -12,7 +12,7 @@ from pathlib import Path
 from sdmspec.docs.render import render_setup
 from sdmspec.errors import SdmspecError
 from sdmspec.io import atomic_write_text
-from sdmspec.schema import Spec
+from sdmspec.schema import PaperSpec
 
 SETUP_DOC_NAME = "EXPERIMENTAL_SETUP.md"
 
@@ -47,7 +47,7 @@ def _read(path: Path) -> str | None:
         raise SdmspecError(f"{path}: cannot read: {err}") from err
 
 
-def check_setup_doc(path: Path, spec: Spec) -> DocCheck:
+def check_setup_doc(path: Path, spec: PaperSpec) -> DocCheck:
     """Compare ``path`` with the text :func:`render_setup` gives for ``spec``."""
     current = _read(path)
     if current is None:
@@ -62,7 +62,7 @@ def check_setup_doc(path: Path, spec: Spec) -> DocCheck:
     return DocCheck(path=path, exists=True, diff=tuple(diff))
 
 
-def write_setup_doc(path: Path, spec: Spec) -> bool:
+def write_setup_doc(path: Path, spec: PaperSpec) -> bool:
     """Write the rendered document atomically; returns whether the file changed."""
     wanted = render_setup(spec)
     if _read(path) == wanted:

@@ -3,7 +3,7 @@
 The document follows the spec: one part per titled section of the ``config`` tree (its ``title`` and
 ``description`` written in the section; an untitled top-level section is titled by its name), in the order the
 spec writes them, then the rules between settings, then this pipeline's sections when the spec has them
-(:mod:`sdmspec.docs.pipeline`), then the assumptions and the sources still to quote. The text depends on the spec
+(:mod:`mamba_sdm.setup_doc`), then the assumptions and the sources still to quote. The text depends on the spec
 only (no dates, no machine facts), so the committed file can be checked for drift.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sdmspec.docs.pipeline import pipeline_assumptions, pipeline_parts
+from mamba_sdm.setup_doc import pipeline_assumptions, pipeline_parts
 from sdmspec.docs.text import ASSUMPTION, sourced, table, without_prefix
-from sdmspec.schema import SectionInfo, Setting, Spec
+from sdmspec.schema import PaperSpec, SectionInfo, Setting
 from sdmspec.schema.setting import format_value
 
 NOT_GIVEN = "*not given by the paper*"
@@ -52,7 +52,7 @@ def _settings_table(settings: Sequence[Setting]) -> list[str]:
     return table(("Setting", "Value", "Source"), (_setting_row(setting) for setting in settings))
 
 
-def setting_groups(spec: Spec) -> list[Group]:
+def setting_groups(spec: PaperSpec) -> list[Group]:
     """The settings grouped by their nearest titled section (else their top-level section), in the spec's order."""
     info: dict[str, SectionInfo] = {section.path: section for section in spec.section_info}
     groups: dict[str, Group] = {}
@@ -69,7 +69,7 @@ def setting_groups(spec: Spec) -> list[Group]:
     return list(groups.values())
 
 
-def _settings(spec: Spec) -> list[str]:
+def _settings(spec: PaperSpec) -> list[str]:
     lines: list[str] = []
     for group in setting_groups(spec):
         lines += [f"## {group.title}", ""]
@@ -84,7 +84,7 @@ def _settings(spec: Spec) -> list[str]:
     return lines
 
 
-def _assumptions(spec: Spec) -> list[str]:
+def _assumptions(spec: PaperSpec) -> list[str]:
     found = [f"- `{s.key}`: {without_prefix(s.source)}" for s in spec.settings.values() if s.is_assumption]
     found += pipeline_assumptions(spec)
     unspecified = [f"`{s.key}`" for s in spec.settings.values() if s.unspecified]
@@ -98,7 +98,7 @@ def _assumptions(spec: Spec) -> list[str]:
     return [*lines, ""]
 
 
-def render_setup(spec: Spec) -> str:
+def render_setup(spec: PaperSpec) -> str:
     """The Markdown text of EXPERIMENTAL_SETUP.md for ``spec``."""
     lines = [
         "# Experimental setup",
@@ -108,7 +108,7 @@ def render_setup(spec: Spec) -> str:
         f"**{spec.paper.title}**. {spec.paper.description}".rstrip(),
         "",
         f"Every value below cites its source in {spec.paper.source.strip()}: the paper's words, or {ASSUMPTION} for "
-        f"a value the paper does not give, to be confirmed with the authors. Spec digest `{spec.digest[:16]}`.",
+        f"a value the paper does not give, to be confirmed with the authors. PaperSpec digest `{spec.digest[:16]}`.",
         "",
     ]
     lines += _settings(spec)

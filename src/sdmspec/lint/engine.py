@@ -24,7 +24,7 @@ from sdmspec.lint.rules import UNUSED_SUPPRESSION, Rule
 from sdmspec.lint.selection import find_rule, select_rules
 from sdmspec.lint.source import Source, gc_paused, read_source
 from sdmspec.lint.suppress import Suppression, find_suppressions
-from sdmspec.schema import Spec
+from sdmspec.schema import PaperSpec
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class LintResult:
 
 def lint_paths(
     paths: Sequence[Path],
-    spec: Spec,
+    spec: PaperSpec,
     *,
     select: Collection[str] | None = None,
     ignore: Collection[str] | None = None,
@@ -114,7 +114,7 @@ def choose_loader(name: str, contents: Iterable[bytes], context: Iterable[Path] 
 
 def lint_text(
     text: str | bytes,
-    spec: Spec,
+    spec: PaperSpec,
     filename: str = "<string>",
     *,
     select: Collection[str] | None = None,
@@ -130,7 +130,7 @@ def lint_text(
 
 def lint_sources(
     sources: Sequence[Source],
-    spec: Spec,
+    spec: PaperSpec,
     rules: Sequence[Rule],
     *,
     spec_path: Path | None = None,

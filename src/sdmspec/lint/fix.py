@@ -27,7 +27,7 @@ from sdmspec.lint.reading import collect, read_collected, read_config
 from sdmspec.lint.rules import Rule
 from sdmspec.lint.selection import select_rules
 from sdmspec.lint.source import Source, read_source
-from sdmspec.schema import Spec
+from sdmspec.schema import PaperSpec
 
 MAX_ROUNDS = 10
 
@@ -78,7 +78,7 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
 
 
 def fix_bytes(
-    data: bytes, path: str, spec: Spec, rules: Sequence[Rule], *, unsafe: bool, loader: ConfigLoader = YAML_LOADER
+    data: bytes, path: str, spec: PaperSpec, rules: Sequence[Rule], *, unsafe: bool, loader: ConfigLoader = YAML_LOADER
 ) -> tuple[bytes, int]:
     """``data`` (a file's bytes, read by ``loader``) with every applicable fix applied, and how many findings they
     fixed."""
@@ -115,7 +115,7 @@ def _overlap(edits: Sequence[Edit]) -> bool:
 
 def fix_paths(
     paths: Sequence[Path],
-    spec: Spec,
+    spec: PaperSpec,
     *,
     unsafe: bool = False,
     write: bool = True,

@@ -17,7 +17,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from sdmspec.lint.loaders import YAML_LOADER, ConfigLoader
 from sdmspec.lint.source import Source
 from sdmspec.lint.values import Reading, read_setting
-from sdmspec.schema import Setting, SettingType, Spec
+from sdmspec.schema import PaperSpec, Setting, SettingType
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -92,7 +92,7 @@ class Project:
     rules weigh the settings they hold, but nothing is ever reported in them. Per-file rules read ``files`` only.
     """
 
-    spec: Spec
+    spec: PaperSpec
     files: tuple[ConfigFile, ...]
     spec_path: Path | None = None
     context: tuple[ConfigFile, ...] = ()
@@ -130,7 +130,7 @@ def _identity(key: Node) -> object:
     return (key.tag, key.value) if isinstance(key, ScalarNode) else id(key)
 
 
-def analyse_file(source: Source, spec: Spec, sections: frozenset[str] | None = None) -> ConfigFile:
+def analyse_file(source: Source, spec: PaperSpec, sections: frozenset[str] | None = None) -> ConfigFile:
     """Find every setting, stray key and misshapen section in ``source``'s documents by key path.
 
     ``sections`` is ``spec.sections``, computed once by a caller analysing many files.

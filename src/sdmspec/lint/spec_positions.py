@@ -23,7 +23,7 @@ from yaml.nodes import MappingNode, ScalarNode
 from sdmspec.errors import SdmspecError
 from sdmspec.lint.diagnostics import Location
 from sdmspec.lint.source import read_source
-from sdmspec.schema import Spec, find_spec_dir, load_spec
+from sdmspec.schema import PaperSpec, find_spec_dir, load_spec
 
 CONFIG_SECTION = "config"
 _SUFFIXES = (".yaml", ".yml")
@@ -119,7 +119,7 @@ def _verified(
 
 
 def setting_definitions(
-    spec: Spec, spec_path: Path | None = None, search_from: Iterable[Path] = ()
+    spec: PaperSpec, spec_path: Path | None = None, search_from: Iterable[Path] = ()
 ) -> Mapping[str, Location]:
     """Where ``spec``'s settings are defined, from the first candidate folder that holds this very spec; {} if none.
 

@@ -34,7 +34,7 @@ from sdmspec.compose.composed_lint import ComposedEntry
 from sdmspec.compose.entry import Entry
 from sdmspec.errors import ConfigError
 from sdmspec.lint.engine import LintResult
-from sdmspec.schema import Spec
+from sdmspec.schema import PaperSpec
 
 # Signals a scheduler or a person stops a job with; each is passed on to the command (SLURM sends USR1/USR2 before
 # a time limit, many training scripts checkpoint on them).
@@ -213,7 +213,7 @@ class PreparedCommand:
     config_dir: Path
 
 
-def _config_name(args: CommandArgs, given: str | None, spec: Spec) -> str:
+def _config_name(args: CommandArgs, given: str | None, spec: PaperSpec) -> str:
     if given is not None:
         return given
     if args.config_name is not None:
@@ -229,7 +229,7 @@ def _config_name(args: CommandArgs, given: str | None, spec: Spec) -> str:
 
 def prepare_command(
     argv: Sequence[str],
-    spec: Spec,
+    spec: PaperSpec,
     *,
     config_dir: Path,
     config_name: str | None = None,
@@ -272,7 +272,7 @@ def config_file_hashes(prepared: PreparedCommand) -> dict[str, str]:
     return hashes
 
 
-def run_prepared(prepared: PreparedCommand, spec: Spec, *, out: Path, spec_path: Path | None) -> tuple[int, Path]:
+def run_prepared(prepared: PreparedCommand, spec: PaperSpec, *, out: Path, spec_path: Path | None) -> tuple[int, Path]:
     """Launch the command (see :func:`launch`), recording it in ``out``; its exit status and the record's path."""
     from sdmspec.gitstate import git_state
     from sdmspec.schema import find_spec_dir

@@ -21,7 +21,7 @@ from sdmspec import stage_lock
 from sdmspec.errors import SdmspecError
 from sdmspec.runner.manifest import StageStatus
 from sdmspec.runner.outputs import stage_folder
-from sdmspec.runner.pipeline import PreparedRun
+from sdmspec.runner.prepare import PreparedRun
 
 LOCK_NAME = ".sdmspec-run.lock"
 

@@ -18,17 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from mamba_sdm.expected_scan import stage_acceleration, stage_precision
+from mamba_sdm.stages import Stage, StageKind, Trigger
 from sdmspec import stage_lock
 from sdmspec.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, DiskFullError, SdmspecError
 from sdmspec.io import disk_full_error, is_disk_full, remove_stale_temps
-from sdmspec.runner.acceleration import stage_acceleration, stage_precision
 from sdmspec.runner.control import StopRequests, busy_stages, folder_lock
 from sdmspec.runner.launchers import capabilities
 from sdmspec.runner.launchers.base import Handle, Launcher
 from sdmspec.runner.manifest import Manifest, StageStatus, now, read_manifest
 from sdmspec.runner.outputs import digest_outputs, stage_folder
-from sdmspec.runner.pipeline import PreparedRun
-from sdmspec.runner.plan import Stage, StageKind, Trigger
+from sdmspec.runner.prepare import PreparedRun
 from sdmspec.runner.record import open_store
 from sdmspec.runner.state import marker_ok, upstream_runs
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mamba_sdm.initial_weights import StageInit
+from mamba_sdm.stages import HOW_OPTIONS, Plan, PlanOptions
 from sdmspec.io import sha256_file
-from sdmspec.runner.initial import StageInit
-from sdmspec.runner.plan import HOW_OPTIONS, Plan, PlanOptions
 from sdmspec.settings import ExperimentSettings, config_files
 
 
@@ -67,7 +67,7 @@ def fingerprint_plan(
     inits: Mapping[str, StageInit] | None = None,
 ) -> dict[str, StageInputs]:
     """Every stage's fingerprint, in plan order (upstreams are fingerprinted first); ``inits``: each size's start
-    (:func:`sdmspec.runner.initial.resolve_inits`), required for the stages that read one."""
+    (:func:`mamba_sdm.initial_weights.resolve_inits`), required for the stages that read one."""
     found: dict[str, StageInputs] = {}
     for stage in plan.stages:
         read = {
@@ -92,5 +92,3 @@ def fingerprint_plan(
         digest = hashlib.sha256(canonical.encode()).hexdigest()
         found[stage.name] = StageInputs(digest, read, origins, dict(init.record) if init else None)
     return found
-
-

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdmspec.runner.manifest import Deviation
-from sdmspec.schema import Spec
+from sdmspec.schema import PaperSpec
 
 if TYPE_CHECKING:
     from sdmspec.environment import EnvReport
@@ -32,7 +32,7 @@ class LintGate:
         return self.errors == 0
 
 
-def lint_gate(configs: Sequence[Path], spec: Spec) -> LintGate:
+def lint_gate(configs: Sequence[Path], spec: PaperSpec) -> LintGate:
     """Lint ``configs`` against ``spec`` with the same engine as `sdmspec lint`."""
     from sdmspec.lint.engine import lint_paths
 
@@ -55,7 +55,7 @@ class EnvGate:
         return self.report.matches or self.allowed
 
 
-def env_gate(spec: Spec, *, allow_mismatch: bool, smoke: bool, report: EnvReport | None = None) -> EnvGate:
+def env_gate(spec: PaperSpec, *, allow_mismatch: bool, smoke: bool, report: EnvReport | None = None) -> EnvGate:
     """Compare this machine with the spec's environment; ``smoke`` accepts any machine (and records it)."""
     from sdmspec.environment import check_environment
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sdmspec.jobs.throughput import format_duration
+from mamba_sdm.jobs.throughput import format_duration
 
 METRICS_FILE = "metrics.jsonl"
 _TAIL_BYTES = 64 * 1024

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+from mamba_sdm.stages import Stage
 from sdmspec.runner.gate import smoke_deviation
 from sdmspec.runner.launchers.base import Launcher
 from sdmspec.runner.manifest import Invocation, Manifest, ManifestStore, StageRecord, StageStatus, now
 from sdmspec.runner.outputs import digest_outputs
-from sdmspec.runner.pipeline import PreparedRun
-from sdmspec.runner.plan import Stage
+from sdmspec.runner.prepare import PreparedRun
 
 
 def _mtime(path: str) -> str:

@@ -17,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mamba_sdm.stages import MarkerCheck, Plan, Stage, StageKind
 from sdmspec.runner.fingerprint import StageInputs
 from sdmspec.runner.manifest import Manifest, StageRecord, StageStatus
 from sdmspec.runner.outputs import check_stages
-from sdmspec.runner.plan import MarkerCheck, Plan, Stage, StageKind
 
 
 def marker_ok(stage: Stage) -> bool:

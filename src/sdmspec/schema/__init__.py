@@ -1,40 +1,29 @@
 """Pydantic models of the reference spec (spec/) and the loader that finds and validates it.
 
-:mod:`sdmspec.schema.spec` is what any paper's spec holds (paper, settings, rules); :mod:`sdmspec.schema.pipeline`
-adds this paper's optional sections (models, variants, sparsity, data, profiling).
+:mod:`sdmspec.schema.paper` is what any paper's spec holds (paper, settings, rules, runs and the optional
+``sparsity`` section); an installed paper pipeline adds its own optional sections (:mod:`sdmspec.plugins`).
 """
 
-from sdmspec.schema.loading import find_spec_dir, load_spec
-from sdmspec.schema.paper import PaperSpec, Rule, SectionInfo
-from sdmspec.schema.pipeline import (
-    PIPELINE_SECTIONS,
-    DataSpec,
-    FinetuneTask,
-    ModelSize,
-    ProfilingSpec,
-    SparsityRule,
-    SparsitySpec,
-    Spec,
-    Variant,
-)
+from sdmspec.schema.loading import find_spec_dir, load_spec, spec_model
+from sdmspec.schema.paper import PaperInfo, PaperSpec, Rule, RuleKind, RunEntry, SectionInfo
 from sdmspec.schema.setting import Setting, SettingType, Tolerance
+from sdmspec.schema.sourced import Sourced
+from sdmspec.schema.sparsity import SparsityRule, SparsitySpec
 
 __all__ = [
-    "PIPELINE_SECTIONS",
-    "DataSpec",
-    "FinetuneTask",
-    "ModelSize",
+    "PaperInfo",
     "PaperSpec",
-    "ProfilingSpec",
     "Rule",
+    "RuleKind",
+    "RunEntry",
     "SectionInfo",
     "Setting",
     "SettingType",
+    "Sourced",
     "SparsityRule",
     "SparsitySpec",
-    "Spec",
     "Tolerance",
-    "Variant",
     "find_spec_dir",
     "load_spec",
+    "spec_model",
 ]

@@ -31,8 +31,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from sdmspec.schema import PaperSpec
 from sdmspec.schema.setting import Setting, SettingType, Value, format_value, version_release
-from sdmspec.schema.spec import Spec
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -183,7 +183,7 @@ def _model_name(path: str) -> str:
     return "".join(word[:1].upper() + word[1:] for word in words if word) + "Section"
 
 
-def _tree(spec: Spec) -> dict[str, Any]:
+def _tree(spec: PaperSpec) -> dict[str, Any]:
     """The settings as a nested dict: section name -> subtree, leaf name -> Setting."""
     root: dict[str, Any] = {}
     for key, setting in spec.settings.items():
@@ -231,7 +231,7 @@ def _section_model(path: str, tree: Mapping[str, Any], nullable: frozenset[str] 
     )
 
 
-def config_model(spec: Spec) -> type[BaseModel]:
+def config_model(spec: PaperSpec) -> type[BaseModel]:
     """A Pydantic model of one config file: known sections are closed, the top level is open."""
     fields = _section_fields("", _tree(spec), spec.nullable_sections)
     return create_model(
@@ -241,7 +241,7 @@ def config_model(spec: Spec) -> type[BaseModel]:
     )
 
 
-def config_json_schema(spec: Spec) -> dict[str, Any]:
+def config_json_schema(spec: PaperSpec) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a config file under the spec. Deterministic: the same spec, the same text."""
     schema = config_model(spec).model_json_schema()
     rules = "; ".join(f"{rule.divisor} divides {rule.dividend}" for rule in spec.rules)

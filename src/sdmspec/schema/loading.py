@@ -1,13 +1,16 @@
-"""Find spec/, read its YAML files, and validate them into a frozen :class:`Spec`, reporting every problem at once.
+"""Find spec/, read its YAML files, and validate them into a frozen spec, reporting every problem at once.
 
 A spec is ``paper`` + ``config`` (any number of files; one per concern is usual); their top-level sections are
 merged and a section defined twice is an error. The ``config`` section is a tree whose leaves (mappings with a
 ``type`` string) are settings, so a section may hold a setting named ``type`` (``optimizer.type``); it is flattened
-into ``Spec.settings`` keyed by dotted path. A section's ``title`` and ``description`` (string values beside its
+into ``PaperSpec.settings`` keyed by dotted path. A section's ``title`` and ``description`` (string values beside its
 settings) say how the setup document presents it.
 
 Each file is composed into YAML nodes first, so every problem (see :mod:`sdmspec.schema.problems`) is placed at its
 file, line and column; they are all collected and raised together as one :class:`InvalidSpecError`.
+
+Which optional sections a spec may have is the spec type's: :func:`spec_model` is the core's
+:class:`~sdmspec.schema.paper.PaperSpec` extended by every installed paper pipeline (:mod:`sdmspec.plugins`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import yaml
 from pydantic import ValidationError
@@ -25,8 +28,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sdmspec.errors import LimitError, SpecError
 from sdmspec.io import read_bounded
-from sdmspec.schema.paper import SectionInfo
-from sdmspec.schema.pipeline import PIPELINE_SECTIONS, Spec, reference_problems
+from sdmspec.plugins import PluginError, installed
+from sdmspec.schema.paper import PaperSpec, SectionInfo
 from sdmspec.schema.problems import (
     InvalidSpecError,
     KeyPath,
@@ -47,9 +50,41 @@ MAX_SPEC_BYTES = 8 * 2**20
 _LATER_SETTING_FIELDS: dict[str, object] = {"range": None, "nullable": False, "types": []}
 # String values of a config section that describe it rather than being settings.
 SECTION_TEXT_KEYS = ("title", "description")
-TOP_LEVEL = ("paper", "config", "rules", "runs", *PIPELINE_SECTIONS)
+# The sections every spec may have; the optional ones come from the spec type (`sparsity`, a pipeline's own).
+CORE_SECTIONS = ("paper", "config", "rules", "runs")
+_SpecT = TypeVar("_SpecT", bound=PaperSpec)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _YAML_TAG = "tag:yaml.org,2002:"
+
+
+def spec_model() -> type[PaperSpec]:
+    """The spec type: the core's :class:`PaperSpec` with every installed pipeline's sections."""
+    types: list[type[PaperSpec]] = []
+    for pipeline in installed():
+        if not (isinstance(pipeline.spec_type, type) and issubclass(pipeline.spec_type, PaperSpec)):
+            raise PluginError(f"pipeline {pipeline.name!r}: its spec_type is not a sdmspec PaperSpec subclass")
+        types.append(pipeline.spec_type)
+    if not types:
+        return PaperSpec
+    if len(types) == 1:
+        return types[0]
+    return _combined(tuple(types))
+
+
+def _combined(types: tuple[type[PaperSpec], ...]) -> type[PaperSpec]:
+    class Combined(*types):  # type: ignore[misc]  # bases known only at run time: each pipeline's spec type
+        @classmethod
+        def section_problems(cls, sections: Mapping[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+            for kind in types:
+                yield from kind.section_problems(sections)
+
+    combined: type[PaperSpec] = Combined
+    return combined
+
+
+def top_level(spec_type: type[PaperSpec]) -> tuple[str, ...]:
+    """The top-level sections a spec of ``spec_type`` may have."""
+    return (*CORE_SECTIONS, *spec_type.section_names())
 
 
 def find_spec_dir(start: Path | None = None) -> Path:
@@ -269,15 +304,14 @@ def _digest(data: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _validate(reader: _Reader, where: str) -> Spec | None:
+def _validate(reader: _Reader, where: str, spec_type: type[_SpecT]) -> _SpecT | None:
     sections, places, problems = reader.sections, reader.places, reader.problems
+    known = top_level(spec_type)
     for name in sections:
-        if name not in TOP_LEVEL:
-            hint = did_you_mean(name, TOP_LEVEL)
+        if name not in known:
+            hint = did_you_mean(name, known)
             problems.append(
-                problem_at(
-                    places, (name,), f"unknown section{hint}; expected one of: {', '.join(TOP_LEVEL)}", on_key=True
-                )
+                problem_at(places, (name,), f"unknown section{hint}; expected one of: {', '.join(known)}", on_key=True)
             )
     config_tree = sections.get("config")
     if not isinstance(config_tree, Mapping):
@@ -293,14 +327,14 @@ def _validate(reader: _Reader, where: str) -> Spec | None:
         problems.append(SpecProblem(where, None, None, "paper", message))
     flattened = list(_flatten_settings(config_tree, places, problems))
     settings = dict(item for item in flattened if isinstance(item, tuple))
-    data = {name: value for name, value in sections.items() if name in TOP_LEVEL and name != "config"}
+    data = {name: value for name, value in sections.items() if name in known and name != "config"}
     data["settings"] = settings
     data["section_info"] = [item for item in flattened if isinstance(item, SectionInfo)]
-    references = [*reference_problems(data), *_rule_problems(data, settings)]
+    references = [*spec_type.section_problems(data), *_rule_problems(data, settings)]
     problems.extend(problem_at(places, path, message) for path, message in references)
-    spec: Spec | None = None
+    spec: _SpecT | None = None
     try:
-        spec = Spec.model_validate(data)
+        spec = spec_type.model_validate(data)
     except ValidationError as err:
         for error in err.errors():
             loc = tuple(error["loc"])
@@ -312,22 +346,27 @@ def _validate(reader: _Reader, where: str) -> Spec | None:
             if kind == "extra_forbidden":
                 # Settings are keyed by dotted path, not by the model's field names: any key names a Setting.
                 model_loc = ("settings", "any") if loc[:1] == ("settings",) else loc[:-1]
-                expected = known_keys(Spec, model_loc)
+                expected = known_keys(spec_type, model_loc)
             message = describe_error(error, expected)
             problems.append(problem_at(places, path, message, on_key=kind in ("extra_forbidden", "missing")))
     return spec
 
 
-def load_spec(path: Path | None = None) -> Spec:
+@overload
+def load_spec(path: Path | None = None) -> PaperSpec: ...
+@overload
+def load_spec(path: Path | None, spec_type: type[_SpecT]) -> _SpecT: ...
+def load_spec(path: Path | None = None, spec_type: type[PaperSpec] | None = None) -> PaperSpec:
     """Load and validate the spec at ``path`` (a folder or one file); with no path, find ``spec/`` from here up.
 
+    ``spec_type`` (default :func:`spec_model`) says which sections it may have: a pipeline loads its own type.
     Raises :class:`InvalidSpecError` listing every problem when the spec does not load.
     """
     root = path if path is not None else find_spec_dir()
     reader = _Reader()
     for file in _spec_files(root):
         reader.read(file)
-    spec = _validate(reader, _display(root))
+    spec = _validate(reader, _display(root), spec_type or spec_model())
     if reader.problems or spec is None:
         raise InvalidSpecError(reader.problems)
     # Titles and descriptions only present the settings: they leave the digest (and so the run records) alone.

@@ -1,8 +1,8 @@
 """The part of a spec any paper has: the paper, the settings its configs must hold, and rules between them.
 
-A spec is ``paper.yaml`` + ``config.yaml``; everything else is optional. What this paper's pipeline adds (Mamba
-sizes, variants, sparsity, data, profiling) lives in :mod:`sdmspec.schema.pipeline`, whose :class:`Spec` extends
-:class:`PaperSpec` with those optional sections; :mod:`sdmspec.schema.spec` gathers both.
+A spec is ``paper.yaml`` + ``config.yaml``; everything else is optional. A paper's pipeline (registered through
+:mod:`sdmspec.plugins`) extends :class:`PaperSpec` with optional sections of its own; this repository's Mamba/SDM
+pipeline does so in :mod:`mamba_sdm.spec`.
 
 Pydantic sits at this boundary only (spec files in, frozen models out). Every record carries ``source``: the words
 of the experimental description it comes from, or "assumption" for values we had to choose and must confirm.
@@ -10,25 +10,23 @@ of the experimental description it comes from, or "assumption" for values we had
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from enum import Enum
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sdmspec.errors import MissingSectionError
 from sdmspec.schema.setting import Setting
+from sdmspec.schema.sourced import FROZEN as _FROZEN
+from sdmspec.schema.sourced import Sourced
+from sdmspec.schema.sparsity import SparsitySpec
 
-_FROZEN = ConfigDict(extra="forbid", frozen=True)
-
-
-class Sourced(BaseModel):
-    """Base for spec records: every one says where it comes from."""
-
-    model_config = _FROZEN
-
-    source: str = Field(min_length=1)
-
-    @property
-    def is_assumption(self) -> bool:
-        return self.source.strip().lower().startswith("assumption")
+# Optional sections are fields named `<section>_section` with the section's name as alias (``sparsity:`` in the
+# spec is ``sparsity_section``), read through ``spec.section(name)`` or a property of the section's name.
+SECTION_FIELD_SUFFIX = "_section"
+# typing.Self is 3.11+; a bound TypeVar says the same on 3.10 without a typing_extensions dependency.
+_SpecT = TypeVar("_SpecT", bound="PaperSpec")
 
 
 class PaperInfo(Sourced):
@@ -75,9 +73,15 @@ class SectionInfo(BaseModel):
 
 class PaperSpec(BaseModel):
     """What any paper's spec holds. ``settings`` is the flattened ``config`` tree, keyed by dotted path;
-    ``section_info`` the tree's sections in the order written, with any title and description."""
+    ``section_info`` the tree's sections in the order written, with any title and description.
 
-    model_config = _FROZEN
+    A paper's pipeline extends it with optional sections of its own (a subclass with ``<name>_section`` fields,
+    registered through :mod:`sdmspec.plugins`); the core itself has one, ``sparsity``, which ``verify-sparsity``
+    reads. A command checks the sections it needs with :meth:`require`, so a spec without them is refused in one
+    line (exit 2).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     paper: PaperInfo
     settings: dict[str, Setting]
@@ -87,6 +91,7 @@ class PaperSpec(BaseModel):
     section_info: tuple[SectionInfo, ...] = ()
     # sha256 of the spec's canonical JSON, set by the loader: ties run records to the exact spec.
     digest: str = ""
+    sparsity_section: SparsitySpec | None = Field(default=None, alias="sparsity")
 
     @model_validator(mode="after")
     def _rules_name_settings(self) -> PaperSpec:
@@ -109,3 +114,46 @@ class PaperSpec(BaseModel):
             parts = key.split(".")
             found.update(".".join(parts[:i]) for i in range(1, len(parts)))
         return frozenset(found)
+
+    @classmethod
+    def section_names(cls) -> tuple[str, ...]:
+        """The optional sections this spec type knows (the core's ``sparsity`` and a pipeline's own)."""
+        return tuple(
+            name.removesuffix(SECTION_FIELD_SUFFIX) for name in cls.model_fields if name.endswith(SECTION_FIELD_SUFFIX)
+        )
+
+    @classmethod
+    def section_problems(cls, sections: Mapping[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+        """Cross-references between optional sections that do not resolve, read from the raw spec data (so that a
+        spec with other problems has them reported in the same run): (path, message) pairs. A pipeline's spec type
+        overrides it for its own sections; the core's have none."""
+        return iter(())
+
+    def has(self, section: str) -> bool:
+        """Whether the spec has the optional section ``section``."""
+        return getattr(self, f"{section}{SECTION_FIELD_SUFFIX}", None) is not None
+
+    def require(self, *sections: str) -> None:
+        """Raise :class:`~sdmspec.errors.MissingSectionError` for the first of ``sections`` the spec lacks: a command
+        checks what it needs before any work, so a spec for another paper is refused in one line (exit 2)."""
+        for section in sections:
+            self.section(section)
+
+    def section(self, name: str) -> Any:
+        """The optional section ``name``; :class:`~sdmspec.errors.MissingSectionError` when the spec lacks it."""
+        value = getattr(self, f"{name}{SECTION_FIELD_SUFFIX}", None)
+        if value is None:
+            raise MissingSectionError(name)
+        return value
+
+    @property
+    def sparsity(self) -> SparsitySpec:
+        """The prunable set and iso-sparsity rule (spec section ``sparsity``)."""
+        found: SparsitySpec = self.section("sparsity")
+        return found
+
+    def model_copy(self: _SpecT, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> _SpecT:
+        """As :meth:`pydantic.BaseModel.model_copy`, also taking the sections' names (``update={"sparsity": x}``)."""
+        aliases = {name: f"{name}{SECTION_FIELD_SUFFIX}" for name in self.section_names()}
+        renamed = {aliases.get(key, key): value for key, value in (update or {}).items()}
+        return super().model_copy(update=renamed, deep=deep)

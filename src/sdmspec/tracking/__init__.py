@@ -1,6 +1,6 @@
 """Optional experiment tracking through the libraries people use: ``--report-to tensorboard|mlflow|wandb``.
 
-Every event a job logs to ``metrics.jsonl`` (:class:`sdmspec.jobs.metrics.MetricsLog`) also goes to the trackers
+Every event a job logs to ``metrics.jsonl`` (:class:`mamba_sdm.jobs.metrics.MetricsLog`) also goes to the trackers
 this process was configured with (:func:`reporting`, which the job commands enter), as scalars named
 ``<event>/<field>`` (``train/loss``, ``train/grad_norm``, ``eval/val_accuracy``...) at the event's optimizer step.
 The run is named after the stage; its parameters are the job's options and resolved settings.

@@ -88,7 +88,6 @@ class MlflowSink:
         self.client.set_terminated(self.run_id, status=status)
 
 
-
 def _text(value: Any) -> str:
     """A parameter as text: strings as they are, other values as JSON (true, 0.0002, null)."""
     return value if isinstance(value, str) else json.dumps(value)

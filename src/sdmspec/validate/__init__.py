@@ -4,7 +4,7 @@ Each area (models, hyperparameters, data, profiling, iso-sparsity) reports pass/
 check that cannot run here (no torch, no cached data, no checkpoints) is skipped with the reason, never passed.
 """
 
+from sdmspec.validate.areas import AREAS, validate_setup
 from sdmspec.validate.report import CheckResult, CheckStatus, ValidateOptions, ValidationReport
-from sdmspec.validate.runner import AREAS, validate_setup
 
 __all__ = ["AREAS", "CheckResult", "CheckStatus", "ValidateOptions", "ValidationReport", "validate_setup"]

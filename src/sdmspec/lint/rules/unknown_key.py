@@ -31,7 +31,7 @@ from sdmspec.lint.diagnostics import Applicability, Edit, Finding, Fix, Severity
 from sdmspec.lint.project import ConfigFile, Occurrence, Project, StrayKey
 from sdmspec.lint.rules._helpers import at, close_match, replace
 from sdmspec.lint.values import is_plain, read_setting
-from sdmspec.schema import Spec
+from sdmspec.schema import PaperSpec
 
 CODE = "SDM301"
 NAME = "unknown-key"
@@ -40,7 +40,7 @@ SEVERITY = Severity.ERROR
 _LISTED = 8
 
 
-def children(spec: Spec, parent: str) -> list[str]:
+def children(spec: PaperSpec, parent: str) -> list[str]:
     """The names the spec knows directly under ``parent`` ("" for the top level)."""
     prefix = f"{parent}." if parent else ""
     names = {key[len(prefix) :].split(".")[0] for key in spec.settings if key.startswith(prefix)}

@@ -1,0 +1,312 @@
+"""The pipeline as data: every stage of the paper's experiment, its command, what it reads and writes, its upstreams.
+
+The graph, for the spec's variants and GLUE tasks::
+
+    pretrain/<dense|sdm variant>  ->  challenge/<challenge|random variant>  ->  verify/<challenge|random variant>
+    pretrain/* and verify/*  ->  finetune/<variant>/<task>
+    pretrain/* and verify/*  ->  profile  ->  report (after everything, whatever happened)
+
+A stage's name is also its folder under the run's output (``OUT/finetune/mamba-130m-sdm/sst2``) and its log's path
+(``OUT/logs/finetune/mamba-130m-sdm/sst2.log``). Stages hold no behaviour: launchers run ``argv``; the pipeline
+decides what is done from ``marker`` and the fingerprints (:mod:`sdmspec.runner.fingerprint`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from mamba_sdm.jobs.precision import PRECISIONS
+from mamba_sdm.spec import Method, Spec, Variant
+from sdmspec.errors import SdmspecError
+from sdmspec.tracking import TRACKERS
+
+
+class StageKind(str, Enum):
+    PRETRAIN = "pretrain"
+    CHALLENGE = "challenge"
+    VERIFY = "verify"
+    FINETUNE = "finetune"
+    PROFILE = "profile"
+    REPORT = "report"
+
+
+class Trigger(str, Enum):
+    """When a stage may start: after its upstreams succeeded (SLURM's ``afterok``) or once they ended (``afterany``)."""
+
+    AFTER_OK = "afterok"
+    AFTER_ANY = "afterany"
+
+
+class MarkerCheck(str, Enum):
+    """What proves a stage finished: its marker file exists, or (verify) the marker holds a ``match`` verdict."""
+
+    EXISTS = "exists"
+    VERDICT_MATCH = "verdict-match"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the pipeline. Paths are absolute strings so the command runs the same from any folder or node."""
+
+    name: str
+    kind: StageKind
+    argv: tuple[str, ...]
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    marker: str
+    marker_check: MarkerCheck = MarkerCheck.EXISTS
+    # Key prefixes of the settings (configs, else spec defaults) the stage's job reads: a change there reruns it.
+    reads_settings: tuple[str, ...] = ()
+    # Pre-training: the model size whose initial weights the stage starts from (their digest enters its fingerprint).
+    reads_init: str | None = None
+    # Training stages: wrapped by torchrun (several GPUs or nodes); the others run as one process.
+    distributed: bool = False
+    needs_gpu: bool = False
+    trigger: Trigger = Trigger.AFTER_OK
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Everything the commands depend on besides the spec."""
+
+    out: Path
+    configs: Path
+    spec_path: Path
+    smoke: bool = False
+    data_dir: Path | None = None
+    python: str = field(default_factory=lambda: sys.executable)
+    # Size -> the folder its pre-training starts from (`--init-from SIZE=DIR`); others use the job's default.
+    init_from: Mapping[str, Path] = field(default_factory=dict)
+    # How the model stages run the model (`--scan`, `--activation-checkpointing`): not part of any fingerprint.
+    scan: str = "auto"
+    activation_checkpointing: str = "auto"
+    # `--device cpu|cuda` for every stage's job; "auto" leaves each job its default (training and profile: the GPU
+    # when there is one; the challenge build and verification: the CPU).
+    device: str = "auto"
+    # Training stages: `--precision` when given (else each job's default, the spec setting), and the experiment
+    # trackers every training job reports to (`--report-to`, repeatable; not part of any fingerprint).
+    precision: str | None = None
+    report_to: tuple[str, ...] = ()
+
+
+# Settings every training stage reads besides its own section (training.<phase>.*, max_grad_norm included), when the
+# spec has them.
+TRAINING_SETTINGS = ("training.precision",)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The stages in a topological order (every stage after its upstreams)."""
+
+    stages: tuple[Stage, ...]
+
+    def __getitem__(self, name: str) -> Stage:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(stage.name for stage in self.stages)
+
+    def downstream(self, names: Iterable[str]) -> set[str]:
+        """Every stage that depends, directly or not, on one of ``names`` (``names`` excluded)."""
+        found: set[str] = set()
+        frontier = set(names)
+        for stage in self.stages:  # topological order: upstreams are seen first
+            if frontier.intersection(stage.depends_on) or found.intersection(stage.depends_on):
+                found.add(stage.name)
+        return found - frontier
+
+
+def _job(options: PlanOptions, *args: str) -> tuple[str, ...]:
+    """``python -m sdmspec ...``: the interpreter running the runner, so every stage runs in the same environment."""
+    return (options.python, "-m", "sdmspec", *args)
+
+
+# Options fingerprints leave out (see fingerprint._portable): how a stage computes, never what (the scan path, the
+# device, activation checkpointing), and where the initial weights lie (their sha256 is fingerprinted instead).
+HOW_OPTIONS = ("--scan", "--activation-checkpointing", "--device", "--init-from", "--report-to")
+
+
+def _device(options: PlanOptions) -> tuple[str, ...]:
+    return () if options.device == "auto" else ("--device", options.device)
+
+
+def _acceleration(options: PlanOptions, *, training: bool) -> tuple[str, ...]:
+    extra = ("--scan", options.scan, *_device(options))
+    if not training:
+        return extra
+    extra += ("--activation-checkpointing", options.activation_checkpointing)
+    if options.precision is not None:  # what the stage computes in: part of its fingerprint
+        extra += ("--precision", options.precision)
+    for tracker in options.report_to:
+        extra += ("--report-to", tracker)
+    return extra
+
+
+def _common(options: PlanOptions, *, configs: bool, data: bool) -> tuple[str, ...]:
+    extra: list[str] = []
+    if configs:
+        extra += ["--configs", str(options.configs)]
+    extra += ["--spec", str(options.spec_path)]
+    if options.smoke:
+        extra.append("--smoke")
+    if data and options.data_dir is not None:
+        extra += ["--data-dir", str(options.data_dir)]
+    return tuple(extra)
+
+
+class _Builder:
+    """Adds stages in a topological order, remembering where each variant's model is and when it may be used."""
+
+    def __init__(self, spec: Spec, options: PlanOptions) -> None:
+        self.spec, self.options, self.out = spec, options, options.out
+        self.stages: list[Stage] = []
+        self.model_stage: dict[str, str] = {}  # variant -> the stage whose folder holds its model
+        self.ready_stage: dict[str, str] = {}  # variant -> the stage after which the model may be used (verified)
+
+    def pretrain(self, variant: Variant) -> None:
+        name = f"pretrain/{variant.name}"
+        folder = self.out / name
+        argv = _job(
+            self.options, "job", "pretrain", "--variant", variant.name, "--out", str(folder),
+            *_common(self.options, configs=True, data=True),
+            *_acceleration(self.options, training=True),
+        )  # fmt: skip
+        start = self.options.init_from.get(variant.size)  # the dense and SDM variants of a size share it
+        if start is not None:
+            argv += ("--init-from", str(start))
+        self.stages.append(
+            Stage(name, StageKind.PRETRAIN, argv, inputs=(str(start),) if start else (), outputs=(str(folder),),
+                  depends_on=(), marker=str(folder / "result.json"),
+                  reads_settings=("training.pretrain.", *TRAINING_SETTINGS),
+                  distributed=True, needs_gpu=True, reads_init=variant.size)
+        )  # fmt: skip
+        self.model_stage[variant.name] = self.ready_stage[variant.name] = name
+
+    def baseline(self, variant: Variant) -> None:
+        """Build the baseline from the dense model at the SDM model's sparsity, then verify iso-sparsity."""
+        assert variant.init_from is not None and variant.match_sparsity_of is not None  # the schema guarantees it
+        dense_stage, sdm_stage = self.model_stage[variant.init_from], self.model_stage[variant.match_sparsity_of]
+        dense, sdm = self.out / dense_stage, self.out / sdm_stage
+        name = f"challenge/{variant.name}"
+        folder = self.out / name
+        argv = _job(
+            self.options, "job", "challenge", "--variant", variant.name, "--dense", str(dense), "--sdm", str(sdm),
+            "--out", str(folder), *_common(self.options, configs=False, data=False), *_device(self.options),
+        )  # fmt: skip
+        self.stages.append(
+            Stage(name, StageKind.CHALLENGE, argv, inputs=(str(dense), str(sdm)), outputs=(str(folder),),
+                  depends_on=(dense_stage, sdm_stage), marker=str(folder / "result.json"))
+        )  # fmt: skip
+        verify = f"verify/{variant.name}"
+        verdict, plot = self.out / verify / "iso_sparsity.json", self.out / verify / "sparsity.png"
+        argv = _job(
+            self.options, "verify-sparsity", str(sdm / "model"), str(folder / "model"),
+            "--spec", str(self.options.spec_path), "--format", "json", "--output", str(verdict), "--plot", str(plot),
+            *_device(self.options),
+        )  # fmt: skip
+        self.stages.append(
+            Stage(verify, StageKind.VERIFY, argv, inputs=(str(sdm / "model"), str(folder / "model")),
+                  outputs=(str(verdict), str(plot)), depends_on=(name, sdm_stage), marker=str(verdict),
+                  marker_check=MarkerCheck.VERDICT_MATCH)
+        )  # fmt: skip
+        self.model_stage[variant.name], self.ready_stage[variant.name] = name, verify
+
+    def profile(self) -> None:
+        folder = self.out / "profile"
+        models = {v.name: self.out / self.model_stage[v.name] / "model" for v in self.spec.variants}
+        argv: list[str] = ["profile"]
+        for variant in models:
+            argv += ["--variant", variant]
+        for variant, model in models.items():
+            argv += ["--checkpoint", f"{variant}={model}"]
+        argv += ["--spec", str(self.options.spec_path), "--out", str(folder), *(["--smoke"] * self.options.smoke)]
+        argv += _acceleration(self.options, training=False)
+        self.stages.append(
+            Stage("profile", StageKind.PROFILE, _job(self.options, *argv),
+                  inputs=tuple(str(model) for model in models.values()), outputs=(str(folder),),
+                  depends_on=tuple(dict.fromkeys(self.ready_stage[v] for v in models)),
+                  marker=str(folder / "profile.json"), needs_gpu=True)
+        )  # fmt: skip
+
+    def finetune(self, variant: Variant, task: str) -> None:
+        name = f"finetune/{variant.name}/{task}"
+        folder, checkpoint = self.out / name, self.out / self.model_stage[variant.name]
+        argv = _job(
+            self.options, "job", "finetune", "--variant", variant.name, "--task", task, "--checkpoint",
+            str(checkpoint), "--out", str(folder), *_common(self.options, configs=True, data=True),
+            *_acceleration(self.options, training=True),
+        )  # fmt: skip
+        upstream = tuple(dict.fromkeys((self.model_stage[variant.name], self.ready_stage[variant.name])))
+        self.stages.append(
+            Stage(name, StageKind.FINETUNE, argv, inputs=(str(checkpoint),), outputs=(str(folder),),
+                  depends_on=upstream, marker=str(folder / "result.json"),
+                  reads_settings=("training.finetune.", f"epochs.{task}", *TRAINING_SETTINGS), distributed=True,
+                  needs_gpu=True)
+        )  # fmt: skip
+
+    def report(self) -> None:
+        report = self.out / "report.md"
+        argv = (self.options.python, "-m", "mamba_sdm.run_report", "--out", str(self.out))
+        self.stages.append(
+            Stage("report", StageKind.REPORT, argv, inputs=(str(self.out / "manifest.json"),),
+                  outputs=(str(report),), depends_on=tuple(stage.name for stage in self.stages),
+                  marker=str(report), trigger=Trigger.AFTER_ANY)
+        )  # fmt: skip
+
+
+def build_plan(spec: Spec, options: PlanOptions) -> Plan:
+    """Every stage the spec's variants and GLUE tasks call for, with their commands and dependencies."""
+    if options.precision is not None and options.precision not in PRECISIONS:
+        raise SdmspecError(f"--precision must be one of {', '.join(PRECISIONS)}, got {options.precision!r}")
+    unknown = [tracker for tracker in options.report_to if tracker not in TRACKERS]
+    if unknown:
+        raise SdmspecError(f"--report-to must be one of {', '.join(TRACKERS)}, got {unknown[0]!r}")
+    builder = _Builder(spec, options)
+    for variant in spec.variants:
+        if variant.method in (Method.DENSE, Method.SDM):
+            builder.pretrain(variant)
+    for variant in spec.variants:
+        if variant.method in (Method.CHALLENGE, Method.RANDOM):
+            builder.baseline(variant)
+    # The profile before the fine-tuning: it is ready as soon as the models are, so it overlaps with them.
+    builder.profile()
+    for variant in spec.variants:
+        for task in spec.data.finetune:
+            builder.finetune(variant, task)
+    builder.report()
+    return Plan(stages=tuple(builder.stages))
+
+
+def select(plan: Plan, patterns: Sequence[str]) -> tuple[str, ...]:
+    """The stages named by ``patterns``: a stage name, a glob (``finetune/*/sst2``) or a kind (``finetune``).
+
+    Selection adds nothing: upstream stages are not pulled in (the pipeline refuses to start a selected stage whose
+    unselected upstream is not done). A pattern that matches nothing is a usage error, so a typo never runs nothing.
+    """
+    if not patterns:
+        return plan.names
+    chosen: set[str] = set()
+    kinds = {kind.value for kind in StageKind}
+    for pattern in patterns:
+        matched = {
+            stage.name
+            for stage in plan.stages
+            if stage.name == pattern
+            or fnmatch.fnmatchcase(stage.name, pattern)
+            or (pattern in kinds and stage.kind.value == pattern)
+            or stage.name.startswith(pattern.rstrip("/") + "/")
+        }
+        if not matched:
+            raise SdmspecError(f"--only {pattern!r} matches no stage; stages: {', '.join(plan.names)}")
+        chosen |= matched
+    return tuple(name for name in plan.names if name in chosen)

@@ -1,5 +1,0 @@
-"""transformers' Mamba, the spec's variants, masking strategies, and loading back what the jobs wrote."""
-
-from sdmspec.models.loading import load_model
-
-__all__ = ["load_model"]
