@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mamba_sdm.spec import PipelineSection, Spec
+from sdmspec.docs.render import DocParts
 from sdmspec.docs.text import is_assumption, sourced, table, without_prefix
+from sdmspec.schema import PaperSpec
 
 # Where Phase A starts (pretrained: the sizes' checkpoints; scratch: random weights), said under the sizes too.
 INIT_SETTING = "training.pretrain.init"
@@ -107,7 +109,7 @@ def _profiling(spec: Spec) -> list[str]:
     return [*lines, ""]
 
 
-PARTS: tuple[tuple[PipelineSection, Callable[[Spec], list[str]]], ...] = (
+_SECTION_PARTS: tuple[tuple[PipelineSection, Callable[[Spec], list[str]]], ...] = (
     ("data", _data),
     ("models", _models),
     ("sparsity", _sparsity),
@@ -115,17 +117,21 @@ PARTS: tuple[tuple[PipelineSection, Callable[[Spec], list[str]]], ...] = (
 )
 
 
-def pipeline_parts(spec: Spec) -> list[str]:
+def pipeline_parts(spec: PaperSpec) -> list[str]:
     """The pipeline sections the spec has, in document order."""
+    if not isinstance(spec, Spec):
+        return []
     lines: list[str] = []
-    for section, part in PARTS:
+    for section, part in _SECTION_PARTS:
         if spec.has(section):
             lines += part(spec)
     return lines
 
 
-def pipeline_assumptions(spec: Spec) -> list[str]:
+def pipeline_assumptions(spec: PaperSpec) -> list[str]:
     """The pipeline sections' values marked as assumptions, as list items."""
+    if not isinstance(spec, Spec):
+        return []
     found: list[str] = []
     if spec.has("models"):
         found += [f"- model `{size}`: {without_prefix(m.source)}" for size, m in spec.models.items() if m.is_assumption]
@@ -145,3 +151,7 @@ def pipeline_assumptions(spec: Spec) -> list[str]:
         sources += [("profiling: tools", spec.profiling.source), ("profiling: shapes", spec.profiling.shape_source)]
     found += [f"- {where}: {without_prefix(source)}" for where, source in sources if is_assumption(source)]
     return found
+
+
+# What the core's setup document takes from this pipeline (Pipeline.setup_doc).
+PARTS = DocParts(parts=pipeline_parts, assumptions=pipeline_assumptions)

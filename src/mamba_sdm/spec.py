@@ -162,6 +162,18 @@ class Spec(PaperSpec):
     def section_problems(cls, sections: Mapping[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str]]:
         return reference_problems(sections)
 
+    def section_summary(self) -> list[str]:
+        found = [*super().section_summary()]
+        if self.has("models"):
+            found.append(f"{len(self.models)} model sizes")
+        if self.has("variants"):
+            found.append(f"{len(self.variants)} variants")
+        return found
+
+    def section_assumptions(self) -> int:
+        variants = self.variants_section or ()
+        return super().section_assumptions() + sum(1 for variant in variants if variant.is_assumption)
+
     @property
     def models(self) -> dict[str, ModelSize]:
         """The Mamba sizes (spec section ``models``)."""

@@ -1,6 +1,6 @@
 """The live environment against the spec's ``environment.*`` settings, whichever a paper's spec has: GPU model, memory
-and count, CUDA, PyTorch version and build, Python, and any package's version; plus this pipeline's kernels and FLOP
-counter when the spec has its sections.
+and count, CUDA, PyTorch version and build, Python, and any package's version; plus the packages an installed paper
+pipeline names for the spec (this paper's: its scan kernels and FLOP counter).
 
 ``sdmspec env`` prints the rows; ``sdmspec run`` gates on the rows marked ``gating`` (the paper's hardware and
 software versions): a mismatch refuses to start unless the user accepts it as a recorded deviation.
@@ -12,10 +12,12 @@ from __future__ import annotations
 import importlib.util
 import platform
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from typing import Any
 
+from sdmspec.plugins import PluginError, references, resolve
 from sdmspec.schema import PaperSpec, Setting, SettingType
 from sdmspec.schema.setting import version_release
 
@@ -39,15 +41,42 @@ class LiveEnvironment:
     gpu: str | None = None
     gpu_memory_gb: float | None = None
     gpu_count: int = 0
-    mamba_ssm: str | None = None
-    mamba_ssm_usable: bool = False
-    causal_conv1d: str | None = None
-    causal_conv1d_usable: bool = False
-    fvcore: str | None = None
+    # The packages a pipeline's runs need (PackageCheck), by row name.
+    packages: dict[str, PackageProbe] = field(default_factory=dict)
     notes: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def usable(self, name: str) -> bool:
+        """Whether the package ``name`` was found and (for a CUDA extension) imports on this machine's GPU."""
+        found = self.packages.get(name)
+        return found is not None and found.version is not None and found.usable is not False
+
+
+@dataclass(frozen=True)
+class PackageProbe:
+    """A package as found: its version (None: not installed) and, for a CUDA extension, whether it imports here
+    (None: not a CUDA extension; False on a machine without a GPU)."""
+
+    version: str | None
+    usable: bool | None = None
+
+
+@dataclass(frozen=True)
+class PackageCheck:
+    """A package a paper pipeline's runs need, shown as an environment row that never gates a run.
+
+    A pipeline's ``environment`` hook (:mod:`sdmspec.plugins`) returns these for a spec: this paper's names its scan
+    kernels (usable only where they import on a GPU) and its FLOP counter.
+    """
+
+    name: str
+    distributions: tuple[str, ...]
+    expected: str
+    # (module, attribute) that must import on a GPU machine for the package to count as usable: CUDA extensions
+    # install without CUDA and fail only when imported.
+    cuda_import: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,13 +134,35 @@ def _usable(module: str, attribute: str) -> bool:
         return False
 
 
-def probe() -> LiveEnvironment:
-    """Inspect this machine. Imports torch (when installed) to ask CUDA; never initialises more than it must."""
+def pipeline_packages(spec: PaperSpec) -> list[PackageCheck]:
+    """The packages the installed pipelines' runs of ``spec`` need (their ``environment`` hooks)."""
+    found: list[PackageCheck] = []
+    for pipeline, reference in references("environment"):
+        hook = resolve(reference)
+        checks = hook(spec) if callable(hook) else None
+        if not isinstance(checks, list | tuple) or not all(isinstance(check, PackageCheck) for check in checks):
+            raise PluginError(f"pipeline {pipeline.name!r}: {reference} does not return a list of PackageCheck")
+        found.extend(checks)
+    return found
+
+
+def _probe_packages(checks: Sequence[PackageCheck], gpu: bool) -> dict[str, PackageProbe]:
+    found: dict[str, PackageProbe] = {}
+    for check in checks:
+        version = next(filter(None, map(_distribution_version, check.distributions)), None)
+        usable = None
+        if check.cuda_import is not None:
+            usable = gpu and version is not None and _usable(*check.cuda_import)
+        found[check.name] = PackageProbe(version, usable)
+    return found
+
+
+def probe(packages: Sequence[PackageCheck] = ()) -> LiveEnvironment:
+    """Inspect this machine (and ``packages``). Imports torch (when installed) to ask CUDA; never initialises more
+    than it must."""
     base: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
-    base["fvcore"] = _distribution_version("fvcore")
-    base["mamba_ssm"] = _distribution_version("mamba-ssm") or _distribution_version("mamba_ssm")
-    base["causal_conv1d"] = _distribution_version("causal-conv1d") or _distribution_version("causal_conv1d")
     if importlib.util.find_spec("torch") is None:
+        base["packages"] = _probe_packages(packages, gpu=False)
         return LiveEnvironment(**base, notes=("torch is not installed (install the 'train' extra)",))
     import torch
 
@@ -124,10 +175,7 @@ def probe() -> LiveEnvironment:
         base["gpu"] = props.name
         base["gpu_memory_gb"] = round(props.total_memory / 2**30, 1)
         base["gpu_count"] = torch.cuda.device_count()
-        if base["mamba_ssm"]:
-            base["mamba_ssm_usable"] = _usable("mamba_ssm", "ops")
-        if base["causal_conv1d"]:
-            base["causal_conv1d_usable"] = _usable("causal_conv1d", "causal_conv1d_fn")
+    base["packages"] = _probe_packages(packages, gpu="gpu" in base)
     return LiveEnvironment(**base)
 
 
@@ -138,7 +186,7 @@ def _gpu_matches(expected: str, found: str) -> bool:
 
 
 ENVIRONMENT_SECTION = "environment."
-# PaperSpec keys under `environment.` this module knows how to probe, with their row names. Any other version-typed key
+# Spec keys under `environment.` this module knows how to probe, with their row names. Any other version-typed key
 # (`environment.transformers: "4.40"`) is compared with the installed distribution of that name; other keys are
 # shown for information.
 _KNOWN_ROWS = {
@@ -214,19 +262,18 @@ def _setting_row(name: str, setting: Setting, live: LiveEnvironment) -> EnvRow:
 def check_environment(spec: PaperSpec, live: LiveEnvironment | None = None) -> EnvReport:
     """Compare ``live`` (default: :func:`probe`) with the spec's ``environment.*`` settings, whichever it has.
 
-    The kernel and FLOP-counter rows (mamba-ssm, causal-conv1d, fvcore) are this paper's pipeline's: they appear
-    when the spec has its ``models`` (and ``profiling``, naming fvcore) sections.
+    The packages the installed pipelines name for this spec (:func:`pipeline_packages`) follow as rows that never
+    gate a run.
     """
-    live = live or probe()
+    packages = pipeline_packages(spec)
+    live = live or probe(packages)
     rows = [
         _setting_row(key[len(ENVIRONMENT_SECTION) :], setting, live)
         for key, setting in spec.settings.items()
         if key.startswith(ENVIRONMENT_SECTION)
     ]
-    if spec.has("models"):
-        rows.append(_present("mamba-ssm", live.mamba_ssm, live.mamba_ssm_usable if live.gpu else False, "usable"))
-        causal = live.causal_conv1d_usable if live.gpu else False
-        rows.append(_present("causal-conv1d", live.causal_conv1d, causal, "usable"))
-    if spec.has("profiling") and spec.profiling.flops_tool == "fvcore":
-        rows.append(_present("fvcore", live.fvcore, None, f"installed ({spec.profiling.source})"))
+    for package in packages:
+        found = live.packages.get(package.name, PackageProbe(None))
+        usable = None if package.cuda_import is None else bool(found.usable and live.gpu)
+        rows.append(_present(package.name, found.version, usable, package.expected))
     return EnvReport(live=live, rows=tuple(rows))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mamba_sdm.spec import Spec
-from sdmspec.environment import LiveEnvironment, Status, check_environment, probe
+from sdmspec.environment import LiveEnvironment, PackageProbe, Status, check_environment, probe
 from sdmspec.schema import load_spec
 
 PAPER_MACHINE = LiveEnvironment(
@@ -20,11 +20,11 @@ PAPER_MACHINE = LiveEnvironment(
     gpu="NVIDIA A100-SXM4-80GB",
     gpu_memory_gb=79.2,
     gpu_count=8,
-    mamba_ssm="1.2.0",
-    mamba_ssm_usable=True,
-    causal_conv1d="1.2.0",
-    causal_conv1d_usable=True,
-    fvcore="0.1.5",
+    packages={
+        "mamba-ssm": PackageProbe("1.2.0", usable=True),
+        "causal-conv1d": PackageProbe("1.2.0", usable=True),
+        "fvcore": PackageProbe("0.1.5"),
+    },
 )
 
 
@@ -35,7 +35,9 @@ def test_the_papers_machine_matches(spec: Spec) -> None:
 
 
 def test_a_cpu_machine_deviates_on_every_hardware_row(spec: Spec) -> None:
-    cpu = LiveEnvironment(python="3.11", platform="Linux", torch="2.13.0", torch_build="cpu", fvcore="0.1.5")
+    cpu = LiveEnvironment(
+        python="3.11", platform="Linux", torch="2.13.0", torch_build="cpu", packages={"fvcore": PackageProbe("0.1.5")}
+    )
     names = {row.name for row in check_environment(spec, cpu).deviations}
     assert names == {"gpu", "gpu memory", "cuda", "pytorch"}
 
@@ -48,7 +50,9 @@ def test_a_smaller_card_or_other_pytorch_is_a_deviation(spec: Spec) -> None:
 
 
 def test_missing_kernels_are_reported_but_do_not_gate(spec: Spec) -> None:
-    report = check_environment(spec, replace(PAPER_MACHINE, mamba_ssm=None, mamba_ssm_usable=False))
+    report = check_environment(
+        spec, replace(PAPER_MACHINE, packages={**PAPER_MACHINE.packages, "mamba-ssm": PackageProbe(None)})
+    )
     row = next(row for row in report.rows if row.name == "mamba-ssm")
     assert row.status is Status.MISSING and not row.gating
     assert report.matches

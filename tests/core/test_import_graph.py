@@ -1,6 +1,8 @@
-"""The package import graph has no cycles: each part of sdmspec can be read, tested and moved on its own.
+"""The package import graph has no cycles, and the core imports no paper pipeline.
 
-Function-local imports count: they hide a cycle from the interpreter, not from a reader or a refactoring.
+Each part of sdmspec (and of the paper's package, mamba_sdm) can be read, tested and moved on its own; the core reaches
+a pipeline only through the ``sdmspec.pipelines`` entry point. Function-local imports count: they hide a cycle from the
+interpreter, not from a reader or a refactoring.
 """
 
 from __future__ import annotations
@@ -8,20 +10,20 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-SOURCE = Path(__file__).resolve().parents[2] / "src" / "sdmspec"
+SRC = Path(__file__).resolve().parents[2] / "src"
+PACKAGES = ("sdmspec", "mamba_sdm")
 
 
 def _part(module: str) -> str:
-    """``sdmspec.lint.rules.x`` -> ``lint``; a top-level module is a part of its own."""
-    parts = module.split(".")
-    return parts[1] if len(parts) > 1 else parts[0]
+    """``sdmspec.lint.rules.x`` -> ``sdmspec.lint``; a top-level module is a part of its own."""
+    return ".".join(module.split(".")[:2])
 
 
 def _imports() -> dict[str, dict[str, str]]:
     """part -> imported part -> one example ``module -> imported`` edge."""
     graph: dict[str, dict[str, str]] = {}
-    for path in sorted(SOURCE.rglob("*.py")):
-        relative = path.relative_to(SOURCE.parent).with_suffix("")
+    for path in sorted(path for package in PACKAGES for path in (SRC / package).rglob("*.py")):
+        relative = path.relative_to(SRC).with_suffix("")
         module = ".".join(relative.parts).removesuffix(".__init__")
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -36,7 +38,7 @@ def _imports() -> dict[str, dict[str, str]]:
             else:
                 continue
             for target in targets:
-                if target.startswith("sdmspec.") and _part(target) != _part(module):
+                if target.split(".")[0] in PACKAGES and _part(target) != _part(module):
                     graph.setdefault(_part(module), {}).setdefault(_part(target), f"{module} -> {target}")
     return graph
 
@@ -83,3 +85,10 @@ def test_the_parts_of_sdmspec_import_each_other_without_a_cycle() -> None:
 def test_the_graph_check_sees_a_cycle() -> None:
     assert _cycles({"a": {"b": "a -> b"}, "b": {"c": "b -> c"}, "c": {"a": "c -> a"}}) == [["a", "b", "c"]]
     assert _cycles({"a": {"b": "a -> b"}}) == []
+
+
+def test_the_core_imports_no_paper_pipeline() -> None:
+    graph = _imports()
+    reaching = [edge for part, targets in graph.items() if part.startswith("sdmspec") for target, edge in targets.items()
+                if target.startswith("mamba_sdm")]  # fmt: skip
+    assert reaching == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mamba_sdm.environment_rows import CAUSAL_CONV1D, MAMBA_SSM, pipeline_rows
 from mamba_sdm.spec import Spec
 from sdmspec.environment import check_environment, probe
 
@@ -53,7 +54,7 @@ def detect_hardware(spec: Spec, device: str) -> Hardware:
     """Probe the machine and compare it with the spec's environment settings."""
     import torch
 
-    report = check_environment(spec, probe())
+    report = check_environment(spec, probe(pipeline_rows(spec)))
     live = report.live
     mismatches = [f"{row.name}: expected {row.expected}, found {row.found}" for row in report.deviations]
     if device != "cuda":
@@ -66,7 +67,7 @@ def detect_hardware(spec: Spec, device: str) -> Hardware:
         cuda=live.cuda,
         pytorch=live.torch,
         threads=torch.get_num_threads(),
-        fast_kernels=device == "cuda" and live.mamba_ssm_usable and live.causal_conv1d_usable,
+        fast_kernels=device == "cuda" and live.usable(MAMBA_SSM.name) and live.usable(CAUSAL_CONV1D.name),
         mismatches=tuple(mismatches),
         environment=report.to_json(),
     )

@@ -87,11 +87,8 @@ def check(
         f"{len(spec.settings)} settings ({pinned} pinned, {len(spec.settings) - pinned} unspecified)",
         f"{len(spec.rules)} rules",
     ]
-    if spec.has("models"):
-        parts.append(f"{len(spec.models)} model sizes")
-    if spec.has("variants"):
-        parts.append(f"{len(spec.variants)} variants")
-        assumptions += sum(1 for variant in spec.variants if variant.is_assumption)
+    parts += spec.section_summary()
+    assumptions += spec.section_assumptions()
     todo = sum(1 for setting in settings if setting.is_todo)
     parts.append(f"{assumptions} values marked as assumptions")
     if todo:

@@ -9,16 +9,35 @@ only (no dates, no machine facts), so the committed file can be checked for drif
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from mamba_sdm.setup_doc import pipeline_assumptions, pipeline_parts
 from sdmspec.docs.text import ASSUMPTION, sourced, table, without_prefix
+from sdmspec.plugins import PluginError, references, resolve
 from sdmspec.schema import PaperSpec, SectionInfo, Setting
 from sdmspec.schema.setting import format_value
 
 NOT_GIVEN = "*not given by the paper*"
 ENVIRONMENT_SECTION = "environment"
+
+
+@dataclass(frozen=True)
+class DocParts:
+    """What a paper pipeline adds to the setup document (``Pipeline.setup_doc``): the parts for its own spec sections
+    (after the settings), and its sections' values marked as assumptions (list items, in the assumptions part)."""
+
+    parts: Callable[[PaperSpec], list[str]]
+    assumptions: Callable[[PaperSpec], list[str]]
+
+
+def _pipeline_parts() -> list[DocParts]:
+    found: list[DocParts] = []
+    for pipeline, reference in references("setup_doc"):
+        parts = resolve(reference)
+        if not isinstance(parts, DocParts):
+            raise PluginError(f"pipeline {pipeline.name!r}: {reference} is not a sdmspec.docs.render.DocParts")
+        found.append(parts)
+    return found
 
 
 @dataclass
@@ -86,7 +105,8 @@ def _settings(spec: PaperSpec) -> list[str]:
 
 def _assumptions(spec: PaperSpec) -> list[str]:
     found = [f"- `{s.key}`: {without_prefix(s.source)}" for s in spec.settings.values() if s.is_assumption]
-    found += pipeline_assumptions(spec)
+    for extension in _pipeline_parts():
+        found += extension.assumptions(spec)
     unspecified = [f"`{s.key}`" for s in spec.settings.values() if s.unspecified]
     lines = ["## Assumptions to confirm with the authors", ""]
     lines += found or ["- none"]
@@ -108,10 +128,11 @@ def render_setup(spec: PaperSpec) -> str:
         f"**{spec.paper.title}**. {spec.paper.description}".rstrip(),
         "",
         f"Every value below cites its source in {spec.paper.source.strip()}: the paper's words, or {ASSUMPTION} for "
-        f"a value the paper does not give, to be confirmed with the authors. PaperSpec digest `{spec.digest[:16]}`.",
+        f"a value the paper does not give, to be confirmed with the authors. Spec digest `{spec.digest[:16]}`.",
         "",
     ]
     lines += _settings(spec)
-    lines += pipeline_parts(spec)
+    for extension in _pipeline_parts():
+        lines += extension.parts(spec)
     lines += _assumptions(spec)
     return "\n".join(lines).rstrip("\n") + "\n"

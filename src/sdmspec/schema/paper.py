@@ -129,6 +129,14 @@ class PaperSpec(BaseModel):
         overrides it for its own sections; the core's have none."""
         return iter(())
 
+    def section_summary(self) -> list[str]:
+        """What ``sdmspec spec check`` says of the optional sections ("7 variants"); a pipeline's type adds its own."""
+        return []
+
+    def section_assumptions(self) -> int:
+        """How many records of the optional sections are marked as assumptions (counted by ``spec check``)."""
+        return 0
+
     def has(self, section: str) -> bool:
         """Whether the spec has the optional section ``section``."""
         return getattr(self, f"{section}{SECTION_FIELD_SUFFIX}", None) is not None

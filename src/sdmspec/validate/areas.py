@@ -1,4 +1,8 @@
-"""Run the validation checks in order, each isolated: a check that crashes becomes a ``fail`` with the reason."""
+"""Run the validation checks in order, each isolated: a check that crashes becomes a ``fail`` with the reason.
+
+The areas are the installed paper pipelines' (``Pipeline.validate_areas``, :mod:`sdmspec.plugins`): each names an
+:class:`Area`. The core runs them; it has none of its own beyond the lint and environment checks of other commands.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +10,40 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-from mamba_sdm.checks.data import check_data
-from mamba_sdm.checks.hyperparameters import check_hyperparameters
-from mamba_sdm.checks.models import check_variants
-from mamba_sdm.checks.profiling import check_profiling
-from mamba_sdm.checks.sparsity import check_iso_sparsity
-from mamba_sdm.spec import PipelineSection
 from sdmspec.errors import MissingSectionError, SdmspecError
 from sdmspec.extras import missing_extra
+from sdmspec.plugins import PluginError, references, resolve
 from sdmspec.schema import PaperSpec
 from sdmspec.validate.report import CheckResult, CheckStatus, ValidateOptions, ValidationReport
 
 CheckFunction = Callable[[PaperSpec, ValidateOptions], Iterable[CheckResult]]
 
-# The areas in report order; `sdmspec validate --check NAME` selects some.
-AREAS: dict[str, CheckFunction] = {
-    "variants": check_variants,
-    "hyperparameters": check_hyperparameters,
-    "data": check_data,
-    "profiling": check_profiling,
-    "iso-sparsity": check_iso_sparsity,
-}
-# The spec sections (this paper's pipeline's) each area reads: a spec without them skips the area as not applicable.
-REQUIRES: dict[str, tuple[PipelineSection, ...]] = {
-    "variants": ("models", "variants", "sparsity"),
-    "data": ("data", "models"),
-    "profiling": ("models", "profiling"),
-    "iso-sparsity": ("variants", "sparsity"),
-}
+
+@dataclass(frozen=True)
+class Area:
+    """One area of the report: its name (``sdmspec validate --check NAME``), its check, and the spec sections it
+    reads (a spec without them skips the area as not applicable)."""
+
+    name: str
+    check: CheckFunction
+    requires: tuple[str, ...] = ()
+
+
+def installed_areas() -> dict[str, Area]:
+    """Every installed pipeline's areas, in report order (pipelines by name, each's areas in its own order)."""
+    found: dict[str, Area] = {}
+    for pipeline, reference in references("validate_areas"):
+        listed = resolve(reference)
+        if not isinstance(listed, tuple | list) or not all(isinstance(area, Area) for area in listed):
+            raise PluginError(f"pipeline {pipeline.name!r}: {reference} is not a sequence of validate Areas")
+        for area in listed:
+            if area.name in found:
+                raise PluginError(f"pipeline {pipeline.name!r}: the validate area {area.name!r} is defined twice")
+            found[area.name] = area
+    return found
+
 
 _OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
 
@@ -70,8 +79,9 @@ def hub_offline() -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _run_area(area: str, check: CheckFunction, spec: PaperSpec, options: ValidateOptions) -> list[CheckResult]:
-    missing = [section for section in REQUIRES.get(area, ()) if not spec.has(section)]
+def _run_area(chosen: Area, spec: PaperSpec, options: ValidateOptions) -> list[CheckResult]:
+    area, check = chosen.name, chosen.check
+    missing = [section for section in chosen.requires if not spec.has(section)]
     if missing:
         names = ", ".join(f"'{section}'" for section in missing)
         noun = "section" if len(missing) == 1 else "sections"
@@ -94,13 +104,14 @@ def _run_area(area: str, check: CheckFunction, spec: PaperSpec, options: Validat
 
 
 def validate_setup(spec: PaperSpec, options: ValidateOptions, areas: Sequence[str] | None = None) -> ValidationReport:
-    """Run the checks of ``areas`` (default: all, in :data:`AREAS` order) and gather their results."""
-    selected = list(AREAS) if not areas else [area for area in AREAS if area in areas]
-    unknown = sorted(set(areas or ()) - set(AREAS))
+    """Run the checks of ``areas`` (default: all, in :func:`installed_areas` order) and gather their results."""
+    known = installed_areas()
+    selected = list(known) if not areas else [area for area in known if area in areas]
+    unknown = sorted(set(areas or ()) - set(known))
     if unknown:
-        raise SdmspecError(f"unknown check(s) {', '.join(unknown)}; known: {', '.join(AREAS)}")
+        raise SdmspecError(f"unknown check(s) {', '.join(unknown)}; known: {', '.join(known) or 'none'}")
     results: list[CheckResult] = []
     with hub_offline():
         for area in selected:
-            results.extend(_run_area(area, AREAS[area], spec, options))
+            results.extend(_run_area(known[area], spec, options))
     return ValidationReport(checks=tuple(results))
