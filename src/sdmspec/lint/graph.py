@@ -14,7 +14,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from sdmspec.lint.diagnostics import Span
 from sdmspec.lint.problems import Problem, ProblemKind
-from sdmspec.yaml_nodes import node_children
+from sdmspec.yaml_nodes import WalkEvent, expanded_walk
 
 # Deeper nesting than this is refused: PyYAML's pure-Python loader (what `yaml.safe_load` uses without libyaml)
 # raises RecursionError a little above 300 levels, and no config needs more than a handful.
@@ -75,30 +75,18 @@ class GraphWalk:
             self._measure_aliases(root)
 
     def _measure_aliases(self, root: Node) -> None:
-        """Post-order sizes with aliases expanded (memoised, so the walk itself never expands them)."""
-        size: dict[int, int] = {}
-        active: set[int] = set()
+        """Sizes with aliases expanded (:func:`~sdmspec.yaml_nodes.expanded_walk`): one alias bomb and one recursive
+        alias reported at most."""
         bomb = cycle = False
-        stack: list[tuple[Node, bool]] = [(root, True)]
-        while stack:
-            node, entering = stack.pop()
-            ident = id(node)
-            if not entering:
-                active.discard(ident)
-                size[ident] = 1 + sum(size.get(id(child), 1) for child in node_children(node))
-                if not bomb and size[ident] > MAX_EXPANDED_NODES and size[ident] > 10 * len(size):
+        measured = 0
+        for event, node, measure in expanded_walk(root):
+            if event is WalkEvent.SIZE:
+                measured += 1
+                if not bomb and measure > MAX_EXPANDED_NODES and measure > 10 * measured:
                     bomb = True
-                    message = f"aliases expand this node to {size[ident]:,} nodes (alias bomb); refusing to expand it"
+                    message = f"aliases expand this node to {measure:,} nodes (alias bomb); refusing to expand it"
                     self.problems.append(Problem(ProblemKind.ALIAS_BOMB, message, self.span(node)))
-                continue
-            if ident in size:
-                continue
-            if ident in active:
-                if not cycle:
-                    cycle = True
-                    message = "an alias refers to a node that contains it (recursive alias)"
-                    self.problems.append(Problem(ProblemKind.ALIAS_BOMB, message, self.span(node)))
-                continue
-            active.add(ident)
-            stack.append((node, False))
-            stack.extend((child, True) for child in reversed(node_children(node)))
+            elif event is WalkEvent.CYCLE and not cycle:
+                cycle = True
+                message = "an alias refers to a node that contains it (recursive alias)"
+                self.problems.append(Problem(ProblemKind.ALIAS_BOMB, message, self.span(node)))
