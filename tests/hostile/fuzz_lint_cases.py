@@ -63,8 +63,9 @@ def hostile_configs(spec: Spec) -> st.SearchStrategy[bytes]:
 def check_lint_and_fix(data: bytes, spec: Spec) -> None:
     """The property: no exception from lint or --fix, and every finding placed inside the file."""
     result = lint_text(data, spec, "configs/fuzz.yaml")
-    # PyYAML's marks count NEL, U+2028 and U+2029 as line breaks too: str.splitlines() counts them (and a few more).
-    lines = len(data.decode("utf-8", errors="replace").splitlines()) + 1
+    # Lines as editors, GitHub and SARIF count them: CR, LF and CRLF break lines, NEL and U+2028/9 do not.
+    text = data.decode("utf-8", errors="replace")
+    lines = text.count("\n") + text.count("\r") - text.count("\r\n") + 1
     for diagnostic in result.diagnostics:
         assert diagnostic.line is None or 1 <= diagnostic.line <= lines, diagnostic
     fixed, _ = fix_bytes(data, "configs/fuzz.yaml", spec, select_rules(None, None), unsafe=True)

@@ -67,7 +67,14 @@ class Source:
         return self.text[node.start_mark.index : node.end_mark.index]
 
     def span(self, node: Node) -> Span:
-        return span(node.start_mark, node.end_mark)
+        return self.mark_span(node.start_mark, node.end_mark)
+
+    def mark_span(self, start: yaml.Mark, end: yaml.Mark) -> Span:
+        """The one conversion from PyYAML's marks to 1-based positions: from their character offsets, because a mark's
+        own line counts NEL, U+2028 and U+2029 as line breaks, which editors, GitHub and SARIF (CR, LF, CRLF) do not."""
+        line, column = self.position(start.index)
+        end_line, end_column = self.position(end.index)
+        return Span(start.index, end.index, line, column, end_line, end_column)
 
     def value_span(self, node: ScalarNode) -> Span:
         """The span of a scalar without its properties (``&anchor``, ``!tag``): what a fix may replace."""
@@ -109,11 +116,6 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def span(start: yaml.Mark, end: yaml.Mark) -> Span:
-    """The one conversion from PyYAML's 0-based marks to 1-based positions."""
-    return Span(start.index, end.index, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
-
-
 def _point(source: Source, index: int) -> Span:
     index = max(0, min(index, len(source.text)))
     line, column = source.position(index)
@@ -153,7 +155,7 @@ def _compose(source: Source) -> tuple[list[Node], list[Problem]]:
         mark = err.problem_mark or err.context_mark
         problem = " ".join(part for part in (err.context, err.problem) if part) or "invalid YAML"
         kind = ProblemKind.TOO_DEEP if "nesting depth" in problem else ProblemKind.SYNTAX
-        at = span(mark, mark) if mark is not None else None
+        at = source.mark_span(mark, mark) if mark is not None else None
         if at is not None and source.text[at.start : at.start + 1] == "\t":
             problem += " (a tab: YAML indents with spaces only)"
         if kind is ProblemKind.TOO_DEEP:
