@@ -11,6 +11,7 @@ import pytest
 from hostile_cli import SPEC, assert_one_line, make_repo, sdmspec
 
 import sdmspec.lint.fix as fix_module
+from sdmspec.errors import EXIT_DISK_FULL
 from sdmspec.lint import fix_paths
 from sdmspec.schema import Spec
 
@@ -222,7 +223,7 @@ def test_a_report_onto_a_full_device_is_one_line(tmp_path: Path) -> None:
             check=False,
             env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
         )
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == EXIT_DISK_FULL, done.stderr
     assert [line for line in done.stderr.splitlines() if line] == [
         "sdmspec: error: no space left on device writing stdout"
     ]

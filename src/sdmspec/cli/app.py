@@ -16,7 +16,7 @@ from pathlib import Path
 import typer
 
 from sdmspec import __version__
-from sdmspec.errors import EXIT_BUG, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_USAGE, SdmspecError
+from sdmspec.errors import EXIT_BUG, EXIT_DISK_FULL, EXIT_INTERRUPTED, EXIT_USAGE, SdmspecError
 from sdmspec.extras import install_hint, require_extra
 
 # Command name -> the module (sdmspec.cli.<module>) whose register(app) adds it. The order is `sdmspec --help`'s.
@@ -155,14 +155,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(EXIT_USAGE)
     except OSError as err:
         # ENOSPC from any write that did not go through sdmspec.io (a library's own file, stdout), or a path the
-        # command could not open (EACCES, ENAMETOOLONG, ELOOP): input that cannot be read, one line, exit 2.
+        # command could not open (EACCES, ENAMETOOLONG, ELOOP): input that cannot be read, one line, exit 2 (a full
+        # disk: exit 4, which tells the runner a stage's disk filled).
         from sdmspec.io import is_disk_full
 
         full = is_disk_full(err)
         if err.filename is None and not full:
             _bug(err, args)
         _say(f"sdmspec: error: {_os_error_line(err)}")
-        sys.exit(EXIT_FINDINGS if full else EXIT_USAGE)
+        sys.exit(EXIT_DISK_FULL if full else EXIT_USAGE)
     except KeyboardInterrupt:
         typer.echo("sdmspec: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
