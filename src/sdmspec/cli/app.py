@@ -38,6 +38,8 @@ COMMAND_MODULES: tuple[str, ...] = tuple(COMMANDS.values())
 # Commands that cannot do anything without the `train` extra: checked before they start, so a core-only install
 # (the pre-commit hook's) gets one line naming the install, not a partial run ending in an ImportError.
 NEEDS_TRAINING_STACK = frozenset({"variants", "job", "profile", "run"})
+# Their subcommands that read only JSON: `sdmspec job report` writes a run's report.md on any install.
+CORE_SUBCOMMANDS = frozenset({("job", "report")})
 
 
 def _version(value: bool) -> None:
@@ -82,6 +84,8 @@ def _modules_for(argv: Sequence[str]) -> tuple[str, ...]:
 def _missing_training_stack(argv: Sequence[str]) -> str | None:
     words = [arg for arg in argv if not arg.startswith("-")]
     if not words or words[0] not in NEEDS_TRAINING_STACK or {"-h", "--help"} & set(argv):
+        return None
+    if tuple(words[:2]) in CORE_SUBCOMMANDS:
         return None
     if words[0] == "run" and "--" in argv:
         return None  # `sdmspec run -- CMD` launches another repository's command: it needs Hydra, not torch
