@@ -70,12 +70,6 @@ class DiskFullError(SdmspecError):
     exit_code = EXIT_DISK_FULL
 
 
-class GateError(SdmspecError):
-    """`sdmspec run` refused to start: a check failed."""
-
-    exit_code = EXIT_FINDINGS
-
-
 class MissingSectionError(SpecError):
     """A command needs a spec section this paper's spec does not have (``models``, ``variants``, ...)."""
 
