@@ -1,13 +1,13 @@
 """``OUT/report.md``: the run's results on one page, readable on its own (the pipeline's last stage).
 
-Run as ``python -m mamba_sdm.run_report --out OUT``. It reads only what the other stages wrote (the manifest, each
-job's ``result.json``, the iso-sparsity verdicts, ``profile/profile.json``) and says plainly what is missing, so it
-is written after a failed stage too. Images are linked relative to the report, so the folder can be moved or shared.
+Run as ``sdmspec job report --out OUT`` (:mod:`mamba_sdm.commands.jobs`). It reads only what the other stages wrote (the
+manifest, each job's ``result.json``, the iso-sparsity verdicts, ``profile/profile.json``) and says plainly what is
+missing, so it is written after a failed stage too. Images are linked relative to the report, so the folder can be
+moved or shared.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -296,16 +296,3 @@ def write_report(out: Path) -> Path:
     path = out / "report.md"
     atomic_write_text(path, render_report(out))
     return path
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mamba_sdm.run_report", description=__doc__)
-    parser.add_argument("--out", type=Path, required=True, help="The run's output folder.")
-    args = parser.parse_args(argv)
-    path = write_report(args.out.resolve())
-    print(f"wrote {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

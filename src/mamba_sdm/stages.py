@@ -256,7 +256,7 @@ class _Builder:
 
     def report(self) -> None:
         report = self.out / "report.md"
-        argv = (self.options.python, "-m", "mamba_sdm.run_report", "--out", str(self.out))
+        argv = (self.options.python, "-m", "sdmspec", "job", "report", "--out", str(self.out))
         self.stages.append(
             Stage("report", StageKind.REPORT, argv, inputs=(str(self.out / "manifest.json"),),
                   outputs=(str(report),), depends_on=tuple(stage.name for stage in self.stages),

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -34,7 +33,7 @@ def config_files(paths: list[Path] | tuple[Path, ...]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def _leaves(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+def _leaves(tree: Mapping[str, object], prefix: str = "") -> Iterator[tuple[str, object]]:
     for name, value in tree.items():
         key = f"{prefix}{name}"
         if isinstance(value, Mapping):
@@ -43,19 +42,19 @@ def _leaves(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, An
             yield key, value
 
 
-def _typed(setting: Setting, value: Any, where: str) -> Scalar:
-    ok: bool
+def _typed(setting: Setting, value: object, where: str) -> Scalar:
     if setting.type is SettingType.BOOL:
-        ok = isinstance(value, bool)
+        if isinstance(value, bool):
+            return value
     elif setting.type is SettingType.INT:
-        ok = isinstance(value, int) and not isinstance(value, bool)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
     elif setting.type is SettingType.FLOAT:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, str)
-    if not ok:
-        raise ConfigError(f"{where}: {setting.key} must be {setting.type.value}, got {value!r} (run `sdmspec lint`)")
-    return float(value) if setting.type is SettingType.FLOAT else value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif isinstance(value, str):
+        return value
+    raise ConfigError(f"{where}: {setting.key} must be {setting.type.value}, got {value!r} (run `sdmspec lint`)")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from hostile_cli import SPEC, assert_one_line, make_repo, sdmspec
 
 import sdmspec.lint.fix as fix_module
 from mamba_sdm.spec import Spec
+from sdmspec.errors import EXIT_DISK_FULL
 from sdmspec.lint import fix_paths
 
 MAX_CONFIG_BYTES = 8 * 2**20  # sdmspec.lint.reading.MAX_CONFIG_BYTES, the documented bound
@@ -222,7 +223,7 @@ def test_a_report_onto_a_full_device_is_one_line(tmp_path: Path) -> None:
             check=False,
             env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
         )
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == EXIT_DISK_FULL, done.stderr
     assert [line for line in done.stderr.splitlines() if line] == [
         "sdmspec: error: no space left on device writing stdout"
     ]

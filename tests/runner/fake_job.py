@@ -4,7 +4,7 @@ Contract kept: it trains for ``--steps`` steps (``--step-s`` seconds each), save
 resumes from it when rerun, stops cleanly on SIGTERM or SIGINT (finishes its step, keeps its checkpoint, says so in
 one line, exits 130; a second signal exits at once), writes ``model/weights.bin`` and, last, ``result.json``.
 ``--save-s`` makes the stop take that long; ``--stubborn`` ignores the stop (the runner must kill it);
-``--disk-full`` fails as a job whose disk filled does (its one line, exit 1).
+``--disk-full`` fails as a job whose disk filled does (its one line, exit 4: ``sdmspec.errors.EXIT_DISK_FULL``).
 ``--fail`` makes it exit 1 without a result; ``--verdict`` writes a verify-style JSON verdict instead.
 Each step appends a ``train`` event to ``metrics.jsonl`` (step, total_steps, loss, tokens_per_s, eta_s).
 Every start appends its time and resume step to ``starts.log`` so tests can count launches and resumes.
@@ -86,7 +86,7 @@ def main() -> int:
     if args.disk_full:  # what a real job prints when a write finds no space (sdmspec.io, the CLI's handler)
         print(f"sdmspec: error: no space left on device writing {out}/model/model.safetensors (needs 1.0 KiB; "
               "0 B free on that filesystem)", file=sys.stderr, flush=True)  # fmt: skip
-        return 1
+        return 4  # EXIT_DISK_FULL: what tells the runner, not the line
     if args.fail:
         print("failing on purpose", file=sys.stderr, flush=True)
         return 1

@@ -69,7 +69,7 @@ def fake_plan(out: Path, extra: Mapping[str, Sequence[str]] | None = None) -> Pl
         Stage(
             name="report",
             kind=StageKind.REPORT,
-            argv=(sys.executable, "-m", "mamba_sdm.run_report", "--out", str(out)),
+            argv=(sys.executable, "-m", "sdmspec", "job", "report", "--out", str(out)),
             inputs=(),
             outputs=(str(out / "report.md"),),
             depends_on=tuple(stage.name for stage in stages),

@@ -15,7 +15,7 @@ from runner_fakes import copy_configs, prepare, ran, run_fake, starts
 from mamba_sdm.spec import Spec
 from sdmspec import io
 from sdmspec.cli.app import main
-from sdmspec.errors import EXIT_FINDINGS, EXIT_USAGE, DiskFullError
+from sdmspec.errors import EXIT_DISK_FULL, EXIT_USAGE, DiskFullError
 from sdmspec.io import human_bytes
 from sdmspec.runner import manifest as manifest_module
 from sdmspec.runner.execute import RunEvent, execute
@@ -36,7 +36,7 @@ def test_an_atomic_write_on_a_full_disk_names_the_path_and_the_space_and_leaves_
         io.atomic_write_bytes(target, b"x" * 2048)
     message = str(caught.value)
     assert message.startswith(f"no space left on device writing {target} (needs 2.0 KiB; ")
-    assert "free on that filesystem" in message and caught.value.exit_code == EXIT_FINDINGS
+    assert "free on that filesystem" in message and caught.value.exit_code == EXIT_DISK_FULL
     assert list(tmp_path.iterdir()) == []  # the temporary file went with the failed write
 
 
@@ -62,7 +62,7 @@ def test_enospc_from_any_write_is_one_line_from_the_cli(capsys: pytest.CaptureFi
     monkeypatch.setattr(Path, "write_bytes", full)
     with pytest.raises(SystemExit) as caught:
         main(["spec", "schema", "-o", str(tmp_path / "schema.json")])
-    assert caught.value.code == EXIT_FINDINGS
+    assert caught.value.code == EXIT_DISK_FULL
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("sdmspec: error: no space left on device writing ")
     assert str(tmp_path / "schema.json") in lines[0]
@@ -87,7 +87,7 @@ def test_on_a_real_small_filesystem_a_full_disk_is_one_line(tmp_path: Path) -> N
     schema = subprocess.run([sys.executable, "-m", "sdmspec", "spec", "schema"], capture_output=True, check=True)
     assert f"(needs {human_bytes(len(schema.stdout))}; 0 B free on that filesystem)" in err[0], err
     out = done.stdout.split()
-    assert out[0] == f"rc={EXIT_FINDINGS}" and out[1:] == []  # no schema, no temporary file left
+    assert out[0] == f"rc={EXIT_DISK_FULL}" and out[1:] == []  # no schema, no temporary file left
 
 
 class _FullAfterLaunch:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from runner_fakes import GRAPH, copy_configs, prepare, ran, run_fake, starts
+from runner_fakes import GRAPH, copy_configs, cpu_env, prepare, ran, run_fake, starts
 
 from mamba_sdm.spec import Spec
+from mamba_sdm.stages import Plan
 from sdmspec.errors import SdmspecError
 from sdmspec.runner.execute import execute
 from sdmspec.runner.launchers.local import LocalLauncher
 from sdmspec.runner.launchers.torchrun import TorchrunLauncher
 from sdmspec.runner.manifest import StageStatus
+from sdmspec.runner.prepare import prepare_run
 
 ALL = {*GRAPH, "report"}
 
@@ -191,3 +195,20 @@ def test_a_run_prepared_before_another_run_used_the_folder_refuses_rather_than_o
         execute(stale, LocalLauncher(out / "logs"))
     assert (out / "manifest.json").read_bytes() == finished  # its records stand; nothing ran twice
     assert all(len(starts(out, name)) == 1 for name in GRAPH)
+
+
+def test_a_run_folder_whose_report_ran_another_command_reruns_only_the_report(spec: Spec, tmp_path: Path) -> None:
+    """A folder written when the report stage was ``python -m sdmspec.runner.report --out OUT``: its fingerprint
+    differs, and the report has no downstream, so the rerun redoes the report alone."""
+    out, configs = tmp_path / "run", copy_configs(tmp_path)
+    prepared = prepare(spec, out, configs)
+    written = "import sys, pathlib; from mamba_sdm.run_report import *; write_report(pathlib.Path(sys.argv[1]))"
+    old = replace(prepared.plan["report"], argv=(sys.executable, "-c", written, str(out)))
+    plan = Plan(tuple(old if stage.name == "report" else stage for stage in prepared.plan.stages))
+    request = prepared.request
+    assert execute(prepare_run(request, spec, cpu_env(spec), plan=plan), LocalLauncher(out / "logs")).exit_code == 0
+
+    again = prepare(spec, out, configs)
+    assert again.to_run == ("report",) and again.states["report"].reason == "command or upstream changed"
+    outcome, _, events = run_fake(spec, out, configs)
+    assert outcome.exit_code == 0 and ran(events) == {"report"}

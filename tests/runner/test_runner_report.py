@@ -6,7 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mamba_sdm.run_report import render_report
+from sdmspec.cli.app import main
+from sdmspec.errors import EXIT_OK, EXIT_USAGE
 
 CPU = {"requested": "auto", "autocast": None, "tf32": False, "reason": "auto: fp32 on cpu"}
 
@@ -51,3 +55,18 @@ def test_the_report_links_the_manifest_it_was_made_from(tmp_path: Path) -> None:
     report = render_report(_run_folder(tmp_path, {"pretrain/v0": CPU}))
     assert "[manifest.json](manifest.json)" in report
     assert "| pretrain/v0 | auto | none (fp32) | False | auto: fp32 on cpu |" in report  # one row: still a table
+
+
+def test_the_report_is_a_command_under_the_one_error_handler(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _run_folder(tmp_path, dict.fromkeys(_training_stages(3), CPU))
+    with pytest.raises(SystemExit) as caught:
+        main(["job", "report", "--out", str(out)])
+    assert caught.value.code == EXIT_OK and (out / "report.md").read_text() == render_report(out.resolve())
+    assert capsys.readouterr().out == f"wrote {out.resolve() / 'report.md'}\n"
+    with pytest.raises(SystemExit) as caught:  # bad input: one line, exit 2, as for every command
+        main(["job", "report", "--out", str(out / "manifest.json")])
+    assert caught.value.code == EXIT_USAGE
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("sdmspec: error: ") and "is a file, not a folder" in err[0]

@@ -111,7 +111,7 @@ def test_the_cli_reference_lists_every_command_and_the_exit_codes_every_code(sit
     for code, meaning in EXIT_MEANINGS.items():
         assert " ".join(meaning.replace("`", "").split())[:50] in codes
         assert str(code) in codes
-    assert "GateError" in codes and "Interrupted" in codes
+    assert "DiskFullError" in codes and "JobError" in codes and "Interrupted" in codes
 
 
 def _render(page: Path, tmp_path: Path) -> str:

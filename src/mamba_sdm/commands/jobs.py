@@ -1,11 +1,13 @@
 """``sdmspec job pretrain|challenge|finetune``: the training jobs the runner launches (in one process or under
-``torchrun``). Each prints a one-line summary and writes ``result.json`` last.
+``torchrun``). Each prints a one-line summary and writes ``result.json`` last. ``sdmspec job report``: the pipeline's
+last stage, ``OUT/report.md`` from what the others wrote.
 
 Exit codes (sdmspec.errors): 0 done, 1 the job refused or failed (configs failing lint, missing data or released
-weights, an iso-sparsity mismatch, a non-finite loss that would not go away, a full disk), 2 a usage error or input
-that cannot be read (an unknown variant or task, an option the machine cannot honour such as --device cuda without a
-GPU or bf16 on a CPU, a path of the wrong kind, the spec, a checkpoint; a starting checkpoint whose config is not the
-spec's size; a folder another job is writing), 130 stopped by a signal after saving a checkpoint (rerun to resume).
+weights, an iso-sparsity mismatch, a non-finite loss that would not go away), 2 a usage error or input that cannot
+be read (an unknown variant or task, an option the machine cannot honour such as --device cuda without a GPU or bf16
+on a CPU, a path of the wrong kind, the spec, a checkpoint; a starting checkpoint whose config is not the spec's size;
+a folder another job is writing), 4 a full disk (the runner stops starting stages), 130 stopped by a signal after
+saving a checkpoint (rerun to resume).
 """
 
 from __future__ import annotations
@@ -290,6 +292,18 @@ class _RichProgress:
 
     def stop(self) -> None:
         self._bar.stop()
+
+
+@job_app.command("report")
+def report(
+    out: Path = typer.Option(
+        ..., "--out", help="The run's output folder (`sdmspec run --out`).", callback=folder_option("--out")
+    ),
+) -> None:
+    """The run's results on one page, OUT/report.md, from what its stages wrote (the pipeline's last stage)."""
+    from mamba_sdm.run_report import write_report
+
+    typer.echo(f"wrote {write_report(out.resolve())}")
 
 
 def register(app: typer.Typer) -> None:

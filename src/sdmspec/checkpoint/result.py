@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class ReadReport:
     tensors_counted: int
     tensors_total: int
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "format": self.format,
             "files": list(self.files),
@@ -83,7 +83,7 @@ class IsoSparsityResult:
     def passed(self) -> bool:
         return self.verdict == "match"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "verdict": self.verdict,
             "rule": {

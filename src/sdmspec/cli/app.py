@@ -16,7 +16,7 @@ from pathlib import Path
 import typer
 
 from sdmspec import __version__
-from sdmspec.errors import EXIT_BUG, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_USAGE, SdmspecError
+from sdmspec.errors import EXIT_BUG, EXIT_DISK_FULL, EXIT_INTERRUPTED, EXIT_USAGE, SdmspecError
 from sdmspec.extras import install_hint, require_extra
 from sdmspec.plugins import PluginError, installed
 
@@ -51,6 +51,10 @@ def commands() -> dict[str, str]:
 
 def training_commands() -> frozenset[str]:
     return CORE_TRAINING_COMMANDS.union(*(pipeline.training_commands for pipeline in installed()))
+
+
+# Pipeline subcommands that read only JSON: `sdmspec job report` writes a run's report.md on any install.
+CORE_SUBCOMMANDS = frozenset({("job", "report")})
 
 
 def _version(value: bool) -> None:
@@ -96,6 +100,8 @@ def _modules_for(argv: Sequence[str]) -> tuple[str, ...]:
 def _missing_training_stack(argv: Sequence[str]) -> str | None:
     words = [arg for arg in argv if not arg.startswith("-")]
     if not words or words[0] not in training_commands() or {"-h", "--help"} & set(argv):
+        return None
+    if tuple(words[:2]) in CORE_SUBCOMMANDS:
         return None
     if words[0] == "run" and "--" in argv:
         return None  # `sdmspec run -- CMD` launches another repository's command: it needs Hydra, not torch
@@ -169,14 +175,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(EXIT_USAGE)
     except OSError as err:
         # ENOSPC from any write that did not go through sdmspec.io (a library's own file, stdout), or a path the
-        # command could not open (EACCES, ENAMETOOLONG, ELOOP): input that cannot be read, one line, exit 2.
+        # command could not open (EACCES, ENAMETOOLONG, ELOOP): input that cannot be read, one line, exit 2 (a full
+        # disk: exit 4, which tells the runner a stage's disk filled).
         from sdmspec.io import is_disk_full
 
         full = is_disk_full(err)
         if err.filename is None and not full:
             _bug(err, args)
         _say(f"sdmspec: error: {_os_error_line(err)}")
-        sys.exit(EXIT_FINDINGS if full else EXIT_USAGE)
+        sys.exit(EXIT_DISK_FULL if full else EXIT_USAGE)
     except KeyboardInterrupt:
         typer.echo("sdmspec: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)

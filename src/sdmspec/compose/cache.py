@@ -18,7 +18,6 @@ import json
 import os
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from sdmspec import __version__
 from sdmspec.compose.composition import Composition, MergedFile, ValueOverride
@@ -87,7 +86,7 @@ def store(key: str, root: Path, composition: Composition) -> None:
     if any(merged.path is None for merged in composition.files):
         return
     container = OmegaConf.to_container(composition.config, resolve=False, enum_to_str=True)
-    data: dict[str, Any] = {
+    data: dict[str, object] = {
         "config": container,
         "files": [
             [merged.config_path, merged.package, merged.path.relative_to(root).as_posix() if merged.path else None]

@@ -20,10 +20,9 @@ said once (SDM011).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
@@ -63,12 +62,12 @@ class ComposedEntry:
     origins: ProvenanceMap
     error: str | None = None
 
-    def resolved_config(self) -> dict[str, Any]:
+    def resolved_config(self) -> dict[str, object]:
         """The composed config with every interpolation lint may resolve resolved; the rest as written."""
         if self.composition is None:
             return {}
         resolver = Resolver(self.composition.config)
-        tree: dict[str, Any] = {}
+        tree: dict[str, object] = {}
         for key in resolver.raw:
             resolved = resolver.resolve(key) if _interpolated(resolver.raw[key]) else None
             value = resolved.value if resolved is not None and resolved.status is Status.VALUE else resolver.raw[key]
@@ -80,7 +79,7 @@ def _interpolated(value: object) -> bool:
     return "${" in str(value)
 
 
-def put_key(tree: dict[str, Any], key: str, value: object) -> None:
+def put_key(tree: dict[str, object], key: str, value: object) -> None:
     parts = key.split(".")
     here = tree
     for part in parts[:-1]:
@@ -134,7 +133,7 @@ def plain_value(value: object) -> object:
 
 
 def _document(values: dict[str, Resolved]) -> str:
-    tree: dict[str, Any] = {}
+    tree: dict[str, object] = {}
     for key, resolved in values.items():
         if resolved.status is Status.VALUE:
             put_key(tree, key, plain_value(resolved.value))
@@ -316,7 +315,7 @@ def _unsuppressed(found: list[Diagnostic]) -> list[Diagnostic]:
     return kept
 
 
-def _names(code: str, wanted: str, find: Any) -> bool:
+def _names(code: str, wanted: str, find: Callable[[str], Rule | None]) -> bool:
     rule = find(code)
     return rule is not None and wanted == rule.CODE
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -30,7 +29,7 @@ class ComposedScaffold:
 
 
 def _runs_yaml(entry: Entry) -> str:
-    run: dict[str, Any] = {"config-name": entry.config_name}
+    run: dict[str, object] = {"config-name": entry.config_name}
     if entry.overrides:
         run["overrides"] = list(entry.overrides)
     run["source"] = "TODO: the table or section of the paper that reports this run"
@@ -45,7 +44,7 @@ def composed_scaffold(config_dir: Path, entry: Entry, title: str) -> ComposedSca
     """The starting spec of ``entry`` composed from ``config_dir`` (see the module docstring)."""
     composition = compose_entry(config_dir, entry)
     resolver = Resolver(composition.config)
-    tree: dict[str, Any] = {}
+    tree: dict[str, object] = {}
     notes: list[str] = []
     for key in resolver.raw:
         resolved = resolver.resolve(key)

@@ -11,14 +11,13 @@ added, never removed or renamed; ``file``/``line``/``column`` are null for findi
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from sdmspec.lint.diagnostics import Diagnostic, Location
 from sdmspec.lint.engine import LintResult
 from sdmspec.report import ReportOptions
 
 
-def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
+def diagnostic_json(diagnostic: Diagnostic) -> dict[str, object]:
     fix = diagnostic.fix
     return {
         "code": diagnostic.code,
@@ -54,7 +53,7 @@ def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
     }
 
 
-def _location(location: Location) -> dict[str, Any]:
+def _location(location: Location) -> dict[str, object]:
     return {"file": location.file, "line": location.line, "column": location.column}
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from sdmspec import __version__
 from sdmspec.lint.diagnostics import Diagnostic, Severity, Span
@@ -41,7 +40,7 @@ def _region(line: int, column: int, end_line: int | None = None, end_column: int
     return region
 
 
-def _rules() -> list[dict[str, Any]]:
+def _rules() -> list[dict[str, object]]:
     return [
         {
             "id": code,
@@ -56,16 +55,16 @@ def _rules() -> list[dict[str, Any]]:
     ]
 
 
-def _replacement(span: Span, content: str) -> dict[str, Any]:
+def _replacement(span: Span, content: str) -> dict[str, object]:
     return {
         "deletedRegion": _region(span.line, span.column, span.end_line, span.end_column),
         "insertedContent": {"text": content},
     }
 
 
-def _locations(diagnostic: Diagnostic, root: str | None) -> list[dict[str, Any]]:
+def _locations(diagnostic: Diagnostic, root: str | None) -> list[dict[str, object]]:
     if diagnostic.file is not None:
-        physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(diagnostic.file)}}
+        physical: dict[str, object] = {"artifactLocation": {"uri": _uri(diagnostic.file)}}
         if diagnostic.line is not None and diagnostic.column is not None:
             physical["region"] = _region(diagnostic.line, diagnostic.column, diagnostic.end_line, diagnostic.end_column)
         return [{"physicalLocation": physical}]
@@ -79,8 +78,8 @@ def _locations(diagnostic: Diagnostic, root: str | None) -> list[dict[str, Any]]
     return []
 
 
-def _result(diagnostic: Diagnostic, index: dict[str, int], root: str | None) -> dict[str, Any]:
-    result: dict[str, Any] = {
+def _result(diagnostic: Diagnostic, index: dict[str, int], root: str | None) -> dict[str, object]:
+    result: dict[str, object] = {
         "ruleId": diagnostic.code,
         "ruleIndex": index[diagnostic.code],
         "level": _LEVEL[diagnostic.severity],
@@ -122,36 +121,30 @@ def _result(diagnostic: Diagnostic, index: dict[str, int], root: str | None) -> 
     return result
 
 
-def _invocations(notices: tuple[str, ...]) -> list[dict[str, Any]]:
+def _invocations(notices: tuple[str, ...]) -> list[dict[str, object]]:
     notifications = [{"level": "warning", "message": {"text": notice}} for notice in notices]
     return [{"executionSuccessful": True, "toolExecutionNotifications": notifications}]
 
 
-def sarif_log(result: LintResult, notices: tuple[str, ...] = ()) -> dict[str, Any]:
+def sarif_log(result: LintResult, notices: tuple[str, ...] = ()) -> dict[str, object]:
     """The SARIF log as a JSON-ready dict."""
     index = {code: number for number, code in enumerate(RULES)}
-    log: dict[str, Any] = {
-        "$schema": SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "sdmspec",
-                        "version": __version__,
-                        "rules": _rules(),
-                    }
-                },
-                "columnKind": "unicodeCodePoints",
-                # How the configs were read (yaml, omegaconf): what each value is depends on it.
-                "properties": {"loader": result.loader},
-                "results": [_result(diagnostic, index, result.root) for diagnostic in result.diagnostics],
+    run: dict[str, object] = {
+        "tool": {
+            "driver": {
+                "name": "sdmspec",
+                "version": __version__,
+                "rules": _rules(),
             }
-        ],
+        },
+        "columnKind": "unicodeCodePoints",
+        # How the configs were read (yaml, omegaconf): what each value is depends on it.
+        "properties": {"loader": result.loader},
+        "results": [_result(diagnostic, index, result.root) for diagnostic in result.diagnostics],
     }
     if notices:
-        log["runs"][0]["invocations"] = _invocations(notices)
-    return log
+        run["invocations"] = _invocations(notices)
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
 def render(result: LintResult, options: ReportOptions) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from mamba_sdm.expected_scan import stage_acceleration, stage_precision
 from mamba_sdm.stages import Stage, StageKind, Trigger
 from sdmspec import stage_lock
-from sdmspec.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, DiskFullError, SdmspecError
+from sdmspec.errors import EXIT_DISK_FULL, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, DiskFullError, SdmspecError
 from sdmspec.io import disk_full_error, is_disk_full, remove_stale_temps
 from sdmspec.runner.control import StopRequests, busy_stages, folder_lock
 from sdmspec.runner.launchers import capabilities
@@ -95,15 +95,14 @@ def _stopped_message(log: str | None, code: int, grace_s: float, killed: bool) -
     return "interrupted; rerun the same command to resume" + (f" (exit status {code})" if code > 0 else "")
 
 
-_NO_SPACE_MARKS = ("no space left on device", "errno 28", "disk quota exceeded")
+_ERROR_LINE = "sdmspec: error: "
 
 
-def disk_full_line(log: str | None) -> str | None:
-    """The line of a failed stage's log that says its disk filled, if one does."""
-    for line in reversed(log_tail(log, 40)):
-        if any(mark in line.lower() for mark in _NO_SPACE_MARKS):
-            return line.strip().removeprefix("sdmspec: error: ")
-    return None
+def disk_full_message(log: str | None) -> str:
+    """What a stage that exited with ``EXIT_DISK_FULL`` says: the one line its error handler printed last (the path,
+    the space needed, what is free), else the exit status alone. The exit status decides; the line only informs."""
+    said = next((line for line in reversed(log_tail(log, 40)) if line.startswith(_ERROR_LINE)), None)
+    return said.strip().removeprefix(_ERROR_LINE) if said else f"no space left on device (exit status {EXIT_DISK_FULL})"
 
 
 def _failure_message(stage: Stage, code: int) -> str:
@@ -131,7 +130,8 @@ class _Dispatcher:
         self.running: dict[str, Handle] = {}
         self.started: dict[str, float] = {}
         self.stops = StopRequests()
-        # The disk filled (a manifest write, a launch, or a stage said so): nothing new starts, the run ends with it.
+        # The disk filled (a manifest write, a launch, or a stage exited EXIT_DISK_FULL): nothing new starts, the run
+        # ends with it.
         self.disk_full: DiskFullError | None = None
 
     def _mark(self, stage: Stage, status: StageStatus, message: str, code: int | None = None) -> None:
@@ -237,11 +237,12 @@ class _Dispatcher:
                 self._mark(stage, StageStatus.SKIPPED, "an upstream did not finish (cancelled by the scheduler)", code)
             elif code == EXIT_INTERRUPTED:  # stopped by a signal from elsewhere (a user, a scheduler) after saving
                 self._mark(stage, StageStatus.INTERRUPTED, _stopped_message(handle.log, code, 0, False), code)
+            elif code == EXIT_DISK_FULL:  # the job's error handler found no space (any stage may exit so)
+                full = disk_full_message(handle.log)
+                self.disk_full = self.disk_full or DiskFullError(f"stage {name}: {full}")
+                self._mark(stage, StageStatus.FAILED, full, code)
             else:
-                full = disk_full_line(handle.log) if code > 0 else None
-                if full is not None and self.disk_full is None:
-                    self.disk_full = DiskFullError(f"stage {name}: {full}")
-                self._mark(stage, StageStatus.FAILED, full or _failure_message(stage, code), code)
+                self._mark(stage, StageStatus.FAILED, _failure_message(stage, code), code)
         return progressed
 
     def run(self, grace_s: float) -> bool:

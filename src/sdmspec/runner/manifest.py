@@ -14,12 +14,12 @@ import threading
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sdmspec.errors import DiskFullError, LimitError, SdmspecError
 from sdmspec.io import atomic_write_text, disk_full_error, is_disk_full, read_bounded
+from sdmspec.schema.setting import Scalar
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
@@ -57,14 +57,14 @@ class StageRecord(_Record):
     outputs: list[str] = Field(default_factory=list)
     marker: str
     fingerprint: str | None = None
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Scalar] = Field(default_factory=dict)
     setting_origins: list[str] = Field(default_factory=list)
     # Model stages: the scan the job ran, and whether it checkpointed activations (from its result, once done).
-    acceleration: dict[str, Any] | None = None
+    acceleration: dict[str, object] | None = None
     # Training stages: the precision the job ran in, from its result.json (requested, autocast, tf32, reason).
-    precision: dict[str, Any] | None = None
+    precision: dict[str, object] | None = None
     # Pre-training: where it started (init, checkpoint, origin, folder, sha256 of the weights) as the runner found it.
-    init: dict[str, Any] | None = None
+    init: dict[str, object] | None = None
     # When each upstream had last ended as this stage started: an upstream run since makes this stage stale.
     upstream_runs: dict[str, str | None] | None = None
     started_at: str | None = None
@@ -78,7 +78,7 @@ class StageRecord(_Record):
     host: str | None = None
     pid: int | None = None
     # Once done: each output file that matters, {relative path: {size, sha256}}; checked before the stage is reused.
-    outputs_digest: dict[str, dict[str, Any]] | None = None
+    outputs_digest: dict[str, dict[str, object]] | None = None
     git_commit: str | None = None
     message: str | None = None
 
@@ -116,14 +116,14 @@ class Manifest(_Record):
     git_commit: str | None
     git_dirty: bool | None
     git_diff_sha256: str | None = None
-    environment: dict[str, Any]
+    environment: dict[str, object]
     deviations: list[Deviation] = Field(default_factory=list)
     smoke: bool
     launcher: str
-    launcher_options: dict[str, Any] = Field(default_factory=dict)
+    launcher_options: dict[str, object] = Field(default_factory=dict)
     # The scan the model stages were expected to run (and why) and the activation-checkpointing request, as of the
     # latest invocation; each stage's record holds what its job actually ran.
-    acceleration: dict[str, Any] = Field(default_factory=dict)
+    acceleration: dict[str, object] = Field(default_factory=dict)
     invocations: list[Invocation] = Field(default_factory=list)
     stages: dict[str, StageRecord] = Field(default_factory=dict)
 
@@ -234,7 +234,7 @@ class ManifestStore:
     def stage(self, name: str) -> StageRecord:
         return self.manifest.stages[name]
 
-    def update_stage(self, name: str, **changes: Any) -> StageRecord:
+    def update_stage(self, name: str, **changes: object) -> StageRecord:
         with self._lock:
             record = self.manifest.stages[name]
             for key, value in changes.items():

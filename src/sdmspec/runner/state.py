@@ -59,7 +59,7 @@ def _why_changed(record: StageRecord, inputs: StageInputs, manifest: Manifest, s
         return f"settings changed: {', '.join(keys)}"
     before, now = (record.init or {}).get("digest"), (inputs.init or {}).get("digest")
     if before != now and before is not None:
-        return f"initial weights changed ({before[:19]} -> {now[:19] if now else 'not found here'})"
+        return f"initial weights changed ({str(before)[:19]} -> {str(now)[:19] if now else 'not found here'})"
     return "command or upstream changed"
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sdmspec import stage_lock
 from sdmspec.errors import SdmspecError
@@ -39,7 +38,7 @@ class StageView:
     progress: StageProgress | None = None
     log_tail: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "name": self.name,
             "kind": self.kind,
@@ -69,7 +68,7 @@ class RunStatus:
             found[view.state] = found.get(view.state, 0) + 1
         return {state: found[state] for state in ORDER if state in found}
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "out": str(self.out),
             "runner": self.runner,

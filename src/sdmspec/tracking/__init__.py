@@ -23,11 +23,11 @@ enabled there only). This package imports no tracking library until a tracker op
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from sdmspec.errors import SdmspecError
 from sdmspec.tracking.fanout import Trackers
@@ -42,7 +42,7 @@ class TrackingConfig:
 
     report_to: tuple[str, ...] = ()
     run_name: str = "sdmspec"
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, object] = field(default_factory=dict)
     stream: TextIO | None = None  # where the one-line notices go (default: stderr at the time of writing)
 
 
@@ -64,7 +64,7 @@ def parse_report_to(values: Sequence[str]) -> tuple[str, ...]:
 
 @contextmanager
 def reporting(
-    report_to: Sequence[str], *, run_name: str, params: dict[str, Any] | None = None, stream: TextIO | None = None
+    report_to: Sequence[str], *, run_name: str, params: Mapping[str, object] | None = None, stream: TextIO | None = None
 ) -> Iterator[TrackingConfig]:
     """Report every MetricsLog opened inside the block to ``report_to``; on leaving, close them, marking the runs
     finished, failed (an exception) or killed (an interruption)."""

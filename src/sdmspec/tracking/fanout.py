@@ -6,13 +6,12 @@ import contextlib
 import math
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 INSTALL_HINT = "pip install 'sdmspec[track]'"
-# The queue item that carries the events a resumed job kept (never a real event name: those are identifiers).
-_REPLAY = " replay"
 # How long closing waits for queued events to reach a slow tracker before giving up on them.
 CLOSE_TIMEOUT_S = 120.0
 
@@ -35,7 +34,14 @@ class MissingPackageError(Exception):
     """The tracker's library is not installed."""
 
 
-def scalars_of(record: dict[str, Any]) -> tuple[int, dict[str, float]]:
+@dataclass(frozen=True)
+class _Replay:
+    """The queue item that carries the events a resumed job kept, sent first to the trackers that lack them."""
+
+    events: tuple[Mapping[str, object], ...]
+
+
+def scalars_of(record: Mapping[str, object]) -> tuple[int, dict[str, float]]:
     """An event's step and its numeric fields as ``<event>/<field>`` scalars (booleans, text, nulls left out)."""
     event = str(record.get("event", "event"))
     step = record.get("step")
@@ -50,7 +56,7 @@ def scalars_of(record: dict[str, Any]) -> tuple[int, dict[str, float]]:
     return (int(step) if isinstance(step, int) else 0), values
 
 
-def open_sink(name: str, folder: Path, run_name: str, params: dict[str, Any]) -> Sink:
+def open_sink(name: str, folder: Path, run_name: str, params: Mapping[str, object]) -> Sink:
     """Open tracker ``name``; raises MissingPackageError when its library is not installed."""
     if name == "tensorboard":
         from sdmspec.tracking.tensorboard_sink import TensorBoardSink
@@ -78,7 +84,7 @@ class Trackers:
         folder: Path,
         names: tuple[str, ...],
         run_name: str,
-        params: dict[str, Any],
+        params: Mapping[str, object],
         notice: Callable[[str], None],
         close_timeout: float = CLOSE_TIMEOUT_S,
     ) -> None:
@@ -89,7 +95,7 @@ class Trackers:
         self.close_timeout = close_timeout
         self._notice = notice
         self._sinks: list[Sink] = []
-        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._queue: queue.Queue[dict[str, object] | _Replay | None] = queue.Queue()
         self._worker: threading.Thread | None = None
 
     @property
@@ -97,7 +103,7 @@ class Trackers:
         """The trackers still receiving events (after :meth:`flush`, of every event logged so far)."""
         return [sink.name for sink in self._sinks]
 
-    def log(self, record: dict[str, Any], history: Sequence[dict[str, Any]] = ()) -> None:
+    def log(self, record: Mapping[str, object], history: Sequence[Mapping[str, object]] = ()) -> None:
         """Send ``record``. ``history`` is the log so far (ending with ``record``); on the first call its earlier
         events (those a resumed job kept from its checkpoint) are sent first to the trackers that lack them, so a
         tracker holds what metrics.jsonl holds even when a crash lost what it had not yet written."""
@@ -106,7 +112,7 @@ class Trackers:
         if self._worker is None:
             self._worker = threading.Thread(target=self._work, name="sdmspec-tracking", daemon=True)
             self._worker.start()
-            self._queue.put({"event": _REPLAY, "events": [dict(event) for event in history[:-1]]})
+            self._queue.put(_Replay(tuple(dict(event) for event in history[:-1])))
         self._queue.put(dict(record))
 
     def flush(self) -> None:
@@ -133,15 +139,15 @@ class Trackers:
         self._sinks = []
 
     def _work(self) -> None:
-        earlier: list[dict[str, Any]] = []
+        earlier: Sequence[Mapping[str, object]] = ()
         opened = False
         while True:
             record = self._queue.get()
             try:
                 if record is None:
                     return
-                if record.get("event") == _REPLAY:
-                    earlier = record["events"]
+                if isinstance(record, _Replay):
+                    earlier = record.events
                     continue
                 step, scalars = scalars_of(record)
                 if not opened:
@@ -152,7 +158,7 @@ class Trackers:
             finally:
                 self._queue.task_done()
 
-    def _replay(self, earlier: list[dict[str, Any]]) -> None:
+    def _replay(self, earlier: Sequence[Mapping[str, object]]) -> None:
         for sink in list(self._sinks):
             try:
                 through = sink.logged_through()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ def _client_class() -> Any:
 class MlflowSink:
     name = "mlflow"
 
-    def __init__(self, folder: Path, run_name: str, params: dict[str, Any]) -> None:
+    def __init__(self, folder: Path, run_name: str, params: Mapping[str, object]) -> None:
         from mlflow.entities import Param
 
         self.client = _client_class()()
@@ -88,6 +89,6 @@ class MlflowSink:
         self.client.set_terminated(self.run_id, status=status)
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     """A parameter as text: strings as they are, other values as JSON (true, 0.0002, null)."""
     return value if isinstance(value, str) else json.dumps(value)

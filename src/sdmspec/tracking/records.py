@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from sdmspec.io import atomic_write_json
 
 RUN_FILE = "tracking.json"
 
 
-def read_run(folder: Path, tracker: str) -> dict[str, Any]:
+def read_run(folder: Path, tracker: str) -> dict[str, object]:
     """What ``tracker`` recorded for the job in ``folder`` (empty when nothing, or the file is unreadable)."""
     try:
         loaded = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
@@ -21,7 +21,7 @@ def read_run(folder: Path, tracker: str) -> dict[str, Any]:
     return entry if isinstance(entry, dict) else {}
 
 
-def remember_run(folder: Path, tracker: str, entry: dict[str, Any]) -> None:
+def remember_run(folder: Path, tracker: str, entry: Mapping[str, object]) -> None:
     try:
         known = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ def _writer_class() -> Any:
 class TensorBoardSink:
     name = "tensorboard"
 
-    def __init__(self, folder: Path, run_name: str, params: dict[str, Any]) -> None:
+    def __init__(self, folder: Path, run_name: str, params: Mapping[str, object]) -> None:
         writer_class = _writer_class()
         # The event files mirror metrics.jsonl: whatever an earlier process of this job wrote is purged (TensorBoard
         # drops the steps from purge_step on), and a resumed job sends the events it kept again (Trackers replays
@@ -47,5 +48,5 @@ class TensorBoardSink:
         self.writer.close()
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from sdmspec.tracking.fanout import MissingPackageError
 from sdmspec.tracking.records import read_run, remember_run
@@ -18,7 +18,7 @@ DEFAULT_PROJECT = "sdmspec"
 class WandbSink:
     name = "wandb"
 
-    def __init__(self, folder: Path, run_name: str, params: dict[str, Any]) -> None:
+    def __init__(self, folder: Path, run_name: str, params: Mapping[str, object]) -> None:
         try:
             import wandb
         except ImportError:

@@ -46,6 +46,6 @@ class Launcher(Protocol):
         """Stop the stage now (it did not stop within the grace period)."""
         ...
 
-    def options(self) -> dict[str, Any]:
+    def options(self) -> dict[str, object]:
         """The launcher's settings, recorded in the manifest."""
         ...

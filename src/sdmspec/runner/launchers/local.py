@@ -17,7 +17,7 @@ import subprocess
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from mamba_sdm.stages import Stage
 from sdmspec import stage_lock
@@ -132,5 +132,5 @@ class LocalLauncher:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
 
-    def options(self) -> dict[str, Any]:
+    def options(self) -> dict[str, object]:
         return {"jobs": self.max_parallel}

@@ -87,10 +87,10 @@ class StageCommand(Checkpointable):
         self.cwd, self.env, self.stop_wait_s = cwd, dict(env), stop_wait_s
         self._process: subprocess.Popen[bytes] | None = None
 
-    def __getstate__(self) -> dict[str, Any]:
+    def __getstate__(self) -> dict[str, object]:
         return {key: value for key, value in self.__dict__.items() if key != "_process"}
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
+    def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self._process = None
 
@@ -150,13 +150,13 @@ class Submission:
     job_id: str
     after: tuple[str, ...]
     dependency: str | None
-    parameters: Mapping[str, Any]
+    parameters: Mapping[str, object]
 
 
-def submission_parameters(stage: Stage, options: SlurmOptions, dependency: str | None) -> dict[str, Any]:
+def submission_parameters(stage: Stage, options: SlurmOptions, dependency: str | None) -> dict[str, object]:
     """The executor parameters for ``stage`` (AutoExecutor names; ``slurm_*`` ones are ignored by other clusters)."""
     gpus = (options.nproc if stage.distributed else 1 if stage.needs_gpu else 0) if options.use_gpus else 0
-    parameters: dict[str, Any] = {
+    parameters: dict[str, object] = {
         "name": f"sdmspec:{stage.name}",
         "timeout_min": max(1, math.ceil(options.timeout_min)),
         "nodes": options.nodes if stage.distributed else 1,
@@ -240,7 +240,7 @@ class SlurmLauncher:
     def kill(self, handle: Handle) -> None:
         handle.backend.cancel(check=False)
 
-    def options(self) -> dict[str, Any]:
+    def options(self) -> dict[str, object]:
         return {
             "cluster": self.settings.cluster,
             "nproc": self.settings.nproc,

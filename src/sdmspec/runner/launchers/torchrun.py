@@ -12,7 +12,6 @@ import os
 import socket
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from mamba_sdm.stages import Stage
 from sdmspec.errors import SdmspecError
@@ -93,5 +92,5 @@ class TorchrunLauncher(LocalLauncher):
             return ["srun", f"--nodes={self.nodes}", "--ntasks-per-node=1", "--kill-on-bad-exit=1", *argv]
         return argv
 
-    def options(self) -> dict[str, Any]:
+    def options(self) -> dict[str, object]:
         return {"nproc": self.nproc, "nodes": self.nodes, "rdzv_endpoint": self.rdzv_endpoint}
