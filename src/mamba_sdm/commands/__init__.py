@@ -1,1 +1,2 @@
-"""The commands this pipeline adds to ``sdmspec`` (each module's ``register(app)``, named in :mod:`mamba_sdm.plugin`)."""
+"""The commands this pipeline adds to ``sdmspec`` (each module's ``register(app)``, named in
+:mod:`mamba_sdm.plugin`)."""

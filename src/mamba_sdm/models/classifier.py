@@ -7,8 +7,8 @@ state of each sequence's last non-padding token. Its config is a ``MambaConfig``
 ``MambaForSequenceClassification.from_pretrained(folder)`` loads back, and, once this module is imported,
 ``AutoModelForSequenceClassification.from_pretrained(folder)`` too.
 
-The fine-tuning job trains :class:`mamba_sdm.jobs.training_classifier.MambaClassifier` (the same parameters under the same
-names, built around the language model's backbone) and exports through this class. Both pool with
+The fine-tuning job trains :class:`mamba_sdm.jobs.training_classifier.MambaClassifier` (the same parameters under the
+same names, built around the language model's backbone) and exports through this class. Both pool with
 :func:`last_token_pool`, so the exported model computes what the job evaluated, bit for bit.
 
 This module imports torch and transformers at import time: import it lazily (``mamba_sdm.models.load_model`` does).

@@ -5,7 +5,8 @@ The spec's ``training.pretrain.init`` is ``pretrained`` or ``scratch``. A pretra
 ``model.safetensors.index.json``, or ``pytorch_model.bin`` (read weights-only). It is, in this order of preference:
 
 - the folder given as ``--init-from DIR``;
-- with ``--smoke``, a smoke-size checkpoint generated once, deterministically (:mod:`mamba_sdm.models.smoke_checkpoint`);
+- with ``--smoke``, a smoke-size checkpoint generated once, deterministically
+  (:mod:`mamba_sdm.models.smoke_checkpoint`);
 - the size's checkpoint in the local Hugging Face cache, looked up offline: nothing is downloaded, and an error
   says which ``hf download`` command fetches it.
 
