@@ -68,12 +68,13 @@ _RESULT_KEYS = ("scan", "scan_requested", "scan_reason", "activation_checkpointi
 
 def stage_precision(marker: str) -> dict[str, Any] | None:
     """The precision a finished training stage's job recorded in its result.json (``precision``), if it did."""
+    from mamba_sdm.jobs.result import read_result
+
     try:
-        result = json.loads(Path(marker).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        precision = read_result(Path(marker)).precision
+    except SdmspecError:  # missing or unreadable: the stage's state says so, not this column
         return None
-    precision = result.get("precision") if isinstance(result, dict) else None
-    return precision if isinstance(precision, dict) else None
+    return precision.model_dump(exclude_unset=True) if precision is not None else None
 
 
 def stage_acceleration(marker: str) -> dict[str, Any] | None:

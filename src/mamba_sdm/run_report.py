@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from mamba_sdm.jobs.result import InitRecord, PrecisionRecord, Result, read_result
+from sdmspec.errors import SdmspecError
 from sdmspec.io import atomic_write_text
 
 DASH = "—"
@@ -58,18 +60,40 @@ def _stages(manifest: Mapping[str, Any], kind: str) -> list[Mapping[str, Any]]:
 
 
 def _result(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """A stage's marker as JSON (a verify stage's verdict), None when missing or unreadable."""
     data = _read_json(Path(record["marker"]))
     return data if isinstance(data, Mapping) else None
 
 
-def _task_metrics(result: Mapping[str, Any] | None) -> str:
+def _job_result(record: Mapping[str, Any]) -> Result | None:
+    """A job stage's result.json, None when missing or unreadable (the stage's status says why)."""
+    try:
+        return read_result(Path(record["marker"]))
+    except SdmspecError:
+        return None
+
+
+Record = TypeVar("Record", InitRecord, PrecisionRecord)
+
+
+def _recorded(own: Record | None, found: Any, model: type[Record]) -> Record | None:
+    """The job's own record, else the runner's (the manifest's copy, which may be absent or of an older form)."""
+    if own is not None or not isinstance(found, Mapping):
+        return own
+    try:
+        return model.model_validate(found)
+    except ValueError:
+        return None
+
+
+def _task_metrics(result: Result | None) -> str:
     """The evaluation metrics of a fine-tuning result: accuracy (matched/mismatched for MNLI), F1 for MRPC."""
     if result is None:
         return DASH
-    metrics = result.get("metrics", {})
+    metrics = result.number_metrics()
     shown = []
     for key, value in metrics.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not ("acc" in key or "f1" in key):
+        if not ("acc" in key or "f1" in key):
             continue
         if key == "val_accuracy" and "val_accuracy_matched" in metrics:
             continue  # MNLI's headline accuracy is the matched one, shown as such
@@ -124,19 +148,18 @@ def _init_section(manifest: Mapping[str, Any]) -> list[str]:
     """Where each pre-training started: the job's own record (result.json), else what the runner found."""
     rows = []
     for record in _stages(manifest, "pretrain"):
-        result = _result(record)
-        init = result.get("init") if result is not None else None
-        init = init if isinstance(init, Mapping) else record.get("init")
-        if not isinstance(init, Mapping):
+        result = _job_result(record)
+        init = _recorded(result.init if result is not None else None, record.get("init"), InitRecord)
+        if init is None:
             continue
-        pretrained = init.get("init") == "pretrained"
-        digest = init.get("digest")
+        pretrained = init.init == "pretrained"
+        digest = init.digest
         rows.append([
             record["name"].split("/", 1)[-1],
-            "pretrained" if pretrained else f"{init.get('init')} (random weights)",
-            f"`{init.get('hf_name')}`" if pretrained else DASH,
-            str(init.get("origin") or DASH) if pretrained else DASH,
-            f"`{digest[:19]}…`" if isinstance(digest, str) else DASH,
+            "pretrained" if pretrained else f"{init.init} (random weights)",
+            f"`{init.hf_name}`" if pretrained else DASH,
+            str(init.origin or DASH) if pretrained else DASH,
+            f"`{digest[:19]}…`" if digest is not None else DASH,
         ])  # fmt: skip
     if not rows:
         return []
@@ -151,17 +174,17 @@ def _precision_section(manifest: Mapping[str, Any]) -> list[str]:
     rows = []
     for kind in ("pretrain", "finetune"):
         for record in _stages(manifest, kind):
-            result = _result(record)
-            precision = result.get("precision") if result is not None else None
-            precision = precision if isinstance(precision, Mapping) else record.get("precision")
-            if not isinstance(precision, Mapping):
+            result = _job_result(record)
+            own = result.precision if result is not None else None
+            precision = _recorded(own, record.get("precision"), PrecisionRecord)
+            if precision is None:
                 continue
             rows.append([
                 record["name"],
-                str(precision.get("requested") or DASH),
-                str(precision.get("autocast") or "none (fp32)"),
-                _fmt(precision.get("tf32")),
-                str(precision.get("reason") or DASH),
+                str(precision.requested or DASH),
+                str(precision.autocast or "none (fp32)"),
+                _fmt(precision.tf32),
+                str(precision.reason or DASH),
             ])  # fmt: skip
     if not rows:
         return []
@@ -192,9 +215,9 @@ def _variant_sparsity(manifest: Mapping[str, Any], variant: str) -> str:
     for kind in ("pretrain", "challenge"):
         for record in _stages(manifest, kind):
             if record["name"] == f"{kind}/{variant}":
-                result = _result(record)
-                if result is not None and isinstance(result.get("sparsity"), Mapping):
-                    return _fmt(result["sparsity"].get("sparsity"))
+                result = _job_result(record)
+                if result is not None and result.sparsity is not None:
+                    return _fmt(result.sparsity.get("sparsity"))
     return DASH
 
 
@@ -210,7 +233,7 @@ def _results_section(manifest: Mapping[str, Any], out: Path) -> list[str]:
     for variant in variants:
         row = [variant, _variant_sparsity(manifest, variant)]
         records = [finetune.get(f"finetune/{variant}/{task}") for task in tasks]
-        row += [_task_metrics(_result(record)) if record else DASH for record in records]
+        row += [_task_metrics(_job_result(record)) if record else DASH for record in records]
         profile = headline.get(variant)
         flops = profile.get("flops", {}) if profile else {}
         latency = profile.get("latency_ms", {}) if profile else {}

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from mamba_sdm.jobs.inputs import finetune_reads, pretrain_reads
 from mamba_sdm.jobs.precision import PRECISIONS
 from mamba_sdm.spec import Method, Spec, Variant
 from sdmspec.errors import SdmspecError
@@ -187,7 +188,7 @@ class _Builder:
         self.stages.append(
             Stage(name, StageKind.PRETRAIN, argv, inputs=(str(start),) if start else (), outputs=(str(folder),),
                   depends_on=(), marker=str(folder / "result.json"),
-                  reads_settings=("training.pretrain.", *TRAINING_SETTINGS),
+                  reads_settings=pretrain_reads(),
                   distributed=True, needs_gpu=True, reads_init=variant.size)
         )  # fmt: skip
         self.model_stage[variant.name] = self.ready_stage[variant.name] = name
@@ -250,7 +251,7 @@ class _Builder:
         self.stages.append(
             Stage(name, StageKind.FINETUNE, argv, inputs=(str(checkpoint),), outputs=(str(folder),),
                   depends_on=upstream, marker=str(folder / "result.json"),
-                  reads_settings=("training.finetune.", f"epochs.{task}", *TRAINING_SETTINGS), distributed=True,
+                  reads_settings=finetune_reads(task), distributed=True,
                   needs_gpu=True)
         )  # fmt: skip
 

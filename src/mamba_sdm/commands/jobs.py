@@ -6,24 +6,44 @@ Exit codes (sdmspec.errors): 0 done, 1 the job refused or failed (configs failin
 weights, an iso-sparsity mismatch, a non-finite loss that would not go away), 2 a usage error or input that cannot
 be read (an unknown variant or task, an option the machine cannot honour such as --device cuda without a GPU or bf16
 on a CPU, a path of the wrong kind, the spec, a checkpoint; a starting checkpoint whose config is not the spec's size;
-a folder another job is writing), 4 a full disk (the runner stops starting stages), 130 stopped by a signal after
-saving a checkpoint (rerun to resume).
+a folder another job is writing; a --config stage.json that is unreadable, not JSON, not the job's model, or given
+with other options), 4 a full disk (the runner stops starting stages), 130 stopped by a signal after saving a
+checkpoint (rerun to resume).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 
+from mamba_sdm.jobs.bounded_json import first_problem
 from mamba_sdm.jobs.common import CHECKPOINT_EVERY, LOG_EVERY, SMOKE_LOG_EVERY, JobOptions
+from mamba_sdm.jobs.inputs import (
+    ChallengeHow,
+    ChallengeInputs,
+    ChallengeWhat,
+    FinetuneInputs,
+    FinetuneWhat,
+    JobInputs,
+    PretrainInputs,
+    PretrainWhat,
+    TrainingHow,
+    finetune_settings,
+    read_inputs,
+)
 from mamba_sdm.jobs.metrics import NoProgress, Progress
 from sdmspec.cli import choices
+from sdmspec.errors import SdmspecError
 from sdmspec.io import folder_option
+
+Required = TypeVar("Required", str, Path)
 
 job_app = typer.Typer(
     name="job",
@@ -37,12 +57,21 @@ job_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_VARIANT = typer.Option(..., "--variant", help="A variant name from the spec (see `sdmspec variants`).")
+# Required unless --config gives them (the command checks: typer cannot make an option required only sometimes).
+_VARIANT = typer.Option(
+    None, "--variant", help="A variant name from the spec (see `sdmspec variants`). Required unless --config."
+)
 _OUT = typer.Option(
-    ...,
+    None,
     "--out",
-    help="The job's output folder (model/, metrics.jsonl, checkpoints/, result.json).",
+    help="The job's output folder (model/, metrics.jsonl, checkpoints/, result.json). Required unless --config.",
     callback=folder_option("--out"),
+)
+_CONFIG = typer.Option(
+    None,
+    "--config",
+    help='A stage.json holding all of the job\'s inputs ({"job": ..., "what": {...}, "how": {...}}, the model '
+    "of mamba_sdm.jobs.inputs) instead of the options; no other option may be given with it.",
 )
 _CONFIGS = typer.Option(Path("configs"), "--configs", help="Config file or folder; must lint clean against the spec.")
 _SPEC = typer.Option(None, "--spec", help="The spec file or folder (default: the nearest spec/).")
@@ -122,8 +151,9 @@ _QUIET = typer.Option(
 
 @job_app.command("pretrain")
 def pretrain(
-    variant: str = _VARIANT,
-    out: Path = _OUT,
+    ctx: typer.Context,
+    variant: str | None = _VARIANT,
+    out: Path | None = _OUT,
     configs: Path = _CONFIGS,
     spec_path: Path | None = _SPEC,
     smoke: bool = _SMOKE,
@@ -141,29 +171,44 @@ def pretrain(
     init_from: Path | None = _INIT_FROM,
     quiet: bool = _QUIET,
     report_to: list[str] = _REPORT_TO,
+    config: Path | None = _CONFIG,
 ) -> None:
     """Phase A: causal LM pre-training on WikiText-103 (dense and SDM variants)."""
+    inputs = _inputs(
+        ctx, config, PretrainInputs,
+        lambda: PretrainInputs(
+            what=PretrainWhat(
+                variant=_required(variant, "--variant"), configs=configs, spec_path=spec_path, smoke=smoke,
+                data_dir=data_dir, tokenizer=tokenizer, seed=seed, precision=_precision(precision, bf16),
+                max_steps=max_steps, init_from=init_from,
+            ),
+            how=TrainingHow(
+                out=_required(out, "--out"), device=device, quiet=quiet, report_to=tuple(report_to), scan=scan,
+                activation_checkpointing=activation_checkpointing, log_every=log_every,
+                checkpoint_every=checkpoint_every,
+            ),
+        ),
+    )  # fmt: skip
     from mamba_sdm.jobs.pretrain import SETTINGS, run_pretrain
 
-    options = JobOptions(
-        variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, data_dir=data_dir,
-        tokenizer=tokenizer, seed=seed, device=device, precision=_precision(precision, bf16), max_steps=max_steps,
-        log_every=log_every,
-        checkpoint_every=checkpoint_every, init_from=init_from, scan=scan,
-        activation_checkpointing=activation_checkpointing,
-    )  # fmt: skip
-    with _tracking(report_to, f"pretrain {variant}", options, SETTINGS):
-        record = run_pretrain(options, _progress(quiet))
+    options = inputs.job_options()
+    with _tracking(inputs.how.report_to, f"pretrain {inputs.what.variant}", options, SETTINGS):
+        record = run_pretrain(options, _progress(inputs.how.quiet))
     metrics = record["metrics"]
     _summary(record, f"val_ppl {metrics.get('val_ppl', float('nan')):.3f}")
 
 
 @job_app.command("challenge")
 def challenge(
-    variant: str = _VARIANT,
-    dense: Path = typer.Option(..., "--dense", help="The dense pretrain job's output folder (or its model/)."),
-    sdm: Path = typer.Option(..., "--sdm", help="The SDM pretrain job's output folder (or its model/)."),
-    out: Path = _OUT,
+    ctx: typer.Context,
+    variant: str | None = _VARIANT,
+    dense: Path | None = typer.Option(
+        None, "--dense", help="The dense pretrain job's output folder (or its model/). Required unless --config."
+    ),
+    sdm: Path | None = typer.Option(
+        None, "--sdm", help="The SDM pretrain job's output folder (or its model/). Required unless --config."
+    ),
+    out: Path | None = _OUT,
     configs: Path | None = typer.Option(None, "--configs", help="Configs to hold to lint (the build reads none)."),
     spec_path: Path | None = _SPEC,
     smoke: bool = _SMOKE,
@@ -173,26 +218,41 @@ def challenge(
     ),
     quiet: bool = _QUIET,
     report_to: list[str] = _REPORT_TO,
+    config: Path | None = _CONFIG,
 ) -> None:
     """Build an iso-sparsity baseline (challenge: magnitude; random) from the dense model at M_SDM's sparsity.
 
     Takes seconds and shows no progress bar (``--quiet`` is accepted like every job's)."""
+    inputs = _inputs(
+        ctx, config, ChallengeInputs,
+        lambda: ChallengeInputs(
+            what=ChallengeWhat(
+                variant=_required(variant, "--variant"), dense=_required(dense, "--dense"),
+                sdm=_required(sdm, "--sdm"), configs=configs, spec_path=spec_path, smoke=smoke, seed=seed,
+            ),
+            how=ChallengeHow(out=_required(out, "--out"), device=device, quiet=quiet, report_to=tuple(report_to)),
+        ),
+    )  # fmt: skip
     from mamba_sdm.jobs.challenge import run_challenge
 
-    options = JobOptions(
-        variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, seed=seed, device=device
-    )
-    with _tracking(report_to, f"challenge {variant}", options, [], dense=dense, sdm=sdm):
-        record = run_challenge(options, dense=dense, sdm=sdm)
+    what = inputs.what
+    options = inputs.job_options()
+    with _tracking(inputs.how.report_to, f"challenge {what.variant}", options, [], dense=what.dense, sdm=what.sdm):
+        record = run_challenge(options, dense=what.dense, sdm=what.sdm)
     _summary(record, f"iso-sparsity {record['verdict']}")
 
 
 @job_app.command("finetune")
 def finetune(
-    variant: str = _VARIANT,
-    task: str = typer.Option(..., "--task", help="A GLUE task from the spec: sst2, mnli, qnli or mrpc."),
-    checkpoint: Path = typer.Option(..., "--checkpoint", help="A pretrain or challenge job's output folder."),
-    out: Path = _OUT,
+    ctx: typer.Context,
+    variant: str | None = _VARIANT,
+    task: str | None = typer.Option(
+        None, "--task", help="A GLUE task from the spec: sst2, mnli, qnli or mrpc. Required unless --config."
+    ),
+    checkpoint: Path | None = typer.Option(
+        None, "--checkpoint", help="A pretrain or challenge job's output folder. Required unless --config."
+    ),
+    out: Path | None = _OUT,
     configs: Path = _CONFIGS,
     spec_path: Path | None = _SPEC,
     smoke: bool = _SMOKE,
@@ -209,30 +269,80 @@ def finetune(
     checkpoint_every: int | None = _CKPT_EVERY,
     quiet: bool = _QUIET,
     report_to: list[str] = _REPORT_TO,
+    config: Path | None = _CONFIG,
 ) -> None:
     """Phase B: fine-tune on one GLUE task with the checkpoint's masks fixed; early stopping on val accuracy."""
-    from mamba_sdm.jobs.finetune import SETTINGS, run_finetune
-
-    options = JobOptions(
-        variant=variant, out=out, configs=configs, spec_path=spec_path, smoke=smoke, data_dir=data_dir,
-        tokenizer=tokenizer, seed=seed, device=device, precision=_precision(precision, bf16), max_steps=max_steps,
-        log_every=log_every,
-        checkpoint_every=checkpoint_every, scan=scan, activation_checkpointing=activation_checkpointing,
+    inputs = _inputs(
+        ctx, config, FinetuneInputs,
+        lambda: FinetuneInputs(
+            what=FinetuneWhat(
+                variant=_required(variant, "--variant"), task=_required(task, "--task"),
+                checkpoint=_required(checkpoint, "--checkpoint"), configs=configs, spec_path=spec_path,
+                smoke=smoke, data_dir=data_dir, tokenizer=tokenizer, seed=seed,
+                precision=_precision(precision, bf16), max_steps=max_steps,
+            ),
+            how=TrainingHow(
+                out=_required(out, "--out"), device=device, quiet=quiet, report_to=tuple(report_to), scan=scan,
+                activation_checkpointing=activation_checkpointing, log_every=log_every,
+                checkpoint_every=checkpoint_every,
+            ),
+        ),
     )  # fmt: skip
-    with _tracking(report_to, f"finetune {variant} {task}", options, [*SETTINGS, f"epochs.{task}"], task=task):
-        record = run_finetune(options, task=task, checkpoint=checkpoint, progress=_progress(quiet))
+    from mamba_sdm.jobs.finetune import run_finetune
+
+    what = inputs.what
+    options = inputs.job_options()
+    name = f"finetune {what.variant} {what.task}"
+    with _tracking(inputs.how.report_to, name, options, finetune_settings(what.task), task=what.task):
+        record = run_finetune(options, task=what.task, checkpoint=what.checkpoint, progress=_progress(inputs.how.quiet))
     best = record["metrics"]
     _summary(record, ", ".join(f"{k} {v:.4f}" for k, v in best.items() if isinstance(v, float) and k.startswith("val")))
 
 
+Inputs = TypeVar("Inputs", bound=JobInputs)
+
+
+def _inputs(ctx: typer.Context, config: Path | None, model: type[Inputs], from_flags: Callable[[], Inputs]) -> Inputs:
+    """The job's inputs: read from ``--config`` (then no other option may be given: the file holds every input, and
+    a flag beside it would make the command line and the file disagree about what ran), else built from the flags.
+    Either way one model, validated alike; a problem is one line (exit 2)."""
+    if config is None:
+        try:
+            return from_flags()
+        except ValidationError as err:  # typer checks each flag; this catches what only the model knows
+            raise SdmspecError(f"bad options: {first_problem(err)}") from None
+    given = [
+        "/".join(param.opts)
+        for param in ctx.command.params
+        if param.name not in (None, "config") and _given(ctx, param.name)
+    ]
+    if given:
+        raise SdmspecError(f"--config {config} holds every input of the job; drop {', '.join(given)}")
+    return read_inputs(config, model)
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the option was given (on the command line or through an environment variable), not defaulted.
+    By the source's name: typer's own click and a separately installed one have distinct ParameterSource enums."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def _required(value: Required | None, option: str) -> Required:
+    """An option the job needs when there is no ``--config`` (typer cannot require it only then)."""
+    if value is None:
+        raise SdmspecError(f"missing option {option} (or give --config stage.json)")
+    return value
+
+
 def _tracking(
-    report_to: list[str], run_name: str, options: JobOptions, settings: list[str], **extra: Any
+    report_to: Sequence[str], run_name: str, options: JobOptions, settings: list[str], **extra: Any
 ) -> AbstractContextManager[Any]:
     """Report the job's metrics to the chosen trackers (rank 0 only: the others log nothing)."""
     from mamba_sdm.jobs.tracker_params import job_params
     from sdmspec.tracking import parse_report_to, reporting
 
-    chosen = parse_report_to(report_to)
+    chosen = parse_report_to(list(report_to))
     if not chosen or int(os.environ.get("RANK", "0")) != 0:
         return nullcontext()
     return reporting(chosen, run_name=run_name, params=job_params(options, settings, **extra))
@@ -240,8 +350,6 @@ def _tracking(
 
 def _precision(precision: str | None, bf16: bool) -> str | None:
     """``--precision``, or bf16 for the deprecated ``--bf16``; both at once must agree."""
-    from sdmspec.errors import SdmspecError
-
     if bf16 and precision not in (None, "bf16"):
         raise SdmspecError(f"--bf16 (deprecated: --precision bf16) contradicts --precision {precision}")
     return "bf16" if bf16 else precision

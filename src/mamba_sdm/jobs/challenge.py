@@ -12,7 +12,6 @@ Outputs in ``--out``: ``model/``, ``masks.safetensors``, ``metrics.jsonl``, ``is
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
@@ -20,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from mamba_sdm.jobs.common import (
     MASKS_FILE,
-    RESULT_FILE,
     JobOptions,
     atomic_folder,
     check_origin,
@@ -34,6 +32,7 @@ from mamba_sdm.jobs.common import (
 from mamba_sdm.jobs.data import configure_offline
 from mamba_sdm.jobs.leftovers import remove_leftovers
 from mamba_sdm.jobs.metrics import MetricsLog
+from mamba_sdm.jobs.result import RESULT_FILE, read_result
 from mamba_sdm.jobs.runtime import check_device_options, start_runtime
 from mamba_sdm.spec import Method, load_mamba_spec
 from sdmspec.errors import JobError
@@ -67,7 +66,8 @@ def run_challenge(options: JobOptions, *, dense: Path, sdm: Path) -> dict[str, A
             record["wall_s"] = round(time.monotonic() - started, 3)
             write_result(options.out, record)
         runtime.barrier()
-        return record or json.loads((options.out / RESULT_FILE).read_text(encoding="utf-8"))
+        # The other ranks return what rank 0 wrote (its JSON form: a non-finite number is null there).
+        return record or read_result(options.out / RESULT_FILE).to_json()
     finally:
         runtime.close()
 

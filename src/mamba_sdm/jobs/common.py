@@ -9,7 +9,6 @@ three of fine-tuning), generated data. Every code path of a real run is kept, an
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -18,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mamba_sdm.jobs.result import RESULT_FILE, Result, read_result
+from mamba_sdm.jobs.result import write_result as write_result_file
 from mamba_sdm.spec import Method, Spec, Variant, load_mamba_spec
 from sdmspec.checkpoint.sparsity import SparsityCount
 from sdmspec.errors import JobError, SdmspecError
-from sdmspec.io import atomic_write_json
 from sdmspec.schema.setting import Scalar
 from sdmspec.settings import ExperimentSettings, resolve_settings
 
-RESULT_FILE = "result.json"
 MASKS_FILE = "masks.safetensors"
 SMOKE_OVERLAY: dict[str, Scalar] = {
     "training.pretrain.batch_size": 8,
@@ -156,13 +155,10 @@ def settings_record(settings: ExperimentSettings, keys: list[str]) -> dict[str, 
 
 
 def write_result(out: Path, record: dict[str, Any]) -> Path:
-    """Write ``result.json`` atomically; the runner takes its existence as "this stage is done", so it is last.
-    Standard JSON: a non-finite number (the loss of a skipped last step) is null, as in metrics.jsonl."""
-    from mamba_sdm.jobs.metrics import plain_json
-
-    path = out / RESULT_FILE
-    atomic_write_json(path, plain_json(record))
-    return path
+    """Write ``out/result.json`` atomically; the runner takes its existence as "this stage is done", so it is last.
+    The record goes through :class:`~mamba_sdm.jobs.result.Result` first, so a job cannot write a field its readers
+    would refuse."""
+    return write_result_file(out / RESULT_FILE, Result.model_validate(record))
 
 
 def start_output(out: Path) -> None:
@@ -223,8 +219,8 @@ def check_origin(path: Path, expected: str, role: str) -> None:
     if not result.is_file():
         return
     try:
-        variant = json.loads(result.read_text(encoding="utf-8")).get("variant")
-    except (OSError, ValueError, AttributeError):
-        return
+        variant = read_result(result).variant
+    except SdmspecError:
+        return  # not a job's record: the folder is taken as a plain model folder, checked when it is loaded
     if variant is not None and variant != expected:
         raise JobError(f"--{role} {path} holds the {variant} model; this job needs {expected}")

@@ -10,15 +10,15 @@ stage read when it is still there, else where the jobs look (generated under ``-
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mamba_sdm.jobs.common import RESULT_FILE, JobOptions, load_checked_settings
+from mamba_sdm.jobs.common import JobOptions, load_checked_settings
+from mamba_sdm.jobs.result import RESULT_FILE, Result, read_result
 from mamba_sdm.models.loading import find_model_folder, model_kind, read_model_config
 from mamba_sdm.spec import Spec, load_mamba_spec
-from sdmspec.errors import JobError
+from sdmspec.errors import JobError, SdmspecError
 
 if TYPE_CHECKING:
     import torch
@@ -85,11 +85,11 @@ def evaluate(request: EvalRequest) -> EvalReport:
     config = read_model_config(folder)
     kind = model_kind(config)
     result = _read_result(folder.parent / RESULT_FILE)
-    smoke = request.smoke or bool(result.get("smoke", False))
+    smoke = request.smoke or result.smoke
     spec = load_mamba_spec(request.spec_path)
     settings = _Settings(result, request, spec, smoke)
     if kind == "classifier":
-        task = str(config.get("finetuning_task") or result.get("task") or "")
+        task = str(config.get("finetuning_task") or result.task or "")
         if task not in spec.data.finetune:
             raise JobError(f"{folder}: its task {task!r} is not one of the spec's ({', '.join(spec.data.finetune)})")
     else:
@@ -106,7 +106,7 @@ def evaluate(request: EvalRequest) -> EvalReport:
     from mamba_sdm.models.scan import apply_scan
 
     notes: list[str] = []
-    bf16 = _autocast(result) == "bf16"
+    bf16 = result.autocast == "bf16"
     if bf16 and not _bf16_here(request.device):
         bf16 = False
         notes.append("the stage ran under bf16 autocast, this evaluation runs in fp32 (no bf16 GPU here)")
@@ -122,11 +122,7 @@ def evaluate(request: EvalRequest) -> EvalReport:
             metrics = _language_model_metrics(model, spec, settings, source, tokenizer, runtime)
     finally:
         runtime.close()
-    recorded = {
-        name: value
-        for name, value in (result.get("metrics") or {}).items()
-        if name in metrics and isinstance(value, (int, float))
-    }
+    recorded = {name: value for name, value in result.number_metrics().items() if name in metrics}
     return EvalReport(
         model=str(folder),
         kind=str(config.get("architectures", ["MambaForCausalLM"])[0]),
@@ -152,15 +148,15 @@ def _bf16_here(device: str) -> bool:
 class _Settings:
     """A setting's value as the stage recorded it in result.json, else as the configs resolve it now."""
 
-    def __init__(self, result: dict[str, Any], request: EvalRequest, spec: Spec, smoke: bool) -> None:
-        self._recorded = result.get("settings") or {}
+    def __init__(self, result: Result, request: EvalRequest, spec: Spec, smoke: bool) -> None:
+        self._result = result
         self._request, self._spec, self._smoke = request, spec, smoke
         self._resolved: Any = None
 
     def get_int(self, key: str) -> int:
-        entry = self._recorded.get(key)
-        if isinstance(entry, dict) and isinstance(entry.get("value"), int):
-            return int(entry["value"])
+        value = self._result.setting(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
         if self._resolved is None:
             options = JobOptions(
                 variant="", out=self._request.path, configs=self._request.configs,
@@ -170,29 +166,20 @@ class _Settings:
         return int(self._resolved.get_int(key))
 
 
-def _read_result(path: Path) -> dict[str, Any]:
+def _read_result(path: Path) -> Result:
+    """The stage's record beside the model, or an empty one (a model folder of another origin)."""
     if not path.is_file():
-        return {}
+        return Result()
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise JobError(f"{path}: not readable JSON ({err})") from None
-    return record if isinstance(record, dict) else {}
+        return read_result(path)
+    except SdmspecError as err:  # the stage's record is broken: a failed check of the stage (exit 1), as always
+        raise JobError(str(err)) from None
 
 
-def _recorded_data_dir(result: dict[str, Any]) -> Path | None:
+def _recorded_data_dir(result: Result) -> Path | None:
     """The data folder the stage read (result.json's ``data.data_dir``), when it is still there."""
-    data = result.get("data")
-    recorded = data.get("data_dir") if isinstance(data, dict) else None
-    return Path(recorded) if isinstance(recorded, str) and Path(recorded).is_dir() else None
-
-
-def _autocast(result: dict[str, Any]) -> str | None:
-    """The autocast dtype the stage trained and evaluated under ("bf16" or None), as result.json records it."""
-    precision = result.get("precision")
-    if isinstance(precision, dict):
-        return precision.get("autocast")
-    return "bf16" if result.get("bf16") else None
+    recorded = result.data.data_dir if result.data is not None else None
+    return Path(recorded) if recorded is not None and Path(recorded).is_dir() else None
 
 
 class _Logits:

@@ -34,6 +34,7 @@ from mamba_sdm.jobs.common import (
     write_result,
 )
 from mamba_sdm.jobs.data import GLUE_FOLDER, load_split, load_tokenizer, resolve_source
+from mamba_sdm.jobs.inputs import finetune_settings
 from mamba_sdm.jobs.loop import Hooks, LoopOptions, build_optimizer, make_batching, plan_schedule, train
 from mamba_sdm.jobs.metrics import MetricsLog, Progress
 from mamba_sdm.jobs.runtime import Runtime, check_device_options, start_runtime
@@ -47,21 +48,9 @@ if TYPE_CHECKING:
     import torch
     from datasets import Dataset
 
-SETTINGS = [
-    f"training.finetune.{key}"
-    for key in (
-        "learning_rate",
-        "batch_size",
-        "micro_batch_size",
-        "optimizer",
-        "warmup_steps_ratio",
-        "weight_decay",
-        "max_seq_len",
-        "early_stopping.metric",
-        "early_stopping.patience",
-        "max_grad_norm",
-    )
-] + ["training.precision"]
+# The setting keys recorded in result.json besides epochs.<task> (finetune_settings(task) adds it); declared with the
+# stage's fingerprint prefixes in mamba_sdm.jobs.inputs.
+SETTINGS = finetune_settings()
 BEST_FILE = "best.safetensors"
 
 
@@ -189,7 +178,7 @@ def run_finetune(
             "task": task,
             "smoke": options.smoke,
             "spec_digest": spec.digest,
-            "settings": settings_record(settings, [*SETTINGS, f"epochs.{task}"]),
+            "settings": settings_record(settings, finetune_settings(task)),
             "data": source.describe(),
             "checkpoint": str(model_dir),
             "world_size": runtime.world_size,

@@ -29,6 +29,7 @@ from mamba_sdm.jobs.common import (
 )
 from mamba_sdm.jobs.common import write_result as write_result_file
 from mamba_sdm.jobs.data import PRETRAIN_FOLDER, load_split, load_tokenizer, resolve_source
+from mamba_sdm.jobs.inputs import pretrain_settings
 from mamba_sdm.jobs.loop import Hooks, LoopOptions, build_optimizer, make_batching, plan_schedule, train
 from mamba_sdm.jobs.metrics import MetricsLog, Progress
 from mamba_sdm.jobs.runtime import Runtime, check_device_options, start_runtime
@@ -42,21 +43,8 @@ if TYPE_CHECKING:
     import torch
     from datasets import Dataset
 
-SETTINGS = [
-    f"training.pretrain.{key}"
-    for key in (
-        "init",
-        "batch_size",
-        "micro_batch_size",
-        "max_epochs",
-        "learning_rate",
-        "warmup_steps_ratio",
-        "optimizer",
-        "weight_decay",
-        "seq_len",
-        "max_grad_norm",
-    )
-] + ["training.precision"]
+# The setting keys recorded in result.json; declared with the stage's fingerprint prefixes in mamba_sdm.jobs.inputs.
+SETTINGS = pretrain_settings()
 
 
 def run_pretrain(options: JobOptions, progress: Progress | None = None) -> dict[str, Any]:
