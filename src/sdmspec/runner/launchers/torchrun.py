@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mamba_sdm.stages import Stage
 from sdmspec.errors import SdmspecError
 from sdmspec.runner.launchers.local import LocalLauncher
+from sdmspec.runner.stage import Stage
 
 DEFAULT_PORT = 29500
 
