@@ -6,15 +6,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mamba_sdm.models.scan import ScanChoice, resolve_scan
 from sdmspec.device import check_device_name, cuda_available
 from sdmspec.errors import SdmspecError
 from sdmspec.runner.launchers import capabilities
-
-if TYPE_CHECKING:
-    from sdmspec.runner.prepare import RunRequest
 
 # The stage kinds whose jobs run the model (and take --scan).
 MODEL_STAGES = ("pretrain", "finetune", "profile")
@@ -44,22 +41,22 @@ class ExpectedScan:
         return record
 
 
-def expect_scan(request: RunRequest) -> ExpectedScan:
-    """Resolve ``request.scan`` for the device the stages get here (a GPU when there is one, as the jobs' ``auto``
-    device does); on SLURM the nodes decide, and this machine's answer is only indicative."""
-    check_device_name(request.device)
+def expect_scan(scan: str, requested_device: str, launcher: str) -> ExpectedScan:
+    """Resolve ``--scan`` for the device the stages get here (a GPU when there is one, as the jobs' ``auto`` device
+    does); with ``launcher`` slurm the nodes decide, and this machine's answer is only indicative."""
+    check_device_name(requested_device)
     has_gpu = cuda_available()
-    device = request.device if request.device != "auto" else ("cuda" if has_gpu else "cpu")
+    device = requested_device if requested_device != "auto" else ("cuda" if has_gpu else "cpu")
     where = f"on this machine's {device}"
-    here = capabilities(request.launcher).stages_run_here
+    here = capabilities(launcher).stages_run_here
     if not here:
         where = f"({where}; each node the launcher runs a stage on resolves it again)"
     if device == "cuda" and not has_gpu and here:
-        return ExpectedScan(request.scan, device, where, None, "--device cuda: no CUDA GPU is available here")
+        return ExpectedScan(scan, device, where, None, "--device cuda: no CUDA GPU is available here")
     try:
-        return ExpectedScan(request.scan, device, where, resolve_scan(request.scan, device), None)
+        return ExpectedScan(scan, device, where, resolve_scan(scan, device), None)
     except SdmspecError as err:
-        return ExpectedScan(request.scan, device, where, None, str(err))
+        return ExpectedScan(scan, device, where, None, str(err))
 
 
 # What a finished model stage's result (result.json, profile.json) says about how it ran.

@@ -12,23 +12,15 @@ when it ran stands in, so the finished stages stay finished.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mamba_sdm.models.pretrained import InitNotFoundError, init_choice, init_fingerprint, resolve_initial_weights
 from mamba_sdm.spec import Spec
-from mamba_sdm.stages import Plan
 from sdmspec.errors import SdmspecError
+from sdmspec.runner.fingerprint import StageInit
 from sdmspec.runner.manifest import Manifest, StageStatus
-
-
-@dataclass(frozen=True)
-class StageInit:
-    """One size's start: what stage fingerprints hold, and the record the manifest keeps."""
-
-    fingerprint: Mapping[str, Any]
-    record: Mapping[str, Any]
+from sdmspec.runner.stage import Plan
 
 
 def parse_init_from(values: Sequence[str]) -> tuple[tuple[str, Path], ...]:

@@ -8,14 +8,14 @@ The graph, for the spec's variants and GLUE tasks::
 
 A stage's name is also its folder under the run's output (``OUT/finetune/mamba-130m-sdm/sst2``) and its log's path
 (``OUT/logs/finetune/mamba-130m-sdm/sst2.log``). Stages hold no behaviour: launchers run ``argv``; the pipeline
-decides what is done from ``marker`` and the fingerprints (:mod:`sdmspec.runner.fingerprint`).
+decides what is done from ``marker`` and the fingerprints (:mod:`sdmspec.runner.fingerprint`). The stage and plan
+types are the core runner's (:mod:`sdmspec.runner.stage`); this module builds this paper's graph of them.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -24,52 +24,20 @@ from mamba_sdm.jobs.inputs import finetune_reads, pretrain_reads
 from mamba_sdm.jobs.precision import PRECISIONS
 from mamba_sdm.spec import Method, Spec, Variant
 from sdmspec.errors import SdmspecError
+from sdmspec.runner.stage import MarkerCheck, Plan, Stage, Trigger
 from sdmspec.tracking import TRACKERS
 
 
 class StageKind(str, Enum):
+    """This pipeline's stage kinds; a :class:`~sdmspec.runner.stage.Stage` holds the plain value (what manifests
+    record and ``--only`` selects by)."""
+
     PRETRAIN = "pretrain"
     CHALLENGE = "challenge"
     VERIFY = "verify"
     FINETUNE = "finetune"
     PROFILE = "profile"
     REPORT = "report"
-
-
-class Trigger(str, Enum):
-    """When a stage may start: after its upstreams succeeded (SLURM's ``afterok``) or once they ended (``afterany``)."""
-
-    AFTER_OK = "afterok"
-    AFTER_ANY = "afterany"
-
-
-class MarkerCheck(str, Enum):
-    """What proves a stage finished: its marker file exists, or (verify) the marker holds a ``match`` verdict."""
-
-    EXISTS = "exists"
-    VERDICT_MATCH = "verdict-match"
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One step of the pipeline. Paths are absolute strings so the command runs the same from any folder or node."""
-
-    name: str
-    kind: StageKind
-    argv: tuple[str, ...]
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    depends_on: tuple[str, ...]
-    marker: str
-    marker_check: MarkerCheck = MarkerCheck.EXISTS
-    # Key prefixes of the settings (configs, else spec defaults) the stage's job reads: a change there reruns it.
-    reads_settings: tuple[str, ...] = ()
-    # Pre-training: the model size whose initial weights the stage starts from (their digest enters its fingerprint).
-    reads_init: str | None = None
-    # Training stages: wrapped by torchrun (several GPUs or nodes); the others run as one process.
-    distributed: bool = False
-    needs_gpu: bool = False
-    trigger: Trigger = Trigger.AFTER_OK
 
 
 @dataclass(frozen=True)
@@ -101,39 +69,14 @@ class PlanOptions:
 TRAINING_SETTINGS = ("training.precision",)
 
 
-@dataclass(frozen=True)
-class Plan:
-    """The stages in a topological order (every stage after its upstreams)."""
-
-    stages: tuple[Stage, ...]
-
-    def __getitem__(self, name: str) -> Stage:
-        for stage in self.stages:
-            if stage.name == name:
-                return stage
-        raise KeyError(name)
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(stage.name for stage in self.stages)
-
-    def downstream(self, names: Iterable[str]) -> set[str]:
-        """Every stage that depends, directly or not, on one of ``names`` (``names`` excluded)."""
-        found: set[str] = set()
-        frontier = set(names)
-        for stage in self.stages:  # topological order: upstreams are seen first
-            if frontier.intersection(stage.depends_on) or found.intersection(stage.depends_on):
-                found.add(stage.name)
-        return found - frontier
-
-
 def _job(options: PlanOptions, *args: str) -> tuple[str, ...]:
     """``python -m sdmspec ...``: the interpreter running the runner, so every stage runs in the same environment."""
     return (options.python, "-m", "sdmspec", *args)
 
 
-# Options fingerprints leave out (see fingerprint._portable): how a stage computes, never what (the scan path, the
-# device, activation checkpointing), and where the initial weights lie (their sha256 is fingerprinted instead).
+# The plan's how_options (fingerprints leave them out, see sdmspec.runner.fingerprint): how a stage computes, never
+# what (the scan path, the device, activation checkpointing), where the initial weights lie (their sha256 is
+# fingerprinted instead), and where a job reports to.
 HOW_OPTIONS = ("--scan", "--activation-checkpointing", "--device", "--init-from", "--report-to")
 
 
@@ -186,7 +129,7 @@ class _Builder:
         if start is not None:
             argv += ("--init-from", str(start))
         self.stages.append(
-            Stage(name, StageKind.PRETRAIN, argv, inputs=(str(start),) if start else (), outputs=(str(folder),),
+            Stage(name, StageKind.PRETRAIN.value, argv, inputs=(str(start),) if start else (), outputs=(str(folder),),
                   depends_on=(), marker=str(folder / "result.json"),
                   reads_settings=pretrain_reads(),
                   distributed=True, needs_gpu=True, reads_init=variant.size)
@@ -205,7 +148,7 @@ class _Builder:
             "--out", str(folder), *_common(self.options, configs=False, data=False), *_device(self.options),
         )  # fmt: skip
         self.stages.append(
-            Stage(name, StageKind.CHALLENGE, argv, inputs=(str(dense), str(sdm)), outputs=(str(folder),),
+            Stage(name, StageKind.CHALLENGE.value, argv, inputs=(str(dense), str(sdm)), outputs=(str(folder),),
                   depends_on=(dense_stage, sdm_stage), marker=str(folder / "result.json"))
         )  # fmt: skip
         verify = f"verify/{variant.name}"
@@ -216,7 +159,7 @@ class _Builder:
             *_device(self.options),
         )  # fmt: skip
         self.stages.append(
-            Stage(verify, StageKind.VERIFY, argv, inputs=(str(sdm / "model"), str(folder / "model")),
+            Stage(verify, StageKind.VERIFY.value, argv, inputs=(str(sdm / "model"), str(folder / "model")),
                   outputs=(str(verdict), str(plot)), depends_on=(name, sdm_stage), marker=str(verdict),
                   marker_check=MarkerCheck.VERDICT_MATCH)
         )  # fmt: skip
@@ -233,7 +176,7 @@ class _Builder:
         argv += ["--spec", str(self.options.spec_path), "--out", str(folder), *(["--smoke"] * self.options.smoke)]
         argv += _acceleration(self.options, training=False)
         self.stages.append(
-            Stage("profile", StageKind.PROFILE, _job(self.options, *argv),
+            Stage("profile", StageKind.PROFILE.value, _job(self.options, *argv),
                   inputs=tuple(str(model) for model in models.values()), outputs=(str(folder),),
                   depends_on=tuple(dict.fromkeys(self.ready_stage[v] for v in models)),
                   marker=str(folder / "profile.json"), needs_gpu=True)
@@ -249,7 +192,7 @@ class _Builder:
         )  # fmt: skip
         upstream = tuple(dict.fromkeys((self.model_stage[variant.name], self.ready_stage[variant.name])))
         self.stages.append(
-            Stage(name, StageKind.FINETUNE, argv, inputs=(str(checkpoint),), outputs=(str(folder),),
+            Stage(name, StageKind.FINETUNE.value, argv, inputs=(str(checkpoint),), outputs=(str(folder),),
                   depends_on=upstream, marker=str(folder / "result.json"),
                   reads_settings=finetune_reads(task), distributed=True,
                   needs_gpu=True)
@@ -259,7 +202,7 @@ class _Builder:
         report = self.out / "report.md"
         argv = (self.options.python, "-m", "sdmspec", "job", "report", "--out", str(self.out))
         self.stages.append(
-            Stage("report", StageKind.REPORT, argv, inputs=(str(self.out / "manifest.json"),),
+            Stage("report", StageKind.REPORT.value, argv, inputs=(str(self.out / "manifest.json"),),
                   outputs=(str(report),), depends_on=tuple(stage.name for stage in self.stages),
                   marker=str(report), trigger=Trigger.AFTER_ANY)
         )  # fmt: skip
@@ -285,29 +228,4 @@ def build_plan(spec: Spec, options: PlanOptions) -> Plan:
         for task in spec.data.finetune:
             builder.finetune(variant, task)
     builder.report()
-    return Plan(stages=tuple(builder.stages))
-
-
-def select(plan: Plan, patterns: Sequence[str]) -> tuple[str, ...]:
-    """The stages named by ``patterns``: a stage name, a glob (``finetune/*/sst2``) or a kind (``finetune``).
-
-    Selection adds nothing: upstream stages are not pulled in (the pipeline refuses to start a selected stage whose
-    unselected upstream is not done). A pattern that matches nothing is a usage error, so a typo never runs nothing.
-    """
-    if not patterns:
-        return plan.names
-    chosen: set[str] = set()
-    kinds = {kind.value for kind in StageKind}
-    for pattern in patterns:
-        matched = {
-            stage.name
-            for stage in plan.stages
-            if stage.name == pattern
-            or fnmatch.fnmatchcase(stage.name, pattern)
-            or (pattern in kinds and stage.kind.value == pattern)
-            or stage.name.startswith(pattern.rstrip("/") + "/")
-        }
-        if not matched:
-            raise SdmspecError(f"--only {pattern!r} matches no stage; stages: {', '.join(plan.names)}")
-        chosen |= matched
-    return tuple(name for name in plan.names if name in chosen)
+    return Plan(stages=tuple(builder.stages), how_options=HOW_OPTIONS)

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mamba_sdm.spec import Spec
-from mamba_sdm.stages import MarkerCheck, Plan, Stage, StageKind, Trigger
+from mamba_sdm.stages import StageKind
 from sdmspec.environment import LiveEnvironment, check_environment
 from sdmspec.runner.execute import RunEvent, RunOutcome, execute
 from sdmspec.runner.gate import EnvGate, env_gate
@@ -20,6 +20,7 @@ from sdmspec.runner.launchers.base import Launcher
 from sdmspec.runner.launchers.local import LocalLauncher
 from sdmspec.runner.manifest import Manifest, read_manifest
 from sdmspec.runner.prepare import PreparedRun, RunRequest, prepare_run
+from sdmspec.runner.stage import MarkerCheck, Plan, Stage, Trigger
 
 FAKE_JOB = str(Path(__file__).with_name("fake_job.py"))
 REPO = Path(__file__).resolve().parents[2]
@@ -54,7 +55,7 @@ def fake_plan(out: Path, extra: Mapping[str, Sequence[str]] | None = None) -> Pl
         stages.append(
             Stage(
                 name=name,
-                kind=kind,
+                kind=kind.value,
                 argv=(sys.executable, FAKE_JOB, *args, *extra.get(name, ())),
                 inputs=tuple(str(out / dep) for dep in upstream),
                 outputs=(str(folder),),
@@ -68,7 +69,7 @@ def fake_plan(out: Path, extra: Mapping[str, Sequence[str]] | None = None) -> Pl
     stages.append(
         Stage(
             name="report",
-            kind=StageKind.REPORT,
+            kind=StageKind.REPORT.value,
             argv=(sys.executable, "-m", "sdmspec", "job", "report", "--out", str(out)),
             inputs=(),
             outputs=(str(out / "report.md"),),

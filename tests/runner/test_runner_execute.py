@@ -11,13 +11,13 @@ import pytest
 from runner_fakes import GRAPH, copy_configs, cpu_env, prepare, ran, run_fake, starts
 
 from mamba_sdm.spec import Spec
-from mamba_sdm.stages import Plan
 from sdmspec.errors import SdmspecError
 from sdmspec.runner.execute import execute
 from sdmspec.runner.launchers.local import LocalLauncher
 from sdmspec.runner.launchers.torchrun import TorchrunLauncher
 from sdmspec.runner.manifest import StageStatus
 from sdmspec.runner.prepare import prepare_run
+from sdmspec.runner.stage import Plan
 
 ALL = {*GRAPH, "report"}
 

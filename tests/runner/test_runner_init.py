@@ -16,13 +16,14 @@ from mamba_sdm.initial_weights import parse_init_from
 from mamba_sdm.models.build import dimensions, mamba_config
 from mamba_sdm.models.pretrained import FROM_CACHE, weights_digest
 from mamba_sdm.spec import Spec
-from mamba_sdm.stages import Plan, PlanOptions, StageKind, build_plan
+from mamba_sdm.stages import PlanOptions, StageKind, build_plan
 from sdmspec.checkpoint.folders import weight_files
 from sdmspec.errors import EXIT_USAGE, CheckpointError, SdmspecError
 from sdmspec.runner.execute import RunEvent, execute
 from sdmspec.runner.launchers.local import LocalLauncher
 from sdmspec.runner.manifest import Manifest, read_manifest
 from sdmspec.runner.prepare import PreparedRun, RunRequest, prepare_run
+from sdmspec.runner.stage import Plan
 
 ALL = {*GRAPH, "report"}
 
@@ -40,11 +41,12 @@ def _start(folder: Path, spec: Spec, value: float = 0.0) -> Path:
 def _plan(out: Path) -> Plan:
     """The fake pipeline, its two pre-training stages starting from the 130m weights as the real ones do."""
     stages = fake_plan(out).stages
-    return Plan(tuple(replace(s, reads_init="130m") if s.kind is StageKind.PRETRAIN else s for s in stages))
+    return Plan(tuple(replace(s, reads_init="130m") if s.kind == StageKind.PRETRAIN else s for s in stages))
 
 
-def _prepare(spec: Spec, out: Path, configs: Path, **request: object) -> PreparedRun:
-    req = RunRequest(configs=configs, spec_path=REPO / "spec", out=out, argv=("test",), **request)  # type: ignore[arg-type]
+def _prepare(spec: Spec, out: Path, configs: Path, **options: object) -> PreparedRun:
+    """The fake pipeline prepared with the paper's hooks; ``options``: the paper's run options (``init_from``)."""
+    req = RunRequest(configs=configs, spec_path=REPO / "spec", out=out, argv=("test",), pipeline_options=options)
     return prepare_run(req, spec, cpu_env(spec), plan=_plan(out))
 
 
@@ -118,7 +120,7 @@ def test_the_plan_passes_each_sizes_folder_to_both_of_its_pretrainings(spec: Spe
     options = PlanOptions(out=Path("/o"), configs=Path("/c"), spec_path=Path("/s"), init_from={"130m": Path("/w")})
     plan = build_plan(spec, options)
     for stage in plan.stages:
-        if stage.kind is StageKind.PRETRAIN:
+        if stage.kind == StageKind.PRETRAIN:
             assert stage.reads_init == stage.name.split("-")[1]
             has = tuple(stage.argv[-2:]) == ("--init-from", "/w")
             assert has == stage.name.startswith("pretrain/mamba-130m")

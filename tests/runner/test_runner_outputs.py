@@ -17,13 +17,14 @@ from runner_fakes import copy_configs, prepare, ran, run_fake, starts
 
 from mamba_sdm.jobs.common import start_output
 from mamba_sdm.spec import Spec
-from mamba_sdm.stages import Stage, StageKind
+from mamba_sdm.stages import StageKind
 from sdmspec import stage_lock
 from sdmspec.errors import EXIT_USAGE, SdmspecError
 from sdmspec.runner import outputs
 from sdmspec.runner.launchers.base import Handle
 from sdmspec.runner.launchers.local import LocalLauncher
 from sdmspec.runner.manifest import StageStatus
+from sdmspec.runner.stage import Stage
 
 HOLD = (
     "import sys, time; from pathlib import Path; from sdmspec import stage_lock; "
@@ -97,7 +98,7 @@ def test_an_unreadable_output_is_a_reason_to_rerun(tmp_path: Path, monkeypatch: 
     (folder / "model").mkdir(parents=True)
     (folder / "result.json").write_text("{}")
     (folder / "model" / "model.safetensors").write_bytes(b"x" * 10)
-    stage = Stage("pretrain/x", StageKind.PRETRAIN, (), (), (), (), marker=str(folder / "result.json"))
+    stage = Stage("pretrain/x", StageKind.PRETRAIN.value, (), (), (), (), marker=str(folder / "result.json"))
     recorded = outputs.digest_outputs(stage)
     assert outputs.outputs_problem(stage, recorded) is None
 

@@ -8,18 +8,10 @@ from pathlib import Path
 import pytest
 
 from mamba_sdm.spec import Method, Spec
-from mamba_sdm.stages import (
-    TRAINING_SETTINGS,
-    MarkerCheck,
-    Plan,
-    PlanOptions,
-    StageKind,
-    Trigger,
-    build_plan,
-    select,
-)
+from mamba_sdm.stages import TRAINING_SETTINGS, PlanOptions, StageKind, build_plan
 from sdmspec.errors import SdmspecError
 from sdmspec.runner.launchers.torchrun import TorchrunLauncher, torchrun_argv
+from sdmspec.runner.stage import MarkerCheck, Plan, Trigger, select
 
 OUT = Path("/runs/x")
 
@@ -46,7 +38,7 @@ def test_every_variant_and_task_has_its_stages(spec: Spec, plan: Plan) -> None:
     )
     assert set(plan.names) == expected
     assert len(plan.names) == len(expected)  # no duplicates
-    assert len([s for s in plan.stages if s.kind is StageKind.FINETUNE]) == len(spec.variants) * 4
+    assert len([s for s in plan.stages if s.kind == StageKind.FINETUNE]) == len(spec.variants) * 4
 
 
 def test_stages_come_after_their_upstreams(plan: Plan) -> None:
@@ -141,7 +133,7 @@ def test_torchrun_on_several_nodes_needs_an_allocation(
 
 
 def test_precision_and_trackers_reach_every_training_stage_only(spec: Spec) -> None:
-    from sdmspec.runner.fingerprint import _portable
+    from sdmspec.runner.fingerprint import portable_argv
 
     options = PlanOptions(
         out=OUT, configs=Path("/c"), spec_path=Path("/s"), precision="bf16", report_to=("tensorboard", "mlflow")
@@ -152,7 +144,7 @@ def test_precision_and_trackers_reach_every_training_stage_only(spec: Spec) -> N
         argv = " ".join(stage.argv)
         assert ("--precision bf16 --report-to tensorboard --report-to mlflow" in argv) is training, stage.name
         # The precision changes what a stage computes (its fingerprint); where it reports to does not.
-        portable = " ".join(_portable(stage.argv, options))
+        portable = " ".join(portable_argv(stage.argv, plan.how_options, out=options.out, python=options.python))
         assert ("--precision bf16" in portable) is training and "--report-to" not in portable
     default = build_plan(spec, PlanOptions(out=OUT, configs=Path("/c"), spec_path=Path("/s")))
     assert not any("--precision" in stage.argv or "--report-to" in stage.argv for stage in default.stages)

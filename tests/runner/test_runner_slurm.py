@@ -14,10 +14,10 @@ import pytest
 from runner_fakes import GRAPH, copy_configs, fake_plan, run_fake, starts
 
 from mamba_sdm.spec import Spec
-from mamba_sdm.stages import Trigger
 from sdmspec.runner.launchers.base import Handle
 from sdmspec.runner.launchers.slurm import SlurmLauncher, SlurmOptions, StageCommand
 from sdmspec.runner.manifest import StageStatus
+from sdmspec.runner.stage import Trigger
 
 
 def test_the_job_graph_runs_on_submitits_local_executor(spec: Spec, tmp_path: Path) -> None:

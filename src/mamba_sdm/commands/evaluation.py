@@ -15,6 +15,7 @@ from pathlib import Path
 
 import typer
 
+from mamba_sdm.commands import choices as pipeline_choices
 from sdmspec.cli import choices
 from sdmspec.errors import EXIT_FINDINGS, EXIT_OK
 
@@ -33,7 +34,7 @@ def eval_model(
     ),
     spec_path: Path | None = typer.Option(None, "--spec", help="The spec file or folder (default: the nearest spec/)."),
     device: str = typer.Option("auto", "--device", metavar=choices.DEVICE, help="Where to evaluate."),
-    scan: str = typer.Option("auto", "--scan", metavar=choices.SCAN, help="Mamba's selective scan."),
+    scan: str = typer.Option("auto", "--scan", metavar=pipeline_choices.SCAN, help="Mamba's selective scan."),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="Report format."),
 ) -> None:
     """Evaluate a model a stage wrote; show the metrics next to those its result.json recorded."""

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import typer
 from pydantic import ValidationError
 
+from mamba_sdm.commands import choices as pipeline_choices
 from mamba_sdm.jobs.bounded_json import first_problem
 from mamba_sdm.jobs.common import CHECKPOINT_EVERY, LOG_EVERY, SMOKE_LOG_EVERY, JobOptions
 from mamba_sdm.jobs.inputs import (
@@ -89,7 +90,7 @@ _DEVICE = typer.Option("auto", "--device", metavar=choices.DEVICE, help="auto: c
 _PRECISION = typer.Option(
     None,
     "--precision",
-    metavar=choices.PRECISION,
+    metavar=pipeline_choices.PRECISION,
     help="auto (bf16 autocast on a CUDA GPU with bf16 support, else fp32; TF32 matmuls on Ampere+), bf16 or fp32 "
     "(default: the spec setting training.precision, auto). Recorded in result.json.",
 )
@@ -110,14 +111,14 @@ _INIT_FROM = typer.Option(
 _SCAN = typer.Option(
     "auto",
     "--scan",
-    metavar=choices.SCAN,
+    metavar=pipeline_choices.SCAN,
     help="Mamba's selective scan: auto (mamba-ssm's kernels where usable, else parallel), kernels, parallel "
     "(mambapy, pure PyTorch) or reference (the sequential loop, slow). Recorded in metrics and result.json.",
 )
 _ACTIVATION_CKPT = typer.Option(
     "auto",
     "--activation-checkpointing",
-    metavar=choices.ACTIVATION_CHECKPOINTING,
+    metavar=pipeline_choices.ACTIVATION_CHECKPOINTING,
     help="Recompute activations in the backward pass: auto (on a GPU, when the micro-batch would not fit "
     "otherwise), on or off. Recorded in result.json.",
 )

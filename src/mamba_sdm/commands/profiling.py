@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from mamba_sdm.commands import choices as pipeline_choices
 from sdmspec.cli import choices
 from sdmspec.errors import SdmspecError
 
@@ -76,7 +77,7 @@ def profile(
     scan: str = typer.Option(
         "auto",
         "--scan",
-        metavar=choices.SCAN,
+        metavar=pipeline_choices.SCAN,
         help="Mamba's selective scan for the latency: auto (mamba-ssm's kernels where usable, else parallel), "
         "kernels, parallel (mambapy, pure PyTorch) or reference (the sequential loop, slow). FLOPs are counted "
         "on the parallel scan whatever is timed (the same counts as the loop; reference: on the loop). Recorded "

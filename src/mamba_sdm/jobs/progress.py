@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from mamba_sdm.jobs.throughput import format_duration
 from sdmspec.errors import JobError
+from sdmspec.runner.progress import format_duration
 
 PROGRESS_EVERY_ENV = "SDMSPEC_PROGRESS_EVERY_S"
 DEFAULT_INTERVAL_S = 30.0

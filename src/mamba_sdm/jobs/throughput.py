@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sdmspec.runner.progress import format_duration
+
 # Steps of this process not timed, then steps timed before the projection is announced.
 WARMUP_STEPS = 1
 PROJECT_AFTER = 3
@@ -90,18 +92,3 @@ class Throughput:
             f"{rate:,.0f} tokens/s ({step:.3g} s a step over {self._timed} timed steps); {left:,} steps left: "
             f"~{format_duration(eta)} to finish training (evaluation not included)"
         )
-
-
-def format_duration(seconds: float) -> str:
-    """``3d 4h``, ``2h 05m``, ``4m 10s``, ``12s``."""
-    whole = round(seconds)
-    days, rest = divmod(whole, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"

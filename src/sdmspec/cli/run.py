@@ -8,10 +8,12 @@ names each gate that would refuse (exit 1).
 
 from __future__ import annotations
 
+import inspect
 import shlex
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -21,6 +23,7 @@ from rich.table import Table
 from sdmspec.cli import choices
 from sdmspec.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, SdmspecError
 from sdmspec.io import folder_option
+from sdmspec.plugins import PluginError
 
 if TYPE_CHECKING:
     from sdmspec.cli.run_watch import RunWatcher
@@ -37,13 +40,13 @@ _EVENT_STYLE = {
 def _short(text: str, prepared: PreparedRun) -> str:
     """Commands and paths as a reader wants them: $OUT for the run folder, paths under here relative to it."""
     here = f"{Path.cwd()}/"
-    return text.replace(str(prepared.options.out), "$OUT").replace(sys.executable, "python").replace(here, "")
+    return text.replace(str(prepared.context.out), "$OUT").replace(sys.executable, "python").replace(here, "")
 
 
 def print_plan(prepared: PreparedRun, console: Console) -> None:
     """The plan as a table: each stage's state, upstreams, and its command with the inputs it reads and outputs;
-    then the scan the model stages will use and the activation-checkpointing request."""
-    table = Table(title=f"sdmspec run plan ($OUT = {prepared.options.out})", title_justify="left", show_lines=True)
+    then how the pipeline expects its stages to compute (for the paper's: the scan, activation checkpointing)."""
+    table = Table(title=f"sdmspec run plan ($OUT = {prepared.context.out})", title_justify="left", show_lines=True)
     table.add_column("stage", no_wrap=True)
     table.add_column("state")
     table.add_column("after", overflow="fold")
@@ -60,17 +63,8 @@ def print_plan(prepared: PreparedRun, console: Console) -> None:
         cell += [f"out: {_short(path, prepared)}" for path in stage.outputs]
         table.add_row(stage.name, label, after, escape("\n".join(cell)))
     console.print(table)
-    from mamba_sdm.expected_scan import MODEL_STAGES
-
-    stages = ", ".join(MODEL_STAGES)
-    console.print(escape(f"{stages} stages: {prepared.expected_scan.describe()}"), soft_wrap=True)
-    console.print(
-        escape(
-            f"activation checkpointing: {prepared.request.activation_checkpointing} "
-            "(auto: each training job turns it on when its micro-batch would not fit the GPU otherwise)"
-        ),
-        soft_wrap=True,
-    )
+    for line in prepared.expected.describe().splitlines():
+        console.print(escape(line), soft_wrap=True)
     console.print(f"{len(prepared.to_run)} of {len(prepared.selected)} selected stage(s) to run; nothing was launched.")
 
 
@@ -187,46 +181,6 @@ def run(
         help="Local data for the jobs (see `sdmspec job --help`).",
         callback=folder_option("--data-dir"),
     ),
-    init_from: list[str] = typer.Option(
-        None,
-        "--init-from",
-        metavar="SIZE=DIR",
-        help="The folder a size's pre-training starts from (save_pretrained's, e.g. 130m=checkpoints/mamba-130m-hf); "
-        "repeatable. Default: the spec's checkpoint from the Hugging Face cache (--smoke: a generated one).",
-    ),
-    scan: str = typer.Option(
-        "auto",
-        "--scan",
-        metavar=choices.SCAN,
-        help="Mamba's scan in the training and profile stages: auto (mamba-ssm's kernels where usable, else "
-        "parallel), kernels, parallel or reference (slow). Not part of any stage's fingerprint.",
-    ),
-    device: str = typer.Option(
-        "auto",
-        "--device",
-        metavar=choices.DEVICE,
-        help="auto (each job's default: training and profile on the GPU when there is one), cpu or cuda (every "
-        "stage, the challenge build and verification included). Not part of any stage's fingerprint.",
-    ),
-    activation_checkpointing: str = typer.Option(
-        "auto",
-        "--activation-checkpointing",
-        metavar=choices.ACTIVATION_CHECKPOINTING,
-        help="Training stages: auto (on a GPU when the micro-batch would not fit otherwise), on or off.",
-    ),
-    precision: str | None = typer.Option(
-        None,
-        "--precision",
-        metavar=choices.PRECISION,
-        help="Training stages: auto (bf16 autocast where the GPU supports it, else fp32), bf16 or fp32; forwarded "
-        "to every training job (default: each job's, the spec setting). Part of the stages' fingerprints.",
-    ),
-    report_to: list[str] = typer.Option(
-        None,
-        "--report-to",
-        metavar=choices.TRACKER,
-        help="Experiment tracking for every training stage: tensorboard, mlflow or wandb (repeatable).",
-    ),
     rdzv_endpoint: str | None = typer.Option(None, "--rdzv-endpoint", help="torchrun rendezvous HOST:PORT (nodes>1)."),
     slurm_partition: str | None = typer.Option(None, "--slurm-partition", help="SLURM partition for every job."),
     slurm_cluster: str = typer.Option(
@@ -255,6 +209,8 @@ def run(
         help="With -- CMD: the primary Hydra config the command composes (its @hydra.main config_name), unless the"
         " command says --config-name itself or every entry of the spec names the same one.",
     ),
+    *,
+    pipeline_values: Mapping[str, Any] | None = None,
 ) -> None:
     """Gate on lint and the environment, then run the pipeline: pretrain -> baselines -> verify -> finetune -> profile
     -> report. Reruns skip finished stages and resume interrupted ones; changed settings rerun what they affect.
@@ -263,10 +219,9 @@ def run(
     it and record it."""
     if command:
         _run_command(command, configs, spec_path, out, config_name, dry_run=dry_run)
-    from mamba_sdm.expected_scan import expect_scan
-    from mamba_sdm.initial_weights import parse_init_from
     from sdmspec.runner.execute import execute
     from sdmspec.runner.gate import env_gate, lint_gate
+    from sdmspec.runner.hooks import require_hooks
     from sdmspec.runner.launchers import capabilities
     from sdmspec.runner.prepare import (
         RunRequest,
@@ -276,19 +231,19 @@ def run(
         prepare_unresolved,
     )
 
+    hooks = require_hooks()
     # In a pipe or a log file, wide enough that a stage's command stays on a line or two.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    pipeline_options = hooks.cli_options()(**(pipeline_values or {}))
     request = RunRequest(
         configs=configs, spec_path=spec_path, out=out, smoke=smoke,
         only=tuple(part for value in only or () for part in value.split(",") if part),
         launcher=launcher, nproc=nproc, nodes=nodes, allow_env_mismatch=allow_env_mismatch, jobs=jobs,
         data_dir=data_dir, rdzv_endpoint=rdzv_endpoint, slurm_partition=slurm_partition, slurm_cluster=slurm_cluster,
         timeout_min=timeout_min, grace_s=grace_s, slurm_signal_delay_s=slurm_signal_delay_s,
-        argv=("sdmspec", *sys.argv[1:]),
-        init_from=parse_init_from(init_from or ()), scan=scan, activation_checkpointing=activation_checkpointing,
-        device=device, precision=precision, report_to=tuple(dict.fromkeys(report_to or ())),
+        argv=("sdmspec", *sys.argv[1:]), pipeline_options=pipeline_options,
     )  # fmt: skip
-    expected_scan = expect_scan(request)
+    expected = hooks.expect(request)
     spec = load_request_spec(request)
     # A run stops at the first gate that refuses; a dry run checks both, shows the plan, then says who would refuse.
     refusals: list[tuple[str, str]] = []
@@ -308,38 +263,35 @@ def run(
         reason = "--smoke" if smoke and not allow_env_mismatch else "--allow-env-mismatch"
         console.print(f"[yellow]accepted ({reason}):[/] the deviations above are recorded in the manifest.")
     try:
-        prepared = prepare_run(request, spec, env, expected_scan=expected_scan)
+        prepared = prepare_run(request, spec, env, expected=expected, hooks=hooks)
     except ConfigError as err:
         if not dry_run or lint.passed:
             raise
         # Configs lint refuses may not resolve into settings ('3e-4' is a string): the stages are still known.
         console.print(f"[yellow]settings unknown:[/] {escape(str(err))}")
-        prepared = prepare_unresolved(request, spec, env, "settings unknown", expected_scan)
+        prepared = prepare_unresolved(request, spec, env, "settings unknown", expected, hooks)
     if dry_run:
         print_plan(prepared, console)
         if refusals:
             _refuse(refusals, console, dry_run=True)
-    # A scan that cannot run here stops everything before any stage starts (exit 2); on SLURM the nodes decide.
-    if expected_scan.problem is not None and capabilities(request.launcher).stages_run_here:
-        raise SdmspecError(expected_scan.problem)
+    # Stages that cannot compute as asked here (a scan) stop everything before any starts (exit 2); on SLURM the
+    # nodes decide.
+    if expected.problem is not None and capabilities(request.launcher).stages_run_here:
+        raise SdmspecError(expected.problem)
     if dry_run:
         raise typer.Exit(EXIT_OK)
-    from mamba_sdm.stages import StageKind
     from sdmspec.cli.run_watch import RunWatcher
     from sdmspec.runner.outputs import stage_folder
 
-    training = {
-        stage.name: stage_folder(stage)
-        for stage in prepared.plan.stages
-        if stage.kind in (StageKind.PRETRAIN, StageKind.FINETUNE)
-    }
+    # The training stages (the distributed ones) log metrics.jsonl: the live display follows them.
+    training = {stage.name: stage_folder(stage) for stage in prepared.plan.stages if stage.distributed}
     with RunWatcher(console, every_s=progress_every_s) as watcher:
         printer = _Printer(console, watcher, training)
         outcome = execute(prepared, make_launcher(prepared), printer)
         printer.flush()
     done = sum(status.value == "done" for status in outcome.statuses.values())
     console.print(f"{done} of {len(outcome.statuses)} stage(s) done; record: {escape(str(outcome.manifest))}")
-    report = prepared.options.out / "report.md"
+    report = prepared.context.out / "report.md"
     if report.is_file():
         console.print(f"report: {escape(str(report))}")
     if outcome.interrupted:
@@ -396,5 +348,43 @@ def _run_command(
     raise typer.Exit(status)
 
 
+# The pipeline's own options are shown after this one: where the run reads and writes, then how its stages compute,
+# then how they are launched (the order `sdmspec run --help` always had).
+_PIPELINE_OPTIONS_AFTER = "data_dir"
+
+
+def with_pipeline_options(options: Callable[..., Mapping[str, Any]] | None) -> Callable[..., None]:
+    """:func:`run` as typer sees it, with the parameters of the pipeline's ``options`` function (its
+    :meth:`~sdmspec.runner.hooks.RunHooks.cli_options`) among its own; their values reach it as ``pipeline_values``.
+
+    Typer builds a command's options from ``inspect.signature``, so the command's ``__signature__`` is the spliced
+    list: the core declares none of a pipeline's options, and their help, defaults and metavars are the pipeline's.
+    """
+    own = [
+        parameter
+        for parameter in inspect.signature(run, eval_str=True).parameters.values()
+        if parameter.name != "pipeline_values"
+    ]
+    extra = list(inspect.signature(options, eval_str=True).parameters.values()) if options else []
+    names = {parameter.name for parameter in extra}
+    clash = sorted(names & {parameter.name for parameter in own})
+    if clash:
+        raise PluginError(f"the pipeline's `sdmspec run` options redefine the core's: {', '.join(clash)}")
+    at = [parameter.name for parameter in own].index(_PIPELINE_OPTIONS_AFTER) + 1
+
+    def command(**values: Any) -> None:
+        pipeline_values = {name: values.pop(name) for name in names}
+        run(**values, pipeline_values=pipeline_values)
+
+    command.__signature__ = inspect.Signature(own[:at] + extra + own[at:])  # type: ignore[attr-defined]
+    command.__doc__ = run.__doc__
+    command.__name__ = command.__qualname__ = "run"
+    return command
+
+
 def register(app: typer.Typer) -> None:
-    app.command("run")(run)
+    from sdmspec.runner.hooks import installed_hooks
+
+    # No pipeline with a stage graph: the command still runs `-- CMD`, and refuses the pipeline in one line.
+    hooks = installed_hooks()
+    app.command("run")(with_pipeline_options(hooks.cli_options() if hooks else None))

@@ -18,8 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mamba_sdm.expected_scan import stage_acceleration, stage_precision
-from mamba_sdm.stages import Stage, StageKind, Trigger
 from sdmspec import stage_lock
 from sdmspec.errors import EXIT_DISK_FULL, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, DiskFullError, SdmspecError
 from sdmspec.io import disk_full_error, is_disk_full, remove_stale_temps
@@ -30,6 +28,7 @@ from sdmspec.runner.manifest import Manifest, StageStatus, now, read_manifest
 from sdmspec.runner.outputs import digest_outputs, stage_folder
 from sdmspec.runner.prepare import PreparedRun
 from sdmspec.runner.record import open_store
+from sdmspec.runner.stage import MarkerCheck, Stage, Trigger
 from sdmspec.runner.state import marker_ok, upstream_runs
 
 ENDED = (StageStatus.DONE, StageStatus.FAILED, StageStatus.SKIPPED, StageStatus.INTERRUPTED)
@@ -108,7 +107,7 @@ def disk_full_message(log: str | None) -> str:
 def _failure_message(stage: Stage, code: int) -> str:
     if code < 0:
         return f"killed by {signal.Signals(-code).name}" if -code in signal.valid_signals() else f"signal {-code}"
-    if stage.kind is StageKind.VERIFY and Path(stage.marker).is_file():
+    if stage.marker_check is MarkerCheck.VERDICT_MATCH and Path(stage.marker).is_file():
         return f"iso-sparsity mismatch (verdict in {stage.marker})" if code else "the verdict is not a match"
     if code == 0:
         return f"exited 0 but did not write {stage.marker}"
@@ -138,12 +137,7 @@ class _Dispatcher:
         self.status[stage.name] = status
         changes: dict[str, object] = {"status": status, "message": message, "ended_at": now()}
         if status is StageStatus.DONE:
-            acceleration = stage_acceleration(stage.marker)
-            if acceleration is not None:
-                changes["acceleration"] = acceleration
-            precision = stage_precision(stage.marker)
-            if precision is not None:
-                changes["precision"] = precision
+            changes.update(self.prepared.hooks.finished(stage))  # what its job says it ran (a kernel, a precision)
             try:
                 changes["outputs_digest"] = digest_outputs(stage)
             except OSError as err:
@@ -310,7 +304,7 @@ def execute(
     prepared: PreparedRun, launcher: Launcher, emit: Callable[[RunEvent], None] = lambda event: None
 ) -> RunOutcome:
     """Run the prepared stages with ``launcher``, recording everything in ``OUT/manifest.json``."""
-    out = prepared.options.out
+    out = prepared.context.out
     with folder_lock(out):
         # What was planned came from the manifest as it was before the lock: a run that used the folder since then
         # (it held the lock while this one prepared) must not be overwritten with that older record, nor redone.

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mamba_sdm.initial_weights import StageInit
-from mamba_sdm.stages import HOW_OPTIONS, Plan, PlanOptions
 from sdmspec.io import sha256_file
+from sdmspec.runner.stage import Plan
 from sdmspec.settings import ExperimentSettings, config_files
 
 
@@ -29,6 +28,15 @@ def config_hashes(configs: Path) -> dict[str, str]:
     """sha256 of every config file under ``configs``, keyed by its path relative to ``configs``."""
     root = configs if configs.is_dir() else configs.parent
     return {str(path.relative_to(root)): sha256_file(path) for path in config_files([configs])}
+
+
+@dataclass(frozen=True)
+class StageInit:
+    """The weights a stage starts from, as a pipeline's hooks resolved them: what its fingerprint holds (what they
+    are, not where they lie), and the record the manifest keeps."""
+
+    fingerprint: Mapping[str, Any]
+    record: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -41,33 +49,37 @@ class StageInputs:
     init: Mapping[str, Any] | None = None
 
 
-def _portable(argv: tuple[str, ...], options: PlanOptions) -> list[str]:
-    out = str(options.out)
+def portable_argv(argv: tuple[str, ...], how_options: Collection[str], *, out: Path, python: str) -> list[str]:
+    """``argv`` as fingerprinted: the run folder as ``$OUT``, the interpreter as ``python``, and each of
+    ``how_options`` left out with its value."""
+    out_text = str(out)
     portable = []
     skip = False
     for index, arg in enumerate(argv):
-        # How a stage computes (the scan path, activation checkpointing) gives the same result: switching it must
-        # not throw away finished stages.
+        # How a stage computes (a kernel, a device) gives the same result: switching it must not throw away
+        # finished stages.
         if skip:
             skip = False
-        elif arg in HOW_OPTIONS:
+        elif arg in how_options:
             skip = True
-        elif index == 0 and arg == options.python:
+        elif index == 0 and arg == python:
             portable.append("python")
         else:
-            portable.append(arg.replace(out, "$OUT"))
+            portable.append(arg.replace(out_text, "$OUT"))
     return portable
 
 
 def fingerprint_plan(
     plan: Plan,
-    options: PlanOptions,
+    out: Path,
+    python: str,
     spec_digest: str,
     settings: ExperimentSettings,
     inits: Mapping[str, StageInit] | None = None,
 ) -> dict[str, StageInputs]:
-    """Every stage's fingerprint, in plan order (upstreams are fingerprinted first); ``inits``: each size's start
-    (:func:`mamba_sdm.initial_weights.resolve_inits`), required for the stages that read one."""
+    """Every stage's fingerprint, in plan order (upstreams are fingerprinted first); ``out`` and ``python``: the run
+    folder and interpreter the commands name; ``inits``: the starting weights by ``Stage.reads_init`` key (from the
+    pipeline's :meth:`~sdmspec.runner.hooks.RunHooks.resolve_inits`), required for the stages that read some."""
     found: dict[str, StageInputs] = {}
     for stage in plan.stages:
         read = {
@@ -77,7 +89,7 @@ def fingerprint_plan(
         }
         origins = tuple(sorted({settings.origins[key] for key in read}))
         payload = {
-            "argv": _portable(stage.argv, options),
+            "argv": portable_argv(stage.argv, plan.how_options, out=out, python=python),
             "spec": spec_digest,
             "settings": read,
             "upstream": {name: found[name].fingerprint for name in stage.depends_on},

@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from mamba_sdm.stages import Stage
 from sdmspec.io import sha256_file
+from sdmspec.runner.stage import Stage
 
 MODEL_FOLDER = "model"
 

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sdmspec
-from mamba_sdm.expected_scan import ExpectedScan, expect_scan
-from mamba_sdm.initial_weights import resolve_inits
-from mamba_sdm.stages import Plan, PlanOptions, Trigger, build_plan, select
 from sdmspec.errors import SdmspecError
 from sdmspec.gitstate import GitState, git_state
 from sdmspec.runner.fingerprint import StageInputs, config_hashes, fingerprint_plan
 from sdmspec.runner.gate import EnvGate
+from sdmspec.runner.hooks import Expectation, PlanContext, RunHooks, require_hooks
 from sdmspec.runner.launchers import LAUNCHERS
 from sdmspec.runner.launchers.base import Launcher
 from sdmspec.runner.manifest import Manifest, read_manifest
+from sdmspec.runner.stage import Plan, Trigger, select
 from sdmspec.runner.state import StageState, plan_state, stages_to_run
 from sdmspec.schema import PaperSpec, find_spec_dir, load_spec
 from sdmspec.settings import resolve_settings
@@ -53,22 +54,13 @@ class RunRequest:
     grace_s: float = 120.0
     slurm_signal_delay_s: int = 120
     argv: tuple[str, ...] = field(default_factory=lambda: tuple(sys.argv))
-    # (size, folder) pairs from `--init-from SIZE=DIR`: where that size's pre-training starts.
-    init_from: tuple[tuple[str, Path], ...] = ()
-    # How the training and profile stages run the model (see mamba_sdm.models.scan and mamba_sdm.models.memory).
-    scan: str = "auto"
-    activation_checkpointing: str = "auto"
-    device: str = "auto"
-    precision: str | None = None
-    report_to: tuple[str, ...] = ()
+    # The pipeline's own options, as its RunHooks.cli_options parsed them: only its hooks read them (an empty
+    # mapping is every default).
+    pipeline_options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def out_dir(self) -> Path:
         return (self.out or (SMOKE_OUT if self.smoke else FULL_OUT)).resolve()
-
-    @property
-    def init_folders(self) -> dict[str, Path]:
-        return {size: folder.resolve() for size, folder in self.init_from}
 
     @property
     def parallel_jobs(self) -> int:
@@ -92,7 +84,7 @@ class PreparedRun:
 
     request: RunRequest
     spec: PaperSpec
-    options: PlanOptions
+    context: PlanContext
     plan: Plan
     selected: tuple[str, ...]
     inputs: dict[str, StageInputs]
@@ -102,24 +94,20 @@ class PreparedRun:
     env: EnvGate
     config_hashes: dict[str, str]
     git: GitState
-    # The scan the model stages are expected to run here, and why (the manifest records it).
-    expected_scan: ExpectedScan
+    # How the stages are expected to compute here, and why (the manifest records it).
+    expected: Expectation
+    # The pipeline whose stage graph this is: the runner asks it what each finished stage ran.
+    hooks: RunHooks
 
 
-def plan_options(request: RunRequest) -> PlanOptions:
-    """What the plan is built from: the request's paths resolved, and how its stages are to compute."""
-    return PlanOptions(
+def plan_context(request: RunRequest) -> PlanContext:
+    """What the plan is built from besides the spec and the pipeline's options: the request's paths resolved."""
+    return PlanContext(
         out=request.out_dir,
         configs=request.configs.resolve(),
         spec_path=resolve_spec_path(request),
         smoke=request.smoke,
         data_dir=request.data_dir.resolve() if request.data_dir else None,
-        init_from=request.init_folders,
-        scan=request.scan,
-        activation_checkpointing=request.activation_checkpointing,
-        device=request.device,
-        precision=request.precision,
-        report_to=request.report_to,
     )
 
 
@@ -128,25 +116,26 @@ def prepare_run(
     spec: PaperSpec,
     env: EnvGate,
     plan: Plan | None = None,
-    expected_scan: ExpectedScan | None = None,
+    expected: Expectation | None = None,
+    hooks: RunHooks | None = None,
 ) -> PreparedRun:
     """Plan the run, fingerprint it, and hold it against the previous manifest in the output folder.
 
-    ``plan`` replaces the spec's pipeline (tests inject light stages through it). Refuses (SdmspecError, exit 2) to
-    start a selected stage whose upstream is neither selected nor done: ``--only`` never runs anything unasked.
+    ``hooks``: the pipeline's (default: the installed one's); ``plan`` replaces the graph its hooks build (tests
+    inject light stages through it). Refuses (SdmspecError, exit 2) to start a selected stage whose upstream is
+    neither selected nor done: ``--only`` never runs anything unasked.
     """
     if request.launcher not in LAUNCHERS:
         raise SdmspecError(f"unknown launcher {request.launcher!r}; choose one of {', '.join(LAUNCHERS)}")
-    options = plan_options(request)
-    configs = options.configs
-    plan = plan or build_plan(spec, options)
+    hooks = hooks or require_hooks()
+    context = plan_context(request)
+    configs = context.configs
+    plan = plan or hooks.build_plan(spec, context, request.pipeline_options)
     selected = select(plan, request.only)
     settings = resolve_settings([configs], spec)
-    previous = read_manifest(options.out)
-    inits = resolve_inits(
-        spec, plan, settings.values, smoke=request.smoke, init_from=options.init_from, previous=previous
-    )
-    inputs = fingerprint_plan(plan, options, spec.digest, settings, inits)
+    previous = read_manifest(context.out)
+    inits = hooks.resolve_inits(spec, plan, settings.values, context, request.pipeline_options, previous)
+    inputs = fingerprint_plan(plan, context.out, context.python, spec.digest, settings, inits)
     states = plan_state(plan, inputs, previous, spec.digest)
     to_run = stages_to_run(plan, states, selected)
     chosen = set(to_run)
@@ -163,7 +152,7 @@ def prepare_run(
     return PreparedRun(
         request=request,
         spec=spec,
-        options=options,
+        context=context,
         plan=plan,
         selected=selected,
         inputs=inputs,
@@ -173,12 +162,18 @@ def prepare_run(
         env=env,
         config_hashes=config_hashes(configs),
         git=git_state(Path(sdmspec.__file__).parent),
-        expected_scan=expected_scan or expect_scan(request),
+        expected=expected or hooks.expect(request),
+        hooks=hooks,
     )
 
 
 def prepare_unresolved(
-    request: RunRequest, spec: PaperSpec, env: EnvGate, why: str, expected_scan: ExpectedScan | None = None
+    request: RunRequest,
+    spec: PaperSpec,
+    env: EnvGate,
+    why: str,
+    expected: Expectation | None = None,
+    hooks: RunHooks | None = None,
 ) -> PreparedRun:
     """The plan alone, for a dry run whose configs do not resolve into settings (the lint gate refuses them).
 
@@ -186,31 +181,33 @@ def prepare_unresolved(
     nothing can be fingerprinted or compared with the previous run, so every selected stage is shown as to run, for
     ``why``. Never executed: such a run is refused before it starts.
     """
-    options = plan_options(request)
-    configs = options.configs
-    plan = build_plan(spec, options)
+    hooks = hooks or require_hooks()
+    context = plan_context(request)
+    configs = context.configs
+    plan = hooks.build_plan(spec, context, request.pipeline_options)
     selected = select(plan, request.only)
     chosen = set(selected)
     return PreparedRun(
         request=request,
         spec=spec,
-        options=options,
+        context=context,
         plan=plan,
         selected=selected,
         inputs={},
         states={name: StageState(done=False, reason=why) for name in plan.names},
         to_run=tuple(name for name in plan.names if name in chosen),
-        previous=read_manifest(options.out),
+        previous=read_manifest(context.out),
         env=env,
         config_hashes=config_hashes(configs),
         git=git_state(Path(sdmspec.__file__).parent),
-        expected_scan=expected_scan or expect_scan(request),
+        expected=expected or hooks.expect(request),
+        hooks=hooks,
     )
 
 
 def make_launcher(prepared: PreparedRun) -> Launcher:
     """The launcher the request names, writing its logs under the run's output folder."""
-    request, out = prepared.request, prepared.options.out
+    request, out = prepared.request, prepared.context.out
     env = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"} if request.smoke else {}
     if request.launcher == "local":
         from sdmspec.runner.launchers.local import LocalLauncher

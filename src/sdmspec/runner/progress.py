@@ -14,10 +14,24 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from mamba_sdm.jobs.throughput import format_duration
-
 METRICS_FILE = "metrics.jsonl"
 _TAIL_BYTES = 64 * 1024
+
+
+def format_duration(seconds: float) -> str:
+    """A duration as a person reads it (an ETA, a stage's age), the same in every display: ``3d 4h``, ``2h 05m``,
+    ``4m 10s``, ``12s``."""
+    whole = round(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
 
 
 @dataclass(frozen=True)

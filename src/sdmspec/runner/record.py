@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mamba_sdm.stages import Stage
 from sdmspec.runner.gate import smoke_deviation
 from sdmspec.runner.launchers.base import Launcher
 from sdmspec.runner.manifest import Invocation, Manifest, ManifestStore, StageRecord, StageStatus, now
 from sdmspec.runner.outputs import digest_outputs
 from sdmspec.runner.prepare import PreparedRun
+from sdmspec.runner.stage import Stage
 
 
 def _mtime(path: str) -> str:
@@ -33,7 +33,7 @@ def _synced(stage: Stage, record: StageRecord | None, prepared: PreparedRun) -> 
     """The stage's record with its current command and paths, and its status as this invocation found it."""
     fields = {
         "name": stage.name,
-        "kind": stage.kind.value,
+        "kind": stage.kind,
         "command": list(stage.argv),
         "depends_on": list(stage.depends_on),
         "inputs": list(stage.inputs),
@@ -68,9 +68,9 @@ def open_store(prepared: PreparedRun, launcher: Launcher) -> ManifestStore:
     previous = prepared.previous
     manifest = Manifest(
         created_at=previous.created_at if previous else now(),
-        spec_path=str(prepared.options.spec_path),
+        spec_path=str(prepared.context.spec_path),
         spec_hash=spec.digest,
-        configs=str(prepared.options.configs),
+        configs=str(prepared.context.configs),
         config_hashes=prepared.config_hashes,
         git_commit=prepared.git.commit,
         git_dirty=prepared.git.dirty,
@@ -80,12 +80,7 @@ def open_store(prepared: PreparedRun, launcher: Launcher) -> ManifestStore:
         smoke=request.smoke,
         launcher=launcher.name,
         launcher_options=launcher.options(),
-        acceleration={
-            "scan": prepared.expected_scan.record(),
-            "activation_checkpointing": request.activation_checkpointing,
-            "precision": request.precision or "each job's default (the spec setting)",
-            "report_to": list(request.report_to),
-        },
+        acceleration=prepared.expected.record(),
         invocations=[
             *(previous.invocations if previous else []),
             Invocation(
@@ -101,7 +96,7 @@ def open_store(prepared: PreparedRun, launcher: Launcher) -> ManifestStore:
             for stage in prepared.plan.stages
         },
     )
-    store = ManifestStore(prepared.options.out, manifest)
+    store = ManifestStore(prepared.context.out, manifest)
     store.save()
     store.hold_reserve()
     return store

@@ -17,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mamba_sdm.stages import MarkerCheck, Plan, Stage, StageKind
 from sdmspec.runner.fingerprint import StageInputs
 from sdmspec.runner.manifest import Manifest, StageRecord, StageStatus
 from sdmspec.runner.outputs import check_stages
+from sdmspec.runner.stage import MarkerCheck, Plan, Stage, Trigger
 
 
 def marker_ok(stage: Stage) -> bool:
@@ -88,11 +88,13 @@ def stage_state(
     if record.status is StageStatus.FAILED:
         return StageState(False, "failed last time")
     if not marker_ok(stage):
-        if stage.kind is StageKind.VERIFY and Path(stage.marker).is_file():
+        if stage.marker_check is MarkerCheck.VERDICT_MATCH and Path(stage.marker).is_file():
             return StageState(False, "iso-sparsity mismatch last time")
         return StageState(False, "result missing" if record.status is StageStatus.DONE else record.status.value)
-    if stage.kind in (StageKind.REPORT, StageKind.VERIFY) and record.status is not StageStatus.DONE:
-        # Their marker is not a job's last write, so the runner's own record decides.
+    verdict, after_any = stage.marker_check is MarkerCheck.VERDICT_MATCH, stage.trigger is Trigger.AFTER_ANY
+    if (verdict or after_any) and record.status is not StageStatus.DONE:
+        # A verdict, or a stage written from whatever its upstreams left (a report): their marker is not a job's
+        # last write, so the runner's own record decides.
         return StageState(False, record.status.value)
     problem = (outputs or {}).get(stage.name)
     if problem is not None:

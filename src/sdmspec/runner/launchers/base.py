@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mamba_sdm.stages import Stage
+from sdmspec.runner.stage import Stage
 
 
 @dataclass

@@ -19,10 +19,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
-from mamba_sdm.stages import Stage
 from sdmspec import stage_lock
 from sdmspec.runner.launchers.base import Handle
 from sdmspec.runner.outputs import stage_folder
+from sdmspec.runner.stage import Stage
 
 
 def descendants(pid: int) -> list[int]:

@@ -29,11 +29,11 @@ from typing import Any
 
 from submitit.helpers import Checkpointable, DelayedSubmission
 
-from mamba_sdm.stages import Stage
 from sdmspec import stage_lock
 from sdmspec.runner.launchers.base import Handle
 from sdmspec.runner.launchers.torchrun import DEFAULT_PORT, torchrun_argv
 from sdmspec.runner.outputs import stage_folder
+from sdmspec.runner.stage import Stage
 
 DEFAULT_TIMEOUT_MIN = 3 * 24 * 60
 DEFAULT_SIGNAL_DELAY_S = 120

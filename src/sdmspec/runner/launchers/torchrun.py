@@ -13,9 +13,9 @@ import socket
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from mamba_sdm.stages import Stage
 from sdmspec.errors import SdmspecError
 from sdmspec.runner.launchers.local import LocalLauncher
+from sdmspec.runner.stage import Stage
 
 DEFAULT_PORT = 29500
 
