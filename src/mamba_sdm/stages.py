@@ -8,19 +8,35 @@ The graph, for the spec's variants and GLUE tasks::
 
 A stage's name is also its folder under the run's output (``OUT/finetune/mamba-130m-sdm/sst2``) and its log's path
 (``OUT/logs/finetune/mamba-130m-sdm/sst2.log``). Stages hold no behaviour: launchers run ``argv``; the pipeline
-decides what is done from ``marker`` and the fingerprints (:mod:`sdmspec.runner.fingerprint`). The stage and plan
-types are the core runner's (:mod:`sdmspec.runner.stage`); this module builds this paper's graph of them.
+decides what is done from ``marker`` and the fingerprints (:mod:`sdmspec.runner.fingerprint`). A job stage (pretrain,
+challenge, finetune) runs ``sdmspec job NAME --config OUT/<stage>/stage.json``: its inputs as the typed model of
+:mod:`mamba_sdm.jobs.inputs`, whose ``what`` (less what enters by digest) is the stage's declared fingerprint. The
+stage and plan types are the core runner's (:mod:`sdmspec.runner.stage`); this module builds this paper's graph of
+them.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
-from mamba_sdm.jobs.inputs import finetune_reads, pretrain_reads
+from mamba_sdm.jobs.inputs import (
+    ChallengeHow,
+    ChallengeInputs,
+    ChallengeWhat,
+    FinetuneInputs,
+    FinetuneWhat,
+    JobInputs,
+    PretrainInputs,
+    PretrainWhat,
+    TrainingHow,
+    finetune_reads,
+    pretrain_reads,
+)
 from mamba_sdm.jobs.precision import PRECISIONS
 from mamba_sdm.spec import Method, Spec, Variant
 from sdmspec.errors import SdmspecError
@@ -74,9 +90,12 @@ def _job(options: PlanOptions, *args: str) -> tuple[str, ...]:
     return (options.python, "-m", "sdmspec", *args)
 
 
+# Where a job stage's typed inputs lie, in its own folder (the runner writes it; the job reads it with --config).
+STAGE_CONFIG = "stage.json"
 # The plan's how_options (fingerprints leave them out, see sdmspec.runner.fingerprint): how a stage computes, never
 # what (the scan path, the device, activation checkpointing), where the initial weights lie (their sha256 is
-# fingerprinted instead), and where a job reports to.
+# fingerprinted instead), and where a job reports to. The job stages declare what they compute instead
+# (Stage.what); these still apply to the other stages' command lines and to the job stages' legacy ones.
 HOW_OPTIONS = ("--scan", "--activation-checkpointing", "--device", "--init-from", "--report-to")
 
 
@@ -117,6 +136,33 @@ class _Builder:
         self.model_stage: dict[str, str] = {}  # variant -> the stage whose folder holds its model
         self.ready_stage: dict[str, str] = {}  # variant -> the stage after which the model may be used (verified)
 
+    def _training_what(self) -> dict[str, Any]:
+        options = self.options
+        return {
+            "configs": options.configs, "spec_path": options.spec_path, "smoke": options.smoke,
+            "data_dir": options.data_dir, "precision": options.precision,
+        }  # fmt: skip
+
+    def _training_how(self) -> dict[str, Any]:
+        options = self.options
+        device = {} if options.device == "auto" else {"device": options.device}
+        return {
+            "scan": options.scan, "activation_checkpointing": options.activation_checkpointing,
+            "report_to": options.report_to, **device,
+        }  # fmt: skip
+
+    def _typed(self, inputs: JobInputs, folder: Path) -> None:
+        """The stage just added runs its job from ``inputs`` (``--config FOLDER/stage.json``, written by the runner)
+        and declares ``inputs.fingerprint_what()`` as what it computes; the flags it ran with before stay its
+        ``legacy_argv``, so that run folders recorded then are recognised."""
+        stage = self.stages[-1]
+        config_file = folder / STAGE_CONFIG
+        argv = _job(self.options, "job", inputs.job, "--config", str(config_file))
+        self.stages[-1] = replace(
+            stage, argv=argv, config=inputs.model_dump(mode="json"), config_file=str(config_file),
+            what=inputs.fingerprint_what(), legacy_argv=stage.argv,
+        )  # fmt: skip
+
     def pretrain(self, variant: Variant) -> None:
         name = f"pretrain/{variant.name}"
         folder = self.out / name
@@ -128,12 +174,17 @@ class _Builder:
         start = self.options.init_from.get(variant.size)  # the dense and SDM variants of a size share it
         if start is not None:
             argv += ("--init-from", str(start))
+        inputs = PretrainInputs(
+            what=PretrainWhat(variant=variant.name, init_from=start, **self._training_what()),
+            how=TrainingHow(out=folder, **self._training_how()),
+        )
         self.stages.append(
             Stage(name, StageKind.PRETRAIN.value, argv, inputs=(str(start),) if start else (), outputs=(str(folder),),
                   depends_on=(), marker=str(folder / "result.json"),
                   reads_settings=pretrain_reads(),
                   distributed=True, needs_gpu=True, reads_init=variant.size)
         )  # fmt: skip
+        self._typed(inputs, folder)
         self.model_stage[variant.name] = self.ready_stage[variant.name] = name
 
     def baseline(self, variant: Variant) -> None:
@@ -147,10 +198,18 @@ class _Builder:
             self.options, "job", "challenge", "--variant", variant.name, "--dense", str(dense), "--sdm", str(sdm),
             "--out", str(folder), *_common(self.options, configs=False, data=False), *_device(self.options),
         )  # fmt: skip
+        device = {} if self.options.device == "auto" else {"device": self.options.device}
+        inputs = ChallengeInputs(
+            what=ChallengeWhat(
+                variant=variant.name, dense=dense, sdm=sdm, spec_path=self.options.spec_path, smoke=self.options.smoke
+            ),
+            how=ChallengeHow(out=folder, **device),
+        )
         self.stages.append(
             Stage(name, StageKind.CHALLENGE.value, argv, inputs=(str(dense), str(sdm)), outputs=(str(folder),),
                   depends_on=(dense_stage, sdm_stage), marker=str(folder / "result.json"))
         )  # fmt: skip
+        self._typed(inputs, folder)
         verify = f"verify/{variant.name}"
         verdict, plot = self.out / verify / "iso_sparsity.json", self.out / verify / "sparsity.png"
         argv = _job(
@@ -191,12 +250,17 @@ class _Builder:
             *_acceleration(self.options, training=True),
         )  # fmt: skip
         upstream = tuple(dict.fromkeys((self.model_stage[variant.name], self.ready_stage[variant.name])))
+        inputs = FinetuneInputs(
+            what=FinetuneWhat(variant=variant.name, task=task, checkpoint=checkpoint, **self._training_what()),
+            how=TrainingHow(out=folder, **self._training_how()),
+        )
         self.stages.append(
             Stage(name, StageKind.FINETUNE.value, argv, inputs=(str(checkpoint),), outputs=(str(folder),),
                   depends_on=upstream, marker=str(folder / "result.json"),
                   reads_settings=finetune_reads(task), distributed=True,
                   needs_gpu=True)
         )  # fmt: skip
+        self._typed(inputs, folder)
 
     def report(self) -> None:
         report = self.out / "report.md"

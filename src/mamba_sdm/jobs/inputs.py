@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
@@ -95,6 +96,20 @@ def finetune_reads(task: str) -> tuple[str, ...]:
 # --- The inputs models ----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ByDigest:
+    """Marks a field of ``what`` that a stage's fingerprint holds in another form, so its value (a path) is left out
+    of :meth:`JobInputs.fingerprint_what`: moving a repository, a cache or a run folder must not rerun anything."""
+
+    holds: str  # what the fingerprint holds instead
+
+
+_SPEC = ByDigest("the spec's digest")
+_SETTINGS = ByDigest("the values of the settings the job reads")
+_WEIGHTS = ByDigest("the starting weights' sha256")
+_UPSTREAM = ByDigest("the upstream stage's fingerprint")
+
+
 class _Strict(BaseModel):
     # Frozen: the inputs of a running job do not change. forbid: a misspelt key in a stage.json is an error.
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -104,7 +119,7 @@ class JobWhat(_Strict):
     """What every job computes from."""
 
     variant: str
-    spec_path: Path | None = None
+    spec_path: Annotated[Path | None, _SPEC] = None
     smoke: bool = False
     seed: int = 0
 
@@ -112,7 +127,7 @@ class JobWhat(_Strict):
 class TrainingWhat(JobWhat):
     """What a training job (pre-training, fine-tuning) computes from."""
 
-    configs: Path = Path("configs")
+    configs: Annotated[Path, _SETTINGS] = Path("configs")
     data_dir: Path | None = None
     tokenizer: Path | None = None
     # auto, bf16 or fp32; None: the spec setting training.precision decides. Checked by the job (check_precision),
@@ -124,20 +139,20 @@ class TrainingWhat(JobWhat):
 class PretrainWhat(TrainingWhat):
     max_steps: Annotated[int, Field(ge=0)] | None = None  # 0: export the starting weights
     # The folder Phase A starts from (None: the spec's checkpoint from the cache, or the smoke one).
-    init_from: Path | None = None
+    init_from: Annotated[Path | None, _WEIGHTS] = None
 
 
 class FinetuneWhat(TrainingWhat):
     max_steps: Annotated[int, Field(ge=1)] | None = None
     task: str
-    checkpoint: Path
+    checkpoint: Annotated[Path, _UPSTREAM]
 
 
 class ChallengeWhat(JobWhat):
-    dense: Path
-    sdm: Path
+    dense: Annotated[Path, _UPSTREAM]
+    sdm: Annotated[Path, _UPSTREAM]
     # The build reads no settings; configs given are still held to lint.
-    configs: Path | None = None
+    configs: Annotated[Path | None, _SETTINGS] = None
 
 
 class JobHow(_Strict):
@@ -171,6 +186,13 @@ class JobInputs(_Strict):
         """sha256 of the job's name and ``what`` as canonical JSON: equal exactly when the result should be."""
         body = {"job": self.job, "what": self.what.model_dump(mode="json")}
         return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+    def fingerprint_what(self) -> dict[str, object]:
+        """What a stage running this job computes, as its fingerprint declares it (``Stage.what``): the job and
+        ``what`` without the fields marked :class:`ByDigest`, whose values the fingerprint holds in another form."""
+        fields = type(self.what).model_fields
+        elsewhere = {name for name, info in fields.items() if any(isinstance(m, ByDigest) for m in info.metadata)}
+        return {"job": self.job, "what": self.what.model_dump(mode="json", exclude=elsewhere)}
 
     def job_options(self) -> JobOptions:
         """The options the job functions take, filled from this model only."""

@@ -9,6 +9,7 @@ remains, marks them interrupted (with the job's own line when it said where it s
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -20,8 +21,9 @@ from pathlib import Path
 
 from sdmspec import stage_lock
 from sdmspec.errors import EXIT_DISK_FULL, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, DiskFullError, SdmspecError
-from sdmspec.io import disk_full_error, is_disk_full, remove_stale_temps
+from sdmspec.io import atomic_write_text, disk_full_error, is_disk_full, remove_stale_temps
 from sdmspec.runner.control import StopRequests, busy_stages, folder_lock
+from sdmspec.runner.fingerprint import FINGERPRINT_SCHEME, LEGACY_SCHEME
 from sdmspec.runner.launchers import capabilities
 from sdmspec.runner.launchers.base import Handle, Launcher
 from sdmspec.runner.manifest import Manifest, StageStatus, now, read_manifest
@@ -97,6 +99,20 @@ def _stopped_message(log: str | None, code: int, grace_s: float, killed: bool) -
 _ERROR_LINE = "sdmspec: error: "
 
 
+def write_stage_config(stage: Stage) -> None:
+    """Write the stage's typed inputs where its command reads them (``--config``), unless another process holds the
+    stage's folder: its job is running and reads the file it was given."""
+    if stage.config is None or stage.config_file is None:
+        return
+    folder = stage_folder(stage)
+    holder = stage_lock.holder(folder)
+    if holder is not None:
+        raise stage_lock.FolderBusyError(folder, holder)
+    path = Path(stage.config_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(stage.config, indent=2, sort_keys=True) + "\n")
+
+
 def disk_full_message(log: str | None) -> str:
     """What a stage that exited with ``EXIT_DISK_FULL`` says: the one line its error handler printed last (the path,
     the space needed, what is free), else the exit status alone. The exit status decides; the line only informs."""
@@ -152,6 +168,14 @@ class _Dispatcher:
         log = self.store.stage(stage.name).log
         self.emit(RunEvent(status.value, stage.name, message, log, duration))
 
+    def _upgrade(self, name: str) -> None:
+        """A done stage recorded by an earlier version (its legacy fingerprint matched): record this version's, so
+        that later runs compare like with like."""
+        record = self.store.stage(name)
+        inputs = self.prepared.inputs.get(name)
+        if inputs is not None and record.fingerprint_scheme in (None, LEGACY_SCHEME):
+            self.store.update_stage(name, fingerprint=inputs.fingerprint, fingerprint_scheme=FINGERPRINT_SCHEME)
+
     def _start(self, stage: Stage, waiting: list[str]) -> None:
         inputs = self.prepared.inputs[stage.name]
         record = self.store.stage(stage.name)
@@ -172,6 +196,7 @@ class _Dispatcher:
             job_id=None,
             outputs_digest=None,
             fingerprint=inputs.fingerprint,
+            fingerprint_scheme=FINGERPRINT_SCHEME,
             settings=dict(inputs.settings),
             setting_origins=list(inputs.setting_origins),
             init=dict(inputs.init) if inputs.init is not None else None,
@@ -180,6 +205,7 @@ class _Dispatcher:
             message=None,
         )
         try:
+            write_stage_config(stage)
             handle = self.launcher.start(stage, {name: self.running[name] for name in waiting})
         except stage_lock.FolderBusyError as busy:
             self._mark(stage, StageStatus.FAILED, f"still running ({busy.holder}); wait or stop it")
@@ -243,6 +269,7 @@ class _Dispatcher:
         """Run until every queued stage ended; returns whether the run was interrupted."""
         for name in self.plan.names:
             if name not in self.to_run and self.prepared.states[name].done and name in self.prepared.selected:
+                self._upgrade(name)
                 self.emit(RunEvent("reused", name, "done (unchanged)"))
         with self.stops.installed():
             try:

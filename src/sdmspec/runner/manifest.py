@@ -57,6 +57,8 @@ class StageRecord(_Record):
     outputs: list[str] = Field(default_factory=list)
     marker: str
     fingerprint: str | None = None
+    # Which way `fingerprint` was computed (sdmspec.runner.fingerprint); absent in records written before schemes.
+    fingerprint_scheme: int | None = None
     settings: dict[str, Scalar] = Field(default_factory=dict)
     setting_origins: list[str] = Field(default_factory=list)
     # Model stages: the scan the job ran, and whether it checkpointed activations (from its result, once done).

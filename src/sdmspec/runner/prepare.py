@@ -135,7 +135,9 @@ def prepare_run(
     settings = resolve_settings([configs], spec)
     previous = read_manifest(context.out)
     inits = hooks.resolve_inits(spec, plan, settings.values, context, request.pipeline_options, previous)
-    inputs = fingerprint_plan(plan, context.out, context.python, spec.digest, settings, inits)
+    # The spec folder and the configs enter by digest and by the values read: where the repository lies does not.
+    stand_ins = {str(context.spec_path): "$SPEC", str(context.configs): "$CONFIGS"}
+    inputs = fingerprint_plan(plan, context.out, context.python, spec.digest, settings, inits, stand_ins=stand_ins)
     states = plan_state(plan, inputs, previous, spec.digest)
     to_run = stages_to_run(plan, states, selected)
     chosen = set(to_run)

@@ -9,7 +9,7 @@ also its folder under the run's output and its log's path (``OUT/logs/<name>.log
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -55,6 +55,18 @@ class Stage:
     distributed: bool = False
     needs_gpu: bool = False
     trigger: Trigger = Trigger.AFTER_OK
+    # The stage's typed inputs as JSON, written by the runner to `config_file` before it launches `argv` (which names
+    # that file: ``sdmspec job pretrain --config OUT/pretrain/x/stage.json``); None: the command line says it all.
+    config: Mapping[str, object] | None = None
+    config_file: str | None = None
+    # What the stage computes, declared by the pipeline (a job's inputs without how it runs, and without what enters
+    # the fingerprint by digest: the spec, the settings read, the starting weights, the upstream models). When given,
+    # the fingerprint hashes it instead of the command line, so renaming a flag or adding a "how" option reruns
+    # nothing. None: the command line is the declaration (less the plan's how options).
+    what: Mapping[str, object] | None = None
+    # The command line a stage with `what` ran before it took a config file: fingerprints recorded then hashed it, so
+    # a run folder written by an earlier version is recognised as done (and its records upgraded). Never run.
+    legacy_argv: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

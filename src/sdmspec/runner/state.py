@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdmspec.runner.fingerprint import StageInputs
+from sdmspec.runner.fingerprint import LEGACY_SCHEME, StageInputs
 from sdmspec.runner.manifest import Manifest, StageRecord, StageStatus
 from sdmspec.runner.outputs import check_stages
 from sdmspec.runner.stage import MarkerCheck, Plan, Stage, Trigger
@@ -34,6 +34,13 @@ def marker_ok(stage: Stage) -> bool:
         except (OSError, ValueError, AttributeError):
             return False
     return True
+
+
+def legacy_match(record: StageRecord, inputs: StageInputs) -> bool:
+    """Whether a record written before fingerprint schemes holds the fingerprint the stage had then: a run folder of
+    an earlier version is done where it was, and its records are upgraded when the run starts."""
+    legacy = record.fingerprint_scheme in (None, LEGACY_SCHEME)
+    return legacy and inputs.legacy is not None and record.fingerprint == inputs.legacy
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,7 @@ def stage_state(
         return StageState(False, "new")
     if record.fingerprint is None:  # recorded as pending by an earlier run, never launched: nothing changed
         return StageState(False, "not started")
-    if record.fingerprint != inputs.fingerprint:
+    if record.fingerprint != inputs.fingerprint and not legacy_match(record, inputs):
         return StageState(False, _why_changed(record, inputs, previous, spec_hash))
     upstream = [name for name in stage.depends_on if name in rerun]
     if upstream:
