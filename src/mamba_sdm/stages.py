@@ -154,13 +154,13 @@ class _Builder:
     def _typed(self, inputs: JobInputs, folder: Path) -> None:
         """The stage just added runs its job from ``inputs`` (``--config FOLDER/stage.json``, written by the runner)
         and declares ``inputs.fingerprint_what()`` as what it computes; the flags it ran with before stay its
-        ``legacy_argv``, so that run folders recorded then are recognised."""
+        ``flags_argv``, so that run folders recorded then are recognised."""
         stage = self.stages[-1]
         config_file = folder / STAGE_CONFIG
         argv = _job(self.options, "job", inputs.job, "--config", str(config_file))
         self.stages[-1] = replace(
             stage, argv=argv, config=inputs.model_dump(mode="json"), config_file=str(config_file),
-            what=inputs.fingerprint_what(), legacy_argv=stage.argv,
+            what=inputs.fingerprint_what(), flags_argv=stage.argv,
         )  # fmt: skip
 
     def pretrain(self, variant: Variant) -> None:

@@ -86,7 +86,7 @@ def test_a_job_stage_runs_from_its_typed_inputs(spec: Spec) -> None:
                  "tokenizer": None, "precision": None, "max_steps": None},
     }  # fmt: skip
     # The flags it ran with before (what earlier versions fingerprinted) say the same.
-    assert stage.legacy_argv is not None and "--checkpoint" in stage.legacy_argv
+    assert stage.flags_argv is not None and "--checkpoint" in stage.flags_argv
 
 
 def test_the_legacy_chain_is_the_earlier_versions_fingerprint() -> None:

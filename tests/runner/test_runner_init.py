@@ -122,11 +122,13 @@ def test_the_plan_passes_each_sizes_folder_to_both_of_its_pretrainings(spec: Spe
     for stage in plan.stages:
         if stage.kind == StageKind.PRETRAIN:
             assert stage.reads_init == stage.name.split("-")[1]
-            has = tuple(stage.argv[-2:]) == ("--init-from", "/w")
+            assert stage.config is not None
+            has = stage.config["what"]["init_from"] == "/w"  # type: ignore[index]
             assert has == stage.name.startswith("pretrain/mamba-130m")
             assert (stage.inputs == ("/w",)) == has
         else:
             assert stage.reads_init is None and "--init-from" not in stage.argv
+            assert stage.config is None or "init_from" not in stage.config["what"]  # type: ignore[operator]
 
 
 def test_init_from_values_are_checked(spec: Spec, tmp_path: Path) -> None:

@@ -59,6 +59,8 @@ def print_plan(prepared: PreparedRun, console: Console) -> None:
         label = f"[yellow]run[/] ({escape(state.reason)})" if stage.name in chosen else "[green]done[/]"
         after = "\n".join(stage.depends_on) if len(stage.depends_on) <= 3 else f"{len(stage.depends_on)} stages"
         cell = [_short(shlex.join(stage.argv), prepared)]
+        if stage.flags_argv is not None:  # what the config file holds, as the same job's flags
+            cell.append(f"   = {_short(shlex.join(stage.flags_argv), prepared)}")
         cell += [f"in:  {_short(path, prepared)}" for path in stage.inputs]
         cell += [f"out: {_short(path, prepared)}" for path in stage.outputs]
         table.add_row(stage.name, label, after, escape("\n".join(cell)))

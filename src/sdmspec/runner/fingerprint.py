@@ -112,7 +112,7 @@ def fingerprint_plan(
     repository reruns nothing.
 
     Two chains are computed side by side: this version's (a stage's declared ``what``, else its command line) and
-    the legacy one (every stage's command line, ``legacy_argv`` where it has one), whose values earlier versions
+    the legacy one (every stage's command line, ``flags_argv`` where it has one), whose values earlier versions
     recorded; :mod:`sdmspec.runner.state` accepts a legacy record that matches the legacy chain.
     """
     found: dict[str, StageInputs] = {}
@@ -123,9 +123,9 @@ def fingerprint_plan(
             if any(key == prefix or key.startswith(prefix) for prefix in stage.reads_settings)
         }
         origins = tuple(sorted({settings.origins[key] for key in read}))
-        legacy_argv = stage.legacy_argv if stage.legacy_argv is not None else stage.argv
+        flags_argv = stage.flags_argv if stage.flags_argv is not None else stage.argv
         legacy: dict[str, object] = {
-            "argv": portable_argv(legacy_argv, plan.how_options, out=out, python=python),
+            "argv": portable_argv(flags_argv, plan.how_options, out=out, python=python),
             "spec": spec_digest,
             "settings": read,
             "upstream": {name: found[name].legacy for name in stage.depends_on},

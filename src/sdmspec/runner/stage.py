@@ -64,9 +64,10 @@ class Stage:
     # the fingerprint hashes it instead of the command line, so renaming a flag or adding a "how" option reruns
     # nothing. None: the command line is the declaration (less the plan's how options).
     what: Mapping[str, object] | None = None
-    # The command line a stage with `what` ran before it took a config file: fingerprints recorded then hashed it, so
-    # a run folder written by an earlier version is recognised as done (and its records upgraded). Never run.
-    legacy_argv: tuple[str, ...] | None = None
+    # The same command with its inputs as flags (``sdmspec job pretrain --variant ... --smoke``), for a stage run from
+    # `config_file`: `--dry-run` shows it beside the command, and versions before config files ran and fingerprinted
+    # it, so a run folder they wrote is recognised as done (its records then upgraded). Never run itself.
+    flags_argv: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
