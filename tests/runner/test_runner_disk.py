@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import pickle
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,10 @@ from sdmspec.io import human_bytes
 from sdmspec.runner import manifest as manifest_module
 from sdmspec.runner.execute import RunEvent, execute
 from sdmspec.runner.launchers.local import LocalLauncher
+from sdmspec.runner.launchers.slurm import SlurmLauncher, SlurmOptions, StageExitError, failed_status
+from sdmspec.runner.launchers.torchrun import TorchrunLauncher
 from sdmspec.runner.manifest import RESERVE_NAME, read_manifest
+from sdmspec.runner.torchrun_main import exit_status
 
 
 def _no_space(*args: object, **kwargs: object) -> None:
@@ -212,3 +216,36 @@ def test_paths_of_the_wrong_kind_and_unknown_names_are_one_line_and_exit_2(
     assert caught.value.code == EXIT_USAGE
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("sdmspec: error: ") and fragment.format(**values) in lines[0]
+
+
+@pytest.mark.train
+def test_a_stage_under_torchrun_that_fills_the_disk_is_a_full_disk(spec: Spec, tmp_path: Path) -> None:
+    """torchrun itself exits 1 when a worker fails: the launcher's torchrun keeps the worker's status (4)."""
+    out, configs = tmp_path / "run", copy_configs(tmp_path)
+    launcher = TorchrunLauncher(out / "logs", nproc=2)
+    with pytest.raises(DiskFullError, match=r"^stage pretrain/dense: no space left on device"):
+        run_fake(spec, out, configs, {"pretrain/dense": ["--disk-full"]}, launcher=launcher, only=("pretrain/dense",))
+    manifest = read_manifest(out)
+    assert manifest is not None and manifest.stages["pretrain/dense"].returncode == EXIT_DISK_FULL
+
+
+def test_a_stage_job_on_slurm_that_fills_the_disk_is_a_full_disk(spec: Spec, tmp_path: Path) -> None:
+    out, configs = tmp_path / "run", copy_configs(tmp_path)
+    options = SlurmOptions(folder=out / "slurm", cluster="local", use_gpus=False, timeout_min=10)
+    with pytest.raises(DiskFullError, match=r"^stage pretrain/dense: no space left on device"):
+        run_fake(spec, out, configs, {"pretrain/dense": ["--disk-full"]}, launcher=SlurmLauncher(options))
+
+
+@pytest.mark.parametrize(
+    ("codes", "status"),
+    [([4], 4), ([1, 4], 4), ([130, 130], 130), ([130, 1], 1), ([-9, 2], 2), ([-15], 1), ([], 1)],
+)
+def test_torchruns_status_is_its_failed_workers(codes: list[int], status: int) -> None:
+    assert exit_status(codes) == status
+
+
+def test_a_slurm_jobs_failure_carries_its_status() -> None:
+    failure = StageExitError("python -m sdmspec job pretrain", EXIT_DISK_FULL)
+    assert failed_status(f"Job failed with trace:\n{failure!s}\n") == EXIT_DISK_FULL
+    assert failed_status("submitit: node lost") == 1
+    assert pickle.loads(pickle.dumps(failure)).status == EXIT_DISK_FULL  # submitit pickles what a job raises

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from mamba_sdm.spec import Method, Spec
 from mamba_sdm.stages import TRAINING_SETTINGS, PlanOptions, StageKind, build_plan
 from sdmspec.errors import SdmspecError
-from sdmspec.runner.launchers.torchrun import TorchrunLauncher, torchrun_argv
+from sdmspec.runner.launchers.torchrun import TORCHRUN_MODULE, TorchrunLauncher, torchrun_argv
 from sdmspec.runner.stage import MarkerCheck, Plan, Stage, Trigger, select
 
 OUT = Path("/runs/x")
@@ -131,7 +131,7 @@ def test_selection_by_name_glob_prefix_and_kind(plan: Plan) -> None:
 def test_torchrun_wraps_training_stages_only(plan: Plan, tmp_path: Path) -> None:
     launcher = TorchrunLauncher(tmp_path, nproc=4)
     pretrain = launcher.command(plan["pretrain/mamba-130m-sdm"])
-    assert pretrain[:6] == [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=4", "--standalone", "-m"]
+    assert pretrain[:6] == [sys.executable, "-m", TORCHRUN_MODULE, "--nproc-per-node=4", "--standalone", "-m"]
     assert pretrain[6:9] == ["sdmspec", "job", "pretrain"]
     assert launcher.command(plan["verify/mamba-130m-challenge"]) == list(plan["verify/mamba-130m-challenge"].argv)
     rendezvous = torchrun_argv(("python", "-m", "x"), nproc=8, nnodes=2, rdzv_endpoint="h:1234", run_id="r")

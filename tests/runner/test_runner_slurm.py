@@ -16,6 +16,7 @@ from runner_fakes import GRAPH, copy_configs, fake_plan, run_fake, starts
 from mamba_sdm.spec import Spec
 from sdmspec.runner.launchers.base import Handle
 from sdmspec.runner.launchers.slurm import SlurmLauncher, SlurmOptions, StageCommand
+from sdmspec.runner.launchers.torchrun import TORCHRUN_MODULE
 from sdmspec.runner.manifest import StageStatus
 from sdmspec.runner.stage import Trigger
 
@@ -117,7 +118,7 @@ def test_a_multi_node_stage_runs_torchrun_with_its_node_rank(monkeypatch: pytest
         monkeypatch.setenv(key, value)
     argv = (sys.executable, "-m", "sdmspec", "job", "pretrain", "--variant", "v")
     command = StageCommand(argv=argv, distributed=True, nproc=8, nodes=2, cwd=None, env={}).command()
-    assert command[:3] == [sys.executable, "-m", "torch.distributed.run"]
+    assert command[:3] == [sys.executable, "-m", TORCHRUN_MODULE]
     assert {"--nproc-per-node=8", "--nnodes=2", "--node-rank=1", "--master-addr=gpu07"} <= set(command)
     assert command[-6:] == ["-m", "sdmspec", "job", "pretrain", "--variant", "v"]
     single = StageCommand(argv=argv, distributed=False, nproc=8, nodes=2, cwd=None, env={}).command()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import signal
 import subprocess
 import time
@@ -64,6 +65,32 @@ def _preemption_signal() -> int:
 
 def _ignore_preemption() -> None:  # in the child, before exec: an ignored signal stays ignored
     signal.signal(_preemption_signal(), signal.SIG_IGN)
+
+
+class StageExitError(RuntimeError):
+    """A stage's command exited non-zero on its node. The job must fail (SLURM's ``afterok`` dependencies and
+    submitit's record both say so), and submitit hands the login node only the failure's text: the status travels
+    in it as a token of its own (:func:`failed_status` reads it back), so the runner tells a full disk (4) or a stop
+    (130) from a failure as it does for local stages."""
+
+    def __init__(self, command: str, status: int) -> None:
+        super().__init__(f"{command} exited with status {status} [{_STATUS_TOKEN}={status}]")
+        self.status = status
+
+    def __reduce__(self) -> tuple[type[StageExitError], tuple[str, int]]:
+        return StageExitError, (str(self).rsplit(" exited with status ", 1)[0], self.status)
+
+
+_STATUS_TOKEN = "sdmspec-stage-exit-status"
+_STATUS = re.compile(rf"\[{_STATUS_TOKEN}=(-?\d+)\]")
+
+
+def failed_status(failure: str) -> int:
+    """The exit status a failed stage job reported (:class:`StageExitError`), else 1 (the job failed otherwise: a
+    node lost, submitit's own error)."""
+    found = _STATUS.findall(failure)
+    status = int(found[-1]) if found else 1
+    return status if status > 0 else 1
 
 
 class StageCommand(Checkpointable):
@@ -120,7 +147,7 @@ class StageCommand(Checkpointable):
         while process.poll() is None:
             time.sleep(0.2)
         if process.returncode != 0:
-            raise RuntimeError(f"{subprocess.list2cmdline(argv)} exited with status {process.returncode}")
+            raise StageExitError(subprocess.list2cmdline(argv), process.returncode)
         return f"exit status {process.returncode}"
 
     def checkpoint(self, *args: Any, **kwargs: Any) -> DelayedSubmission:
@@ -228,7 +255,8 @@ class SlurmLauncher:
         job = handle.backend
         if not job.done():
             return None
-        return 0 if job.exception() is None else 1
+        failure = job.exception()
+        return 0 if failure is None else failed_status(str(failure))
 
     def interrupt(self, handle: Handle) -> None:
         if self.supports_dependencies:

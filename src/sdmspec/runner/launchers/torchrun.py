@@ -3,7 +3,8 @@
 One node: ``--standalone`` (a local rendezvous). Several nodes: torchrun must start on every node, which needs a
 scheduler; inside a SLURM allocation (``salloc -N M``) the launcher starts it on each node with ``srun`` and a c10d
 rendezvous on this host. Outside one, use ``--launcher slurm``, which submits each stage with its node count.
-``python -m torch.distributed.run`` is torchrun itself, run by the runner's interpreter (the same environment).
+torchrun itself (``torch.distributed.run``), run by the runner's interpreter (the same environment), through
+:mod:`sdmspec.runner.torchrun_main`, which exits with the failed workers' own status (a full disk, a stop).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from sdmspec.runner.launchers.local import LocalLauncher
 from sdmspec.runner.stage import Stage
 
 DEFAULT_PORT = 29500
+
+
+TORCHRUN_MODULE = "sdmspec.runner.torchrun_main"
 
 
 def torchrun_argv(
@@ -35,7 +39,8 @@ def torchrun_argv(
     node's rank); otherwise several nodes meet through c10d at ``rdzv_endpoint``.
     """
     python, *program = argv
-    wrapped = [python, "-m", "torch.distributed.run", f"--nproc-per-node={nproc}"]
+    # torchrun through sdmspec.runner.torchrun_main: the same program, exiting with its failed workers' status.
+    wrapped = [python, "-m", TORCHRUN_MODULE, f"--nproc-per-node={nproc}"]
     if nnodes == 1:
         wrapped.append("--standalone")
     else:
