@@ -17,7 +17,6 @@ them.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -40,6 +39,7 @@ from mamba_sdm.jobs.inputs import (
 from mamba_sdm.jobs.precision import PRECISIONS
 from mamba_sdm.spec import Method, Spec, Variant
 from sdmspec.errors import SdmspecError
+from sdmspec.runner.hooks import PlanContext
 from sdmspec.runner.stage import MarkerCheck, Plan, Stage, Trigger
 from sdmspec.tracking import TRACKERS
 
@@ -57,15 +57,10 @@ class StageKind(str, Enum):
 
 
 @dataclass(frozen=True)
-class PlanOptions:
-    """Everything the commands depend on besides the spec."""
+class PlanOptions(PlanContext):
+    """Everything the commands depend on besides the spec: the core's plan context (the run's paths, the
+    interpreter) and this pipeline's own ``sdmspec run`` options."""
 
-    out: Path
-    configs: Path
-    spec_path: Path
-    smoke: bool = False
-    data_dir: Path | None = None
-    python: str = field(default_factory=lambda: sys.executable)
     # Size -> the folder its pre-training starts from (`--init-from SIZE=DIR`); others use the job's default.
     init_from: Mapping[str, Path] = field(default_factory=dict)
     # How the model stages run the model (`--scan`, `--activation-checkpointing`): not part of any fingerprint.
