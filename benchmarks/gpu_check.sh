@@ -36,6 +36,19 @@ else
   echo "no .whl/ here: using the installed packages (see ../shared/gpu/README.md)" | tee -a "$log"
   export PYTHONPATH="$PWD/src"
 fi
+# The checkout runs uninstalled, so its entry points (the sdmspec.pipelines group that plugs this paper's pipeline
+# into the core) would be missing: describe the checkout as a distribution on the path, from pyproject.toml.
+meta=/tmp/sdmspec-checkout
+python3 - "$meta" >>"$log" 2>&1 <<'PY'
+import pathlib, sys, tomllib
+points = tomllib.loads(pathlib.Path("pyproject.toml").read_text())["project"]["entry-points"]
+info = pathlib.Path(sys.argv[1]) / "sdmspec_checkout-0.dist-info"
+info.mkdir(parents=True, exist_ok=True)
+(info / "METADATA").write_text("Metadata-Version: 2.1\nName: sdmspec-checkout\nVersion: 0\n")
+lines = [f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in entries.items()) for group, entries in points.items()]
+(info / "entry_points.txt").write_text("\n".join(lines))
+PY
+export PYTHONPATH="$PYTHONPATH:$meta"
 
 {
   echo "# sdmspec GPU check"

@@ -72,7 +72,11 @@ def resolve(reference: str) -> object:
 def installed() -> tuple[Pipeline, ...]:
     """The pipelines installed in this environment, by entry point name (none: the core alone)."""
     found: list[Pipeline] = []
+    seen: set[tuple[str, str]] = set()
     for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda point: point.name):
+        if (point.name, point.value) in seen:
+            continue  # the same pipeline found twice (an installed copy and a checkout on the path): one pipeline
+        seen.add((point.name, point.value))
         try:
             pipeline = point.load()
         except Exception as err:  # a plugin's import error is its bug: name it in one line, not as ours

@@ -158,3 +158,15 @@ def test_the_registry_finds_this_papers_pipeline() -> None:
     plugins.installed.cache_clear()
     names = {pipeline.name for pipeline in plugins.installed()}
     assert "mamba-sdm" in names
+
+
+def test_the_same_pipeline_found_twice_is_one_pipeline(tmp_path: Path, project: Path) -> None:
+    """An installed copy and a checkout described on the path (benchmarks/gpu_check.sh does so) name one pipeline."""
+    site = tmp_path / "site"
+    info = site / "sdmspec_checkout-0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: sdmspec-checkout\nVersion: 0\n")
+    (info / "entry_points.txt").write_text("[sdmspec.pipelines]\nmamba-sdm = mamba_sdm.plugin:PIPELINE\n")
+    result = _sdmspec(site, project, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "variants" in result.stdout
