@@ -60,11 +60,15 @@ class Pipeline:
 
 
 def resolve(reference: str) -> object:
-    """The object ``module:attribute`` names (or the module itself), importing it now."""
+    """The object ``module:attribute`` names (or the module itself), importing it now; a reference that does not
+    load is a :class:`PluginError` naming it (one line, exit 2), not a crash of the core."""
     module, _, attribute = reference.partition(":")
-    found: object = importlib.import_module(module)
-    for part in filter(None, attribute.split(".")):
-        found = getattr(found, part)
+    try:
+        found: object = importlib.import_module(module)
+        for part in filter(None, attribute.split(".")):
+            found = getattr(found, part)
+    except (ImportError, AttributeError) as err:
+        raise PluginError(f"the pipeline reference {reference} cannot be loaded: {err}") from err
     return found
 
 

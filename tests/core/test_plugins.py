@@ -170,3 +170,14 @@ def test_the_same_pipeline_found_twice_is_one_pipeline(tmp_path: Path, project: 
     result = _sdmspec(site, project, "--help")
     assert result.returncode == 0, result.stderr
     assert "variants" in result.stdout
+
+
+def test_a_pipeline_part_that_does_not_load_is_named_in_one_line(tmp_path: Path, project: Path) -> None:
+    site = tmp_path / "site"
+    broken = {**PIPELINE_PACKAGE, "doc.py": "import a_module_nobody_has\n"}
+    _install(site, broken, "cifar_pipeline:PIPELINE")
+    result = _sdmspec(site, project, "docs", "--output", str(tmp_path / "setup.md"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith(
+        "the pipeline reference cifar_pipeline.doc:PARTS cannot be loaded: No module named 'a_module_nobody_has'"
+    )
