@@ -140,11 +140,14 @@ class _Builder:
 
     def _training_how(self) -> dict[str, Any]:
         options = self.options
-        device = {} if options.device == "auto" else {"device": options.device}
         return {
             "scan": options.scan, "activation_checkpointing": options.activation_checkpointing,
-            "report_to": options.report_to, **device,
+            "report_to": options.report_to, **self._how_device(),
         }  # fmt: skip
+
+    def _how_device(self) -> dict[str, str]:
+        """``device`` for a job's how, when the run names one; "auto" leaves each job its own default."""
+        return {} if self.options.device == "auto" else {"device": self.options.device}
 
     def _typed(self, inputs: JobInputs, folder: Path) -> None:
         """The stage just added runs its job from ``inputs`` (``--config FOLDER/stage.json``, written by the runner)
@@ -193,12 +196,11 @@ class _Builder:
             self.options, "job", "challenge", "--variant", variant.name, "--dense", str(dense), "--sdm", str(sdm),
             "--out", str(folder), *_common(self.options, configs=False, data=False), *_device(self.options),
         )  # fmt: skip
-        device = {} if self.options.device == "auto" else {"device": self.options.device}
         inputs = ChallengeInputs(
             what=ChallengeWhat(
                 variant=variant.name, dense=dense, sdm=sdm, spec_path=self.options.spec_path, smoke=self.options.smoke
             ),
-            how=ChallengeHow(out=folder, **device),
+            how=ChallengeHow(out=folder, **self._how_device()),
         )
         self.stages.append(
             Stage(name, StageKind.CHALLENGE.value, argv, inputs=(str(dense), str(sdm)), outputs=(str(folder),),

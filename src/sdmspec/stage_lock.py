@@ -83,6 +83,14 @@ def try_lock(folder: Path, name: str = LOCK_NAME) -> IO[str] | None:
     return None
 
 
+def refuse_if_held(folder: Path, name: str = LOCK_NAME) -> None:
+    """Raise :class:`FolderBusyError` when another process holds the folder's lock (a check before work that does not
+    take the lock itself: a submission, writing a file the running job reads)."""
+    who = holder(folder, name)
+    if who is not None:
+        raise FolderBusyError(folder, who)
+
+
 def holder(folder: Path, name: str = LOCK_NAME) -> str | None:
     """Who holds the folder's lock ("pid N on HOST"), or None when nobody does. Creates nothing."""
     path = lock_path(folder, name)

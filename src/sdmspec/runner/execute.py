@@ -104,10 +104,7 @@ def write_stage_config(stage: Stage) -> None:
     stage's folder: its job is running and reads the file it was given."""
     if stage.config is None or stage.config_file is None:
         return
-    folder = stage_folder(stage)
-    holder = stage_lock.holder(folder)
-    if holder is not None:
-        raise stage_lock.FolderBusyError(folder, holder)
+    stage_lock.refuse_if_held(stage_folder(stage))
     path = Path(stage.config_file)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(stage.config, indent=2, sort_keys=True) + "\n")

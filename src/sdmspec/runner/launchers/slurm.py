@@ -220,10 +220,7 @@ class SlurmLauncher:
         import submitit
 
         # The job takes its folder's lock on its node; here, refuse to submit a stage whose folder is held.
-        folder = stage_folder(stage)
-        who = stage_lock.holder(folder)
-        if who is not None:
-            raise stage_lock.FolderBusyError(folder, who)
+        stage_lock.refuse_if_held(stage_folder(stage))
 
         waiting = tuple(running_upstream[name].job_id for name in stage.depends_on if name in running_upstream)
         dependency = f"{stage.trigger.value}:{':'.join(waiting)}" if waiting and self.supports_dependencies else None
