@@ -32,7 +32,6 @@ from bench_data import make_blocks
 def measure(args: argparse.Namespace, precision_name: str, data: object) -> str:
     import torch
 
-    from sdmspec.errors import SdmspecError
     from mamba_sdm.jobs.acceleration import accelerate, choose_scan
     from mamba_sdm.jobs.feeding import BatchFeeder, tensor_view
     from mamba_sdm.jobs.loop import build_optimizer
@@ -40,6 +39,7 @@ def measure(args: argparse.Namespace, precision_name: str, data: object) -> str:
     from mamba_sdm.jobs.runtime import Runtime
     from mamba_sdm.jobs.text import collate_lm
     from mamba_sdm.models.variants import build_variant
+    from sdmspec.errors import SdmspecError
     from sdmspec.schema import load_spec
 
     device = torch.device(args.device)

@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from sdmspec.runner.outputs import check_stages, digest_outputs, outputs_problem
 from mamba_sdm.stages import Stage, StageKind
+from sdmspec.runner.outputs import check_stages, digest_outputs, outputs_problem
 
 
 def _stage(folder: Path, mib: int) -> Stage:

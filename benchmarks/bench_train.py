@@ -174,8 +174,8 @@ def job_wall_times() -> None:
 
 def usable_scans(device: str) -> tuple[list[str], list[str]]:
     """The scan paths that run on ``device``, and one line for each that does not (printed under the table)."""
-    from sdmspec.errors import SdmspecError
     from mamba_sdm.models.scan import resolve_scan
+    from sdmspec.errors import SdmspecError
 
     found, missing = [], []
     for scan in ("reference", "parallel", "kernels"):
